@@ -1,0 +1,24 @@
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test test-fast lint bench
+
+setup:            ## venv, torch, ftlab and the default models
+	scripts/setup.sh
+
+run: setup        ## set up, then serve on http://127.0.0.1:8000
+	$(BIN)/ftlab serve
+
+test:             ## set up (with test tools and Chromium), then the whole suite
+	scripts/setup.sh --test
+	$(BIN)/python -m pytest -q
+
+test-fast:        ## unit tests only: no real models, no browser
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint:
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+bench:            ## benchmarks 1-6 (tables printed, JSON in bench/results/)
+	$(BIN)/ftlab bench

@@ -1,0 +1,1 @@
+"""ftlab: the Fine-Tuning Lab."""

@@ -1,0 +1,63 @@
+"""One settings object, read from FTLAB_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "ftlab"
+
+
+def _default_model_dir() -> Path:
+    return Path.home() / ".cache" / "ftlab" / "models"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FTLAB_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="database file, adapters, uploads")
+    model_dir: Path = Field(default_factory=_default_model_dir, description="model cache")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    instructor_token: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(24),
+        description="bearer token for instructor routes; generated and printed at start when unset",
+    )
+    instructor_token_generated: bool = False
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), description="signs cookies")
+    runner: str = Field("local", description="'local', or 'ray' / 'ray://host:port'")
+    device: str = Field("auto", description="'auto', 'cpu' or 'cuda'")
+    cpu_workers: int = Field(1, ge=1, le=16, description="training jobs at once on the CPU")
+    job_time_limit_s: float = Field(900.0, gt=0, description="wall-time limit of one job")
+    default_model: str = "smollm2-135m"
+    allowed_hub_models: list[str] = Field(default_factory=list, description="extra hub ids an instructor allows")
+    allowed_origins: list[str] = Field(default_factory=list, description="extra origins allowed to open websockets")
+    max_upload_bytes: int = Field(2_000_000, ge=1_000)
+    max_body_bytes: int = Field(4_000_000, ge=1_000)
+    subscriber_queue_size: int = Field(1024, ge=8)
+    ws_ping_interval_s: float = Field(20.0, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'ftlab.db'}"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    import os
+
+    settings = Settings()
+    if not os.environ.get("FTLAB_INSTRUCTOR_TOKEN"):
+        settings.instructor_token_generated = True
+    return settings
