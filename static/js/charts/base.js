@@ -1,0 +1,59 @@
+// Shared chart plumbing: a plot area plus a text alternative, redrawn at most once a frame.
+// Subclasses keep their data in plain arrays and implement traces() and layout().
+import { loadPlotly } from '../plotly.js';
+import { BASE_LAYOUT, PLOT_CONFIG } from '../palette.js';
+
+export class Chart {
+  constructor(container, { label, height = 360 } = {}) {
+    this.container = container;
+    this.plot = document.createElement('div');
+    this.plot.className = 'plot';
+    this.plot.style.minHeight = `${height}px`;
+    this.plot.setAttribute('role', 'img');
+    this.plot.setAttribute('aria-label', label || 'chart');
+    this.height = height;
+    this.summary = document.createElement('p');
+    this.summary.className = 'chart-summary';
+    container.append(this.plot, this.summary);
+    this.pending = false;
+    this.Plotly = null;
+    loadPlotly()
+      .then((Plotly) => {
+        this.Plotly = Plotly;
+        this.render();
+      })
+      .catch((err) => {
+        this.plot.textContent = `${err.message}; the text below still describes the data.`;
+      });
+  }
+
+  // Called after data changes; coalesces bursts of events into one redraw.
+  invalidate() {
+    this.summary.textContent = this.describe();
+    if (this.pending || !this.Plotly) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.render();
+    });
+  }
+
+  render() {
+    if (!this.Plotly) return;
+    const layout = { ...BASE_LAYOUT, height: this.height, ...this.layout() };
+    this.Plotly.react(this.plot, this.traces(), layout, PLOT_CONFIG);
+    this.summary.textContent = this.describe();
+  }
+
+  traces() {
+    return [];
+  }
+
+  layout() {
+    return {};
+  }
+
+  describe() {
+    return '';
+  }
+}

@@ -1,0 +1,87 @@
+// Training and held-out loss against step, one pair of series per run; log-scale toggle.
+import { Chart } from './base.js';
+import { COLORS, methodStyle } from '../palette.js';
+import { num } from '../format.js';
+
+export class LossChart extends Chart {
+  constructor(container, options = {}) {
+    super(container, { label: 'Loss against training step', height: options.height || 340 });
+    this.log = false;
+    this.series = new Map(); // key -> {label, method, train: {x, y}, eval: {x, y}}
+  }
+
+  ensure(key, label = key, method = null) {
+    if (!this.series.has(key)) {
+      this.series.set(key, { label, method, train: { x: [], y: [] }, eval: { x: [], y: [] } });
+    }
+    return this.series.get(key);
+  }
+
+  // kind: 'train' or 'eval'.
+  addPoint(kind, step, loss, key = 'run', label = key, method = null) {
+    if (!Number.isFinite(loss)) return;
+    const s = this.ensure(key, label, method)[kind];
+    s.x.push(step);
+    s.y.push(loss);
+    this.invalidate();
+  }
+
+  reset(key) {
+    if (key === undefined) this.series.clear();
+    else this.series.delete(key);
+    this.invalidate();
+  }
+
+  setLogScale(on) {
+    this.log = Boolean(on);
+    this.invalidate();
+  }
+
+  pointCount(kind = 'train') {
+    let n = 0;
+    for (const s of this.series.values()) n += s[kind].x.length;
+    return n;
+  }
+
+  traces() {
+    const traces = [];
+    const several = this.series.size > 1;
+    for (const s of this.series.values()) {
+      const style = s.method ? methodStyle(s.method) : { color: COLORS.blue, dash: 'solid' };
+      const prefix = several ? `${s.label} ` : '';
+      traces.push({
+        type: 'scatter', mode: 'lines', name: `${prefix}train`, x: s.train.x, y: s.train.y,
+        line: { color: style.color, dash: several ? style.dash : 'solid', width: 2 },
+      });
+      traces.push({
+        type: 'scatter', mode: 'lines+markers', name: `${prefix}held-out`, x: s.eval.x, y: s.eval.y,
+        line: { color: several ? style.color : COLORS.vermillion, dash: 'dot', width: 2 },
+        marker: { symbol: 'diamond', size: 9 },
+      });
+    }
+    return traces;
+  }
+
+  layout() {
+    return {
+      xaxis: { title: { text: 'step' }, zeroline: false },
+      yaxis: { title: { text: 'loss' }, type: this.log ? 'log' : 'linear' },
+      legend: { orientation: 'h', y: -0.25 },
+    };
+  }
+
+  describe() {
+    if (!this.series.size) return 'No loss recorded yet.';
+    const parts = [];
+    for (const s of this.series.values()) {
+      const t = s.train;
+      const e = s.eval;
+      if (!t.x.length && !e.x.length) continue;
+      let text = `${s.label}: `;
+      if (t.x.length) text += `train loss ${num(t.y[0])} at step ${t.x[0]} → ${num(t.y[t.y.length - 1])} at step ${t.x[t.x.length - 1]}`;
+      if (e.x.length) text += `; held-out ${num(e.y[0])} → ${num(e.y[e.y.length - 1])}`;
+      parts.push(`${text}.`);
+    }
+    return parts.join(' ') || 'No loss recorded yet.';
+  }
+}

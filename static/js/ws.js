@@ -1,0 +1,69 @@
+// A job's event stream over a websocket that reconnects with ?after=<last seq> and backs off,
+// so a dropped connection (or a laptop waking from sleep) misses no event.
+import { TERMINAL } from './store.js';
+
+export class JobSocket {
+  constructor(jobId, store, { onStatus = () => {}, baseDelayMs = 500, maxDelayMs = 10000 } = {}) {
+    this.jobId = jobId;
+    this.store = store;
+    this.onStatus = onStatus;
+    this.baseDelayMs = baseDelayMs;
+    this.maxDelayMs = maxDelayMs;
+    this.attempt = 0;
+    this.closed = false;
+    this.socket = null;
+    this.timer = null;
+  }
+
+  url() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const id = encodeURIComponent(this.jobId);
+    return `${proto}//${location.host}/ws/jobs/${id}?after=${this.store.lastSeq}`;
+  }
+
+  open() {
+    if (this.closed || this.store.finished) return;
+    this.onStatus(this.attempt ? 'reconnecting' : 'connecting');
+    const socket = new WebSocket(this.url());
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempt = 0;
+      this.onStatus('live');
+    };
+    socket.onmessage = (message) => {
+      let event;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        return; // not an event (a ping, say)
+      }
+      this.store.add(event);
+      if (TERMINAL.has(event.type)) this.close('finished');
+    };
+    socket.onclose = (ev) => {
+      this.socket = null;
+      if (this.closed || this.store.finished) return;
+      if (ev.code === 4404 || ev.code === 1008) {
+        this.close('unknown job');
+        return;
+      }
+      this.schedule();
+    };
+    socket.onerror = () => {}; // onclose follows and decides what to do
+  }
+
+  schedule() {
+    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** this.attempt);
+    this.attempt += 1;
+    this.onStatus('reconnecting');
+    this.timer = setTimeout(() => this.open(), delay * (0.75 + Math.random() * 0.5));
+  }
+
+  close(reason = 'closed') {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.socket) this.socket.close();
+    this.socket = null;
+    this.onStatus(reason);
+  }
+}
