@@ -1,0 +1,251 @@
+"""Singular values of ΔW, effective ranks, and soft-prompt geometry.
+
+LoRA adds ΔW = s·B·A with B (d_out × r), A (r × d_in) and s = α/r (α/√r with rsLoRA).
+The d_out × d_in product is never formed:
+
+1. QR(B)  = Q_B R_B   (Q_B: d_out × k_B orthonormal columns, R_B: k_B × r)
+2. QR(Aᵀ) = Q_A R_A   (Q_A: d_in × k_A, R_A: k_A × r)
+3. ΔW = Q_B (s·R_B R_Aᵀ) Q_Aᵀ, and orthonormal factors keep singular values,
+   so σ(ΔW) = σ(s·R_B R_Aᵀ), a k_B × k_A matrix with k ≤ r.   Cost O(d r²).
+
+Full fine-tuning has no factors: ΔW = W − W₀ goes through ``torch.linalg.svdvals``
+(or a randomised truncated SVD for large matrices when only the top values are wanted).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from app.events import LayerSpectrum, SoftPromptGeometry
+
+ENERGY = 0.9  # effective rank: singular values holding this share of ||ΔW||_F^2
+VOCAB_POINTS = 300  # vocabulary points sent with soft-prompt geometry
+PCA_FIT_POINTS = 4096  # vocabulary rows the 3D PCA is fitted on
+NEAREST_TOKENS = 5
+
+
+# --------------------------------------------------------------------------- singular values
+
+
+def lora_singular_values(A: Tensor, B: Tensor, scale: float) -> Tensor:
+    """σ(scale·B·A), descending, min(r, d_out, d_in) values; A: (r, d_in), B: (d_out, r)."""
+    return lora_singular_values_batched(A.unsqueeze(0), B.unsqueeze(0), torch.tensor([scale]))[0]
+
+
+def lora_singular_values_batched(A: Tensor, B: Tensor, scale: Tensor) -> Tensor:
+    """Batched QR route: A (n, r, d_in), B (n, d_out, r), scale (n,) → (n, k) descending."""
+    # float64 keeps small singular values accurate; the matrices are thin so it is cheap.
+    A64, B64 = A.detach().to(torch.float64), B.detach().to(torch.float64)
+    r_b = torch.linalg.qr(B64, mode="r").R  # (n, k_B, r)
+    r_a = torch.linalg.qr(A64.transpose(-1, -2), mode="r").R  # (n, k_A, r)
+    core = r_b @ r_a.transpose(-1, -2)  # (n, k_B, k_A)
+    core = core * scale.to(torch.float64).view(-1, 1, 1)
+    return torch.linalg.svdvals(core).abs().to(torch.float32)
+
+
+def dense_singular_values(delta: Tensor, top_k: int | None = None, niter: int = 4) -> Tensor:
+    """σ(ΔW) descending. With ``top_k`` smaller than the matrix, a randomised truncated SVD
+    (``torch.svd_lowrank``) gives the leading ``top_k`` values at O(d² k) instead of O(d³)."""
+    delta = delta.detach().to(torch.float32)
+    if delta.dim() != 2:
+        delta = delta.reshape(delta.shape[0], -1)
+    full = min(delta.shape)
+    if top_k is None or top_k >= full // 2:
+        sv = torch.linalg.svdvals(delta)
+        return sv if top_k is None else sv[:top_k]
+    # oversampling by 10 columns is the usual choice for a good top-k estimate
+    _, sv, _ = torch.svd_lowrank(delta, q=min(full, top_k + 10), niter=niter)
+    return sv[:top_k]
+
+
+# --------------------------------------------------------------------------- ranks
+
+
+def effective_rank(sv: Tensor, energy: float = ENERGY) -> int:
+    """Smallest number of leading singular values whose squares hold ``energy`` of ‖ΔW‖²_F."""
+    power = torch.sort(sv.detach().to(torch.float64).abs(), descending=True).values ** 2
+    total = float(power.sum())
+    if total <= 0.0:
+        return 0
+    cumulative = torch.cumsum(power, 0) / total
+    # float32 singular values carry ~1e-7 relative error: a share within 1e-6 of the target counts
+    index = int(torch.searchsorted(cumulative, torch.tensor(energy - 1e-6, dtype=torch.float64)))
+    return min(index + 1, power.shape[0])
+
+
+def entropy_rank(sv: Tensor) -> float:
+    """Entropy effective rank (Roy & Vetterli, 2007): exp(H(p)) with p_i = σ_i / Σσ_j.
+
+    The normalisation is over the singular values themselves (L1), not their squares;
+    a matrix with k equal non-zero singular values scores exactly k, a zero matrix 0.
+    """
+    s = sv.detach().to(torch.float64).abs()
+    total = float(s.sum())
+    if total <= 0.0:
+        return 0.0
+    p = s[s > 0] / total
+    return float(torch.exp(-(p * torch.log(p)).sum()))
+
+
+def layer_spectrum(name: str, sv: Tensor, max_values: int | None = None) -> LayerSpectrum:
+    """One layer's event payload; ranks and norm use every value, the list keeps ``max_values``."""
+    sv = torch.sort(sv.detach().float().abs(), descending=True).values
+    shown = sv if max_values is None else sv[:max_values]
+    return LayerSpectrum(
+        name=name,
+        singular_values=[round(float(v), 6) for v in shown],
+        effective_rank=effective_rank(sv),
+        entropy_rank=entropy_rank(sv),
+        frobenius=float(torch.linalg.vector_norm(sv.double())),
+    )
+
+
+# --------------------------------------------------------------------------- peft LoRA models
+
+
+def lora_factors(model: nn.Module, adapter: str | None = None) -> Iterator[tuple[str, Tensor, Tensor, float]]:
+    """Yield ``(module name, A, B, scale)`` for every LoRA-wrapped module of a peft model.
+
+    A is (r, d_in) and B is (d_out, r) so that ΔW = scale·B·A in the base weight's layout (up to a
+    transpose for fan-in-fan-out and embedding layers, which leaves singular values unchanged).
+    ``scale`` is peft's ``scaling[adapter]``: α/r, or α/√r with rsLoRA.
+    DoRA: the yielded factors give the low-rank *direction* update s·B·A; DoRA also rescales each
+    output row by magnitude/‖W₀ + s·B·A‖, so its merged ΔW is not exactly s·B·A. We report the
+    low-rank part, the one whose rank is bounded by r.
+    """
+    from peft.tuners.lora import LoraLayer
+
+    for name, module in model.named_modules():
+        if not isinstance(module, LoraLayer):
+            continue
+        names = [adapter] if adapter else list(module.active_adapters)
+        for key in names:
+            factors = _module_factors(module, key)
+            if factors is not None:
+                yield (name, *factors, float(module.scaling[key]))
+
+
+def _module_factors(module: Any, key: str) -> tuple[Tensor, Tensor] | None:
+    if key in getattr(module, "lora_A", {}):
+        return module.lora_A[key].weight, module.lora_B[key].weight
+    if key in getattr(module, "lora_embedding_A", {}):
+        # embedding LoRA stores A as (r, num_embeddings) and B as (d, r)
+        return module.lora_embedding_A[key], module.lora_embedding_B[key]
+    return None
+
+
+def lora_model_spectrum(
+    model: nn.Module, adapter: str | None = None, max_values: int | None = None
+) -> list[LayerSpectrum]:
+    """Spectra of every LoRA module; modules with equal shapes share one batched QR + SVD."""
+    items = [
+        (name, A, B, scale)
+        for name, A, B, scale in lora_factors(model, adapter)
+        if A.dim() == 2 and B.dim() == 2  # conv LoRA is out of scope
+    ]
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for index, (_, A, B, _) in enumerate(items):
+        groups[(tuple(A.shape), tuple(B.shape))].append(index)
+    values: dict[int, Tensor] = {}
+    for indices in groups.values():
+        A = torch.stack([items[i][1].detach().float().cpu() for i in indices])
+        B = torch.stack([items[i][2].detach().float().cpu() for i in indices])
+        scale = torch.tensor([items[i][3] for i in indices])
+        for i, sv in zip(indices, lora_singular_values_batched(A, B, scale), strict=True):
+            values[i] = sv
+    return [layer_spectrum(items[i][0], values[i], max_values) for i in range(len(items))]
+
+
+def snapshot_weights(model: nn.Module, names: Sequence[str]) -> dict[str, Tensor]:
+    """Copies of W₀ for the named parameters (full fine-tuning keeps only the layers shown)."""
+    params = dict(model.named_parameters())
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise KeyError(f"no parameter named {missing[0]!r}")
+    return {n: params[n].detach().float().cpu().clone() for n in names}
+
+
+def dense_model_spectrum(
+    model: nn.Module, initial: Mapping[str, Tensor], top_k: int | None = None
+) -> list[LayerSpectrum]:
+    """Spectra of ΔW = W − W₀ for every parameter snapshotted in ``initial``."""
+    params = dict(model.named_parameters())
+    return [
+        layer_spectrum(name, dense_singular_values(params[name].detach().float().cpu() - w0, top_k))
+        for name, w0 in initial.items()
+    ]
+
+
+# --------------------------------------------------------------------------- soft prompts
+
+
+def soft_prompt_geometry(
+    prompt_embeddings: Tensor,
+    token_embeddings: Tensor,
+    tokenizer: Any,
+    vocab_points: int = VOCAB_POINTS,
+    fit_points: int = PCA_FIT_POINTS,
+    nearest: int = NEAREST_TOKENS,
+    seed: int = 0,
+) -> SoftPromptGeometry:
+    """Where the k virtual tokens sit relative to the vocabulary.
+
+    ``prompt_embeddings`` (k, d), ``token_embeddings`` (V, d). Norms are L2; nearest tokens by cosine
+    similarity over the whole vocabulary; a 3D PCA is fitted on a seeded sample of ``fit_points`` token
+    embeddings and both a ``vocab_points`` subsample and the soft prompt are projected into it. The same
+    seed gives the same sample and axes every call, so successive events can be animated.
+    When d differs from the embedding width (prefix tuning's per-layer key/values), there is no
+    vocabulary to compare with: nearest tokens are empty and the PCA is fitted on the prompt itself.
+    """
+    prompt = prompt_embeddings.detach().float().cpu()
+    vocab = token_embeddings.detach().float().cpu()
+    norms = [round(float(n), 4) for n in prompt.norm(dim=1)]
+    if prompt.shape[1] != vocab.shape[1]:
+        axes, mean = _pca_axes(prompt)
+        points = _project(prompt, axes, mean)
+        return SoftPromptGeometry(norms=norms, nearest_tokens=[[] for _ in norms], points=points)
+
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(vocab.shape[0], generator=generator)
+    axes, mean = _pca_axes(vocab[order[:fit_points]])
+    shown = order[:vocab_points]
+    return SoftPromptGeometry(
+        norms=norms,
+        nearest_tokens=_nearest_tokens(prompt, vocab, tokenizer, nearest),
+        points=_project(prompt, axes, mean),
+        vocab_points=_project(vocab[shown], axes, mean),
+        vocab_tokens=[_token_text(tokenizer, int(i)) for i in shown],
+    )
+
+
+def _nearest_tokens(prompt: Tensor, vocab: Tensor, tokenizer: Any, k: int) -> list[list[str]]:
+    sims = nn.functional.normalize(prompt, dim=1) @ nn.functional.normalize(vocab, dim=1).T  # (k, V)
+    top = sims.topk(min(k, vocab.shape[0]), dim=1).indices
+    return [[_token_text(tokenizer, int(i)) for i in row] for row in top]
+
+
+def _token_text(tokenizer: Any, token_id: int) -> str:
+    return tokenizer.decode([token_id]) if tokenizer is not None else str(token_id)
+
+
+def _pca_axes(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Top-3 principal axes (d, 3) and the mean; each axis's sign is fixed so that the coordinate
+    with the largest magnitude is positive (SVD signs are arbitrary, the picture must not flip)."""
+    mean = x.mean(dim=0)
+    _, _, vh = torch.linalg.svd(x - mean, full_matrices=False)
+    axes = vh[:3].T  # (d, ≤3)
+    signs = torch.sign(axes.gather(0, axes.abs().argmax(dim=0, keepdim=True)))
+    axes = axes * torch.where(signs == 0, torch.ones_like(signs), signs)
+    if axes.shape[1] < 3:  # fewer points than 3 dimensions: pad with zero axes
+        axes = torch.cat([axes, axes.new_zeros(axes.shape[0], 3 - axes.shape[1])], dim=1)
+    return axes, mean
+
+
+def _project(x: Tensor, axes: Tensor, mean: Tensor) -> list[list[float]]:
+    coords = (x - mean) @ axes  # (n, 3)
+    return [[round(float(v), 4) for v in row] for row in coords]
