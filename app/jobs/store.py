@@ -7,14 +7,15 @@ live stream did, and ``(job_id, seq)`` is the primary key: a duplicate seq canno
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from app.db import Base
-from app.events import EventStamper, Failed
+from app.events import TERMINAL_TYPES, Done, EventStamper, Failed
+from app.events import _Event as AnyEvent
 from app.jobs.state import FINISHED, STATE_OF_TERMINAL_EVENT, JobState, check_transition
 
 RESTART_REASON = "server restarted"
@@ -60,6 +61,16 @@ class TaskRow(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     owner: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class StoredEvent(NamedTuple):
+    seq: int
+    type: str
+    data: str  # the event's JSON text
+
+    @property
+    def terminal(self) -> bool:
+        return self.type in TERMINAL_TYPES
 
 
 class JobView(BaseModel):
@@ -155,30 +166,33 @@ class JobStore:
                 setattr(row, name, value)
 
     # -- events -------------------------------------------------------------------------------
-    def append_event(self, job_id: str, seq: int, type_: str, data: str, payload: dict[str, Any]) -> None:
-        """Store one stamped event; a terminal one also finishes the job in the same transaction."""
+    def append_event(self, event: AnyEvent, data: str | None = None) -> None:
+        """Store one stamped event (``data``: its JSON text, if already made); a terminal event
+        also finishes the job, in the same transaction."""
+        if data is None:
+            data = event.model_dump_json()
         with self._sessions.begin() as session:
-            session.add(EventRow(job_id=job_id, seq=seq, type=type_, data=data))
-            new_state = STATE_OF_TERMINAL_EVENT.get(type_)
+            session.add(EventRow(job_id=event.job_id, seq=event.seq, type=event.type, data=data))
+            new_state = STATE_OF_TERMINAL_EVENT.get(event.type)
             if new_state is not None:
-                row = self._row(session, job_id)
+                row = self._row(session, event.job_id)
                 self._apply_state(row, new_state)
-                if type_ == "done":
-                    row.summary = payload.get("summary") or {}
-                elif type_ == "failed":
-                    row.error = payload.get("error")
+                if isinstance(event, Done):
+                    row.summary = event.summary
+                elif isinstance(event, Failed):
+                    row.error = event.error
 
-    def events_after(self, job_id: str, after: int = 0, limit: int | None = None) -> list[str]:
-        """JSON texts of the job's events with seq > after, in order."""
+    def events_after(self, job_id: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """The job's events with seq > after, in order."""
         query = (
-            select(EventRow.data)
+            select(EventRow.seq, EventRow.type, EventRow.data)
             .where(EventRow.job_id == job_id, EventRow.seq > after)
             .order_by(EventRow.seq)
         )
         if limit is not None:
             query = query.limit(limit)
         with self._sessions() as session:
-            return list(session.scalars(query))
+            return [StoredEvent(seq, type_, data) for seq, type_, data in session.execute(query)]
 
     def last_seq(self, job_id: str) -> int:
         with self._sessions() as session:
@@ -191,8 +205,7 @@ class JobStore:
         with self._sessions() as session:
             ids = list(session.scalars(select(JobRow.id).where(JobRow.state.in_(unfinished))))
         for job_id in ids:
-            event = EventStamper(job_id, self.last_seq(job_id)).stamp(Failed(error=reason))
-            self.append_event(job_id, event.seq, event.type, event.model_dump_json(), {"error": reason})
+            self.append_event(EventStamper(job_id, self.last_seq(job_id)).stamp(Failed(error=reason)))
         return ids
 
     # -- uploaded tasks -----------------------------------------------------------------------

@@ -22,10 +22,7 @@ def store(database_url: str) -> Iterator[JobStore]:
 
 
 def _append(store: JobStore, stamper: EventStamper, event: Event) -> None:
-    stamped = stamper.stamp(event)
-    store.append_event(
-        stamped.job_id, stamped.seq, stamped.type, stamped.model_dump_json(), stamped.model_dump()
-    )
+    store.append_event(stamper.stamp(event))
 
 
 def test_job_lifecycle_and_events(store: JobStore) -> None:
@@ -46,18 +43,22 @@ def test_job_lifecycle_and_events(store: JobStore) -> None:
     job = store.get_job("j1")
     assert job is not None and job.state == JobState.DONE and job.summary == {"final_loss": 0.5}
     assert job.started_at is not None and job.finished_at is not None
-    events = [parse_event(text).model_dump() for text in store.events_after("j1")]
+    events = [parse_event(e.data).model_dump() for e in store.events_after("j1")]
     check_stream(events)
-    assert [parse_event(t).seq for t in store.events_after("j1", after=2)] == [3, 4]
+    assert [(e.seq, e.type, e.terminal) for e in store.events_after("j1", after=2)] == [
+        (3, "step", False),
+        (4, "done", True),
+    ]
     assert store.events_after("j1", after=4) == []
     assert store.last_seq("j1") == 4
 
 
 def test_a_seq_cannot_be_stored_twice(store: JobStore) -> None:
     store.create_job("j1", CONFIG)
-    store.append_event("j1", 1, "loading", "{}", {})
+    event = EventStamper("j1").stamp(Loading(stage="model", progress=0.0))
+    store.append_event(event)
     with pytest.raises(IntegrityError):
-        store.append_event("j1", 1, "loading", "{}", {})
+        store.append_event(event)
 
 
 def test_finished_jobs_reject_new_states(store: JobStore) -> None:
@@ -82,7 +83,7 @@ def test_restart_fails_unfinished_jobs_and_keeps_their_events(store: JobStore) -
     for job_id in ("running", "queued"):
         job = store.get_job(job_id)
         assert job is not None and job.state == JobState.FAILED and job.error == RESTART_REASON
-        events = [parse_event(t).model_dump() for t in store.events_after(job_id)]
+        events = [parse_event(e.data).model_dump() for e in store.events_after(job_id)]
         check_stream(events)
         assert events[-1]["error"] == RESTART_REASON
     assert len(store.events_after("running")) == 2
