@@ -1,0 +1,126 @@
+"""``WS /ws/jobs/{id}?after=N``: stored events with seq > N, then live ones, then close.
+
+No gaps, no duplicates across the replay/live seam: subscribe first, then replay from the store,
+then pass live events on only if their seq is the next one (a gap is filled from the store, an old
+seq is skipped). Events are stored before they are published, so anything published before the
+subscription is in the replay.
+
+Close codes: 1000 after the terminal event; 1013 when the client fell ``subscriber_queue_size``
+events behind (reconnect with ?after=<last seq>); 4404 unknown job. A refused Origin gets HTTP 403
+before the upgrade. Keep-alive pings are protocol pings sent by uvicorn (``ws_ping_interval``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Query, WebSocket
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+
+from app.jobs.broadcast import Broadcaster, SubscriberOverflow, Subscription
+from app.jobs.store import JobStore
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+REPLAY_PAGE = 500
+CLOSE_TIMEOUT_S = 5.0  # a client that reads nothing cannot even take the close frame
+TOO_SLOW = 1013  # "try again later"
+UNKNOWN_JOB = 4404
+
+
+def origin_allowed(headers: Headers, allowed: list[str]) -> bool:
+    """Same-origin (Origin's host:port equals Host) or listed in ``allowed``. No Origin header means
+    no browser (browsers always send one on websocket upgrades), so no cross-site page."""
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    host = headers.get("host", "").lower()
+    if host and urlsplit(origin).netloc.lower() == host:
+        return True
+    return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in allowed}
+
+
+@router.websocket("/ws/jobs/{job_id}")
+async def job_stream(websocket: WebSocket, job_id: str, after: Annotated[int, Query(ge=0)] = 0) -> None:
+    state = websocket.app.state
+    if not origin_allowed(websocket.headers, state.settings.allowed_origins):
+        logger.warning("refused websocket from origin %r", websocket.headers.get("origin"))
+        await websocket.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
+        return
+    store: JobStore = state.store
+    job = await run_in_threadpool(store.get_job, job_id) if len(job_id) <= 32 else None
+    await websocket.accept()
+    if job is None:
+        await websocket.close(code=UNKNOWN_JOB, reason=f"unknown job {job_id[:32]}")
+        return
+    broadcaster: Broadcaster = state.broadcaster
+    subscription = broadcaster.subscribe(job_id)
+    sender = asyncio.create_task(_send_events(websocket, store, subscription, after))
+    watcher = asyncio.create_task(_until_client_leaves(websocket))
+    try:
+        await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sender, watcher):
+            task.cancel()
+        await asyncio.gather(sender, watcher, return_exceptions=True)
+        broadcaster.unsubscribe(subscription)
+
+
+async def _until_client_leaves(websocket: WebSocket) -> None:
+    while True:  # clients have nothing to say; this only notices that they left
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _send_events(websocket: WebSocket, store: JobStore, subscription: Subscription, after: int) -> None:
+    job_id, last = subscription.job_id, after
+    try:
+        last, finished = await _replay(websocket, store, job_id, last)
+        while not finished:
+            message = await subscription.get()
+            if message.seq <= last:
+                continue  # already sent from the store
+            if message.seq > last + 1:  # cannot happen while store-then-publish holds; stay exact anyway
+                last, finished = await _replay(
+                    websocket, store, subscription.job_id, last, upto=message.seq - 1
+                )
+            await websocket.send_text(message.data)
+            last, finished = message.seq, message.terminal
+        await _close(websocket, 1000, "job finished")
+    except SubscriberOverflow:
+        logger.info(
+            "job %s: dropping a websocket client %d events behind", subscription.job_id, subscription.maxsize
+        )
+        await _close(websocket, TOO_SLOW, f"client too slow; reconnect with ?after={last}")
+    except Exception as exc:  # the client went away mid-send
+        logger.debug("job %s: websocket send ended: %r", job_id, exc)
+
+
+async def _replay(
+    websocket: WebSocket, store: JobStore, job_id: str, last: int, upto: int | None = None
+) -> tuple[int, bool]:
+    """Send stored events after ``last`` (up to ``upto``), page by page; return (last seq, terminal seen)."""
+    while True:
+        page = await run_in_threadpool(store.events_after, job_id, last, REPLAY_PAGE)
+        for event in page:
+            if upto is not None and event.seq > upto:
+                return last, False
+            await websocket.send_text(event.data)
+            last = event.seq
+            if event.terminal:
+                return last, True
+        if len(page) < REPLAY_PAGE:
+            return last, False
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await asyncio.wait_for(websocket.close(code=code, reason=reason), CLOSE_TIMEOUT_S)
+    except (TimeoutError, RuntimeError, OSError):
+        pass  # uvicorn drops the connection when the handler returns

@@ -1,0 +1,73 @@
+"""The app factory: lifespan (settings, database, store, broadcaster, model cache, runner), routers,
+static files and templates. Importing this module loads no model; the lifespan makes the heavy objects."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.templating import Jinja2Templates
+
+from app.api import health, jobs, stream, tasks
+from app.api.limits import BodySizeLimit
+from app.api.static import CachedStaticFiles, vendor_router
+from app.config import Settings, get_settings
+from app.db import Base, make_engine, make_sessionmaker
+from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
+from app.jobs.broadcast import Broadcaster
+from app.jobs.runner import Runner
+from app.jobs.store import JobStore
+from app.training.models import ModelCache
+
+logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    settings.ensure_dirs()
+    engine = make_engine(settings.resolved_database_url)
+    Base.metadata.create_all(engine)
+    sessions = make_sessionmaker(engine)
+    store = JobStore(sessions)
+    restarted = store.fail_unfinished()
+    if restarted:
+        logger.warning("marked %d unfinished jobs failed: server restarted", len(restarted))
+    cache = ModelCache(settings.model_dir, settings.device)
+    broadcaster = Broadcaster(settings.subscriber_queue_size)
+    # One job per GPU at a time; on the CPU as many as configured.
+    workers = settings.cpu_workers if cache.device == "cpu" else 1
+    runner = Runner(
+        store,
+        broadcaster,
+        cache,
+        settings.data_dir,
+        workers=workers,
+        time_limit_s=settings.job_time_limit_s,
+    )
+    app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
+    app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
+    runner.start()
+    try:
+        yield
+    finally:
+        await anyio.to_thread.run_sync(runner.stop)
+        engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(title="ftlab", summary="The Fine-Tuning Lab", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings or get_settings()
+    app.state.templates = Jinja2Templates(directory=ROOT / "templates")
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+    for router in (health.router, jobs.router, tasks.router, stream.router, vendor_router):
+        app.include_router(router)
+    app.mount("/static", CachedStaticFiles(directory=ROOT / "static", check_dir=False), name="static")
+    return app
