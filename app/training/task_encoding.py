@@ -18,6 +18,8 @@ IGNORE_INDEX = -100  # label value the cross-entropy loss skips
 # used only when a tokenizer has no chat template (e.g. a bare test tokenizer)
 FALLBACK_USER = "### User:\n"
 FALLBACK_ASSISTANT = "\n### Assistant:\n"
+# end-of-turn markers of common chat templates (ChatML, Llama 3, Gemma)
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>")
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,13 @@ def prompt_text(tokenizer: Any, prompt: str) -> str:
 
 
 def end_of_turn_id(tokenizer: Any) -> int:
-    """The token that closes an assistant turn: the template's, else the tokenizer's EOS."""
-    for token in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>"):
-        token_id = tokenizer.convert_tokens_to_ids(token)
-        if isinstance(token_id, int) and token_id != tokenizer.unk_token_id and token_id >= 0:
-            return token_id
+    """The token that closes an assistant turn: the one the chat template writes, else EOS."""
+    template = getattr(tokenizer, "chat_template", None) or ""
+    for token in END_OF_TURN_TOKENS:
+        if token in template:
+            token_id = tokenizer.convert_tokens_to_ids(token)
+            if isinstance(token_id, int) and token_id >= 0 and token_id != tokenizer.unk_token_id:
+                return token_id
     if tokenizer.eos_token_id is None:
         raise ValueError("tokenizer has neither an end-of-turn nor an EOS token")
     return int(tokenizer.eos_token_id)

@@ -90,7 +90,7 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         if not reader.fieldnames:
             raise TaskFileError(1, "the first line must be a header such as 'prompt,answer' or 'text,label'")
@@ -99,7 +99,8 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             yield reader.line_num, {k.strip(): v for k, v in row.items() if k is not None}
     except csv.Error as exc:
-        raise TaskFileError(reader.line_num, f"bad CSV ({exc})") from None
+        # line_num still points at the last good record; the bad one starts on the next line
+        raise TaskFileError(reader.line_num + 1, f"bad CSV ({exc})") from None
 
 
 def _examples(rows: Iterator[tuple[int, dict[str, Any]]], max_examples: int | None) -> list[Example]:
