@@ -1,0 +1,152 @@
+"""Who is asking: the instructor (bearer token, or a signed cookie after /login), a student of a class
+(a signed cookie set on joining), or nobody. Cookies are signed with itsdangerous using the server's
+secret key, so a student cannot forge another student's seat or the instructor's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import HTTPException
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import HTTPConnection
+
+from app.config import Settings
+
+logger = logging.getLogger(__name__)
+
+INSTRUCTOR_COOKIE = "ftlab_instructor"
+STUDENT_COOKIE = "ftlab_student"
+INSTRUCTOR_MAX_AGE_S = 7 * 24 * 3600
+STUDENT_MAX_AGE_S = 30 * 24 * 3600
+INSTRUCTOR_OWNER = "instructor"
+STUDENT_OWNER_PREFIX = "student:"
+
+
+def persistent_secret(settings: Settings) -> str:
+    """The cookie-signing key. A generated ``secret_key`` would change at every start and log every
+    student out; so unless FTLAB_SECRET_KEY is set, one is generated once and kept in the data dir."""
+    if "secret_key" in settings.model_fields_set:
+        return settings.secret_key
+    path: Path = settings.data_dir / "secret_key"
+    try:
+        return path.read_text().strip() or _write_secret(path)
+    except FileNotFoundError:
+        return _write_secret(path)
+
+
+def _write_secret(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    logger.info("generated a cookie-signing key in %s", path)
+    return key
+
+
+@dataclass(frozen=True)
+class StudentSeat:
+    class_code: str
+    member_id: str
+
+    @property
+    def owner(self) -> str:
+        return STUDENT_OWNER_PREFIX + self.member_id
+
+
+class ClassroomAuth:
+    """Checks the instructor token and makes and reads the signed cookies."""
+
+    def __init__(self, instructor_token: str, secret_key: str) -> None:
+        self._token = instructor_token
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="ftlab.classroom")
+        # The instructor cookie carries a digest of the token: a new token logs old cookies out.
+        self._token_digest = hashlib.sha256(instructor_token.encode()).hexdigest()[:32]
+
+    # -- the instructor -----------------------------------------------------------------------
+    def token_matches(self, candidate: str) -> bool:
+        return hmac.compare_digest(candidate.encode(), self._token.encode())
+
+    def instructor_cookie(self) -> str:
+        return self._serializer.dumps({"t": self._token_digest}, salt="instructor")
+
+    def _instructor_cookie_valid(self, value: str) -> bool:
+        try:
+            data = self._serializer.loads(value, salt="instructor", max_age=INSTRUCTOR_MAX_AGE_S)
+        except BadSignature:
+            return False
+        return isinstance(data, dict) and hmac.compare_digest(str(data.get("t", "")), self._token_digest)
+
+    def instructor_status(self, conn: HTTPConnection) -> str:
+        """'ok', 'missing' (no credentials: 401) or 'wrong' (credentials that do not match: 403)."""
+        header = conn.headers.get("authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() == "bearer" and self.token_matches(token.strip()):
+                return "ok"
+            return "wrong"
+        cookie = conn.cookies.get(INSTRUCTOR_COOKIE)
+        if cookie is not None:
+            return "ok" if self._instructor_cookie_valid(cookie) else "wrong"
+        return "missing"
+
+    def is_instructor(self, conn: HTTPConnection) -> bool:
+        return self.instructor_status(conn) == "ok"
+
+    def require_instructor(self, conn: HTTPConnection) -> None:
+        status = self.instructor_status(conn)
+        if status == "ok":
+            return
+        if status == "wrong":
+            raise HTTPException(403, "the instructor token is wrong (or the login has expired)")
+        if self.student_seat(conn) is not None:
+            raise HTTPException(403, "this needs the instructor; a student seat is not enough")
+        raise HTTPException(
+            401,
+            "this needs the instructor token: 'Authorization: Bearer <token>' or log in at /login",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    # -- students -----------------------------------------------------------------------------
+    def student_cookie(self, seat: StudentSeat) -> str:
+        return self._serializer.dumps({"c": seat.class_code, "m": seat.member_id}, salt="student")
+
+    def student_seat(self, conn: HTTPConnection) -> StudentSeat | None:
+        value = conn.cookies.get(STUDENT_COOKIE)
+        if not value:
+            return None
+        try:
+            data = self._serializer.loads(value, salt="student", max_age=STUDENT_MAX_AGE_S)
+        except BadSignature:
+            return None
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("c"), str)
+            or not isinstance(data.get("m"), str)
+        ):
+            return None
+        return StudentSeat(data["c"], data["m"])
+
+    # -- job owners (the runner queues fairly between them) -----------------------------------
+    def owner_of(self, conn: HTTPConnection) -> str | None:
+        """A bearer token names the instructor; otherwise a student seat wins over an instructor
+        cookie (an instructor trying the student view in the same browser is a student there)."""
+        if conn.headers.get("authorization") and self.is_instructor(conn):
+            return INSTRUCTOR_OWNER
+        seat = self.student_seat(conn)
+        if seat is not None:
+            return seat.owner
+        return INSTRUCTOR_OWNER if self.is_instructor(conn) else None
+
+
+def member_of_owner(owner: str | None) -> str | None:
+    if owner and owner.startswith(STUDENT_OWNER_PREFIX):
+        return owner[len(STUDENT_OWNER_PREFIX) :]
+    return None
