@@ -67,3 +67,56 @@ export class JobSocket {
     this.onStatus(reason);
   }
 }
+
+// Fallback where websockets are blocked (some school proxies): poll GET /events?after=N.
+export class JobPoller {
+  constructor(jobId, store, { onStatus = () => {}, intervalMs = 1000 } = {}) {
+    this.jobId = jobId;
+    this.store = store;
+    this.onStatus = onStatus;
+    this.intervalMs = intervalMs;
+    this.closed = false;
+  }
+
+  async open() {
+    this.onStatus('polling');
+    while (!this.closed && !this.store.finished) {
+      try {
+        const url = `/api/jobs/${encodeURIComponent(this.jobId)}/events?after=${this.store.lastSeq}`;
+        const response = await fetch(url);
+        if (response.status === 404) return this.close('unknown job');
+        if (response.ok) this.store.addAll(await response.json());
+      } catch {
+        // offline for a moment: try again on the next tick
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
+    }
+    if (this.store.finished) this.close('finished');
+  }
+
+  close(reason = 'closed') {
+    this.closed = true;
+    this.onStatus(reason);
+  }
+}
+
+// Follows a job: websocket first; polling if the socket never opens after a few tries.
+export function follow(jobId, store, onStatus = () => {}) {
+  let opened = false;
+  let current = null;
+  const socket = new JobSocket(jobId, store, {
+    onStatus: (status) => {
+      if (status === 'live') opened = true;
+      if (status === 'reconnecting' && !opened && socket.attempt >= 3) {
+        socket.close('switching to polling');
+        current = new JobPoller(jobId, store, { onStatus });
+        current.open();
+        return;
+      }
+      onStatus(status);
+    },
+  });
+  current = socket;
+  socket.open();
+  return { close: (reason) => current.close(reason) };
+}

@@ -84,9 +84,10 @@ export class Spectrum3D extends Chart {
       margin: { l: 0, r: 0, t: 40, b: 0 },
       showlegend: false,
       scene: {
-        xaxis: { title: { text: 'singular value index' } },
-        yaxis: { title: { text: 'layer' }, tickvals: names.map((_, i) => i), ticktext: names },
-        zaxis: { title: { text: this.normalise ? 'σ / σ₁' : 'σ' } },
+        xaxis: { title: { text: 'index i of σᵢ' }, nticks: 6, tickfont: { size: 11 } },
+        yaxis: { title: { text: 'layer' }, tickvals: names.map((_, i) => i), ticktext: names, tickfont: { size: 10 }, nticks: 8 },
+        zaxis: { title: { text: this.normalise ? 'σ / σ₁' : 'σ' }, nticks: 5, tickfont: { size: 11 } },
+        aspectratio: { x: 1, y: 1, z: 0.7 },
         camera: { eye: { x: 1.6, y: -1.6, z: 0.9 } },
       },
     };
@@ -105,8 +106,8 @@ export class Spectrum3D extends Chart {
   }
 }
 
-// "model.layers.3.self_attn.q_proj" → "L3 q_proj": tick labels that fit.
+// "model.layers.3.self_attn.q_proj" → "3·q": tick labels that fit a 3D axis.
 export function shortName(name) {
   const m = /layers?\.(\d+)\..*?([A-Za-z_]+)$/.exec(name || '');
-  return m ? `L${m[1]} ${m[2]}` : String(name || '').slice(-18);
+  return m ? `${m[1]}·${m[2].replace(/_proj$/, '')}` : String(name || '').slice(-12);
 }

@@ -1,0 +1,110 @@
+// Compare: one click queues several methods on the same model and task; a table fills from the
+// measured runs (next to the lesson's textbook table), starting with the recorded runs.
+import { h } from './dom.js';
+import { api, ApiError } from './api.js';
+import { JobStore } from './store.js';
+import { follow } from './ws.js';
+import { LossChart } from './charts/loss.js';
+import { loadRecorded, recordedNames } from './recorded.js';
+import { getParam, setParams } from './url.js';
+import { bytes, num, pct, seconds } from './format.js';
+import { methodStyle } from './palette.js';
+
+const CAUSAL_METHODS = ['full', 'lora', 'qlora', 'prompt', 'prefix'];
+const COLUMNS = ['method', 'run', 'trainable %', 'adapter size', 'held-out loss / metric', 'wall time', 'peak memory', 'state'];
+
+export async function mount(container) {
+  const runs = []; // {store, row}
+  const modelSel = h('select', { id: 'compare-model' });
+  const taskSel = h('select', { id: 'compare-task' });
+  const boxes = CAUSAL_METHODS.map((m) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', value: m, checked: m !== 'qlora' }), ` ${m} `));
+  const go = h('button', { type: 'button', class: 'primary' }, 'Queue these methods');
+  const note = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+  const tbody = h('tbody');
+  const table = h('table', { class: 'data-table' },
+    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train).'),
+    h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))), tbody);
+  const chartCell = h('div', { class: 'plot-cell' });
+  container.append(
+    h('div', { class: 'controls' },
+      h('div', { class: 'field' }, h('label', { for: 'compare-model' }, 'model'), modelSel),
+      h('div', { class: 'field' }, h('label', { for: 'compare-task' }, 'task'), taskSel),
+      h('fieldset', { class: 'choice' }, h('legend', { class: 'choice-label' }, 'methods'), boxes), go),
+    note, h('div', { class: 'table-wrap' }, table), chartCell,
+  );
+  const chart = new LossChart(chartCell, { height: 320 });
+
+  function cells(store) {
+    const s = store.summary();
+    const metric = s.metric != null ? `${s.metric_name || 'metric'} ${num(s.metric)}` : null;
+    return [
+      s.method || '…',
+      store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live' }, `live ${store.jobId}`),
+      pct(s.trainable_pct), s.adapter_bytes != null ? bytes(s.adapter_bytes) : '–',
+      [s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '),
+      seconds(s.wall_s), s.peak_memory_bytes ? bytes(s.peak_memory_bytes) : '–', s.state,
+    ];
+  }
+
+  function addRun(store, label) {
+    const row = h('tr', { 'data-run': store.jobId });
+    tbody.append(row);
+    const draw = () => row.replaceChildren(...cells(store).map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))));
+    const plot = (event) => {
+      const method = store.started ? store.started.method : null;
+      if (event.type === 'step') chart.addPoint('train', event.step, event.loss, store.jobId, label(method), method);
+      if (event.type === 'eval') chart.addPoint('eval', event.step, event.eval_loss, store.jobId, label(method), method);
+    };
+    [...store.steps, ...store.evals].forEach(plot);
+    draw();
+    store.subscribe((event) => {
+      plot(event);
+      if (['started', 'eval', 'done', 'failed', 'cancelled'].includes(event.type)) draw();
+    });
+    runs.push({ store, row });
+  }
+
+  function followLive(id) {
+    const store = new JobStore(id);
+    addRun(store, (m) => `${m || id} (live)`);
+    follow(id, store);
+    return store;
+  }
+
+  // Recorded runs first: the table is never empty, even where no training may run.
+  const recorded = await Promise.all(recordedNames().map((n) => loadRecorded(n).catch(() => null)));
+  for (const store of recorded.filter(Boolean)) addRun(store, (m) => `${m} (recorded)`);
+  const [models, tasks] = await Promise.all([api.models(), api.tasks()]);
+  modelSel.replaceChildren(...models.filter((m) => m.kind !== 'encoder').map((m) => h('option', { value: m.name }, m.label || m.name)));
+  if (models.some((m) => m.name === 'smollm2-135m')) modelSel.value = 'smollm2-135m';
+  taskSel.replaceChildren(...tasks.filter((t) => !t.kind || t.kind === 'chat').map((t) => h('option', { value: t.name }, t.name)));
+
+  const ids = (getParam('compare') || '').split(',').filter((id) => /^[A-Za-z0-9_-]{1,32}$/.test(id));
+  ids.forEach(followLive);
+
+  go.addEventListener('click', async () => {
+    const methods = boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    if (!methods.length) {
+      note.textContent = 'Tick at least one method.';
+      return;
+    }
+    go.disabled = true;
+    const started = [];
+    const problems = [];
+    for (const method of methods) {
+      try {
+        const job = await api.startJob({ model: modelSel.value, method, task: taskSel.value });
+        followLive(job.id);
+        started.push(job.id);
+      } catch (err) {
+        problems.push(`${method}: ${err instanceof ApiError ? err.message : 'server unreachable'}`);
+      }
+    }
+    const all = [...new Set([...ids, ...runs.filter((r) => !r.store.recorded).map((r) => r.store.jobId)])];
+    setParams({ compare: all.join(',') });
+    note.textContent = `Queued ${started.length} run(s); they train one after another.${problems.length ? ` Not queued: ${problems.join('; ')}` : ''}`;
+    go.disabled = false;
+  });
+  return { runs, style: methodStyle };
+}

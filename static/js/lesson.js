@@ -1,0 +1,73 @@
+// Page glue: mounts each widget when its slot nears the viewport (so the text is readable at once
+// and plotly loads only when needed), highlights the side nav, and starts the quiz.
+const MODULES = {
+  'lora-explorer': './lora3d.js',
+  'memory-calculator': './memory.js',
+  'spectrum-live': './spectrum.js',
+  'soft-prompt-3d': './softprompt.js',
+  'trainable-share': './trainable3d.js',
+  'live-panel': './panel.js',
+  compare: './compare.js',
+};
+
+async function mountWidget(slot) {
+  if (slot.dataset.mounted) return;
+  slot.dataset.mounted = 'pending';
+  const body = slot.querySelector('.widget-body');
+  const path = MODULES[slot.dataset.widget];
+  try {
+    if (!path) throw new Error(`unknown widget ${slot.dataset.widget}`);
+    const module = await import(path);
+    body.replaceChildren();
+    await module.mount(body, { slot });
+    slot.dataset.mounted = 'yes';
+  } catch (err) {
+    slot.dataset.mounted = 'failed';
+    const p = document.createElement('p');
+    p.className = 'error';
+    p.textContent = `This figure could not start: ${err.message}`;
+    body.replaceChildren(p);
+    console.warn(err);
+  }
+}
+
+function lazyMount(elements, mount) {
+  if (!('IntersectionObserver' in window)) {
+    elements.forEach(mount);
+    return;
+  }
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      observer.unobserve(entry.target);
+      mount(entry.target);
+    }
+  }, { rootMargin: '600px 0px' });
+  elements.forEach((el) => observer.observe(el));
+}
+
+function highlightNav() {
+  const links = new Map([...document.querySelectorAll('[data-nav]')].map((a) => [a.dataset.nav, a]));
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      for (const a of links.values()) a.removeAttribute('aria-current');
+      links.get(entry.target.id)?.setAttribute('aria-current', 'true');
+    }
+  }, { rootMargin: '-20% 0px -70% 0px' });
+  document.querySelectorAll('section.lesson-section').forEach((s) => observer.observe(s));
+}
+
+const slots = [...document.querySelectorAll('figure.widget[data-widget]')];
+// A job in the URL means the student was watching a run: mount the panel now, wherever it is.
+if (new URLSearchParams(location.search).has('job')) {
+  slots.filter((s) => s.dataset.widget === 'live-panel').forEach(mountWidget);
+}
+lazyMount(slots, mountWidget);
+lazyMount([...document.querySelectorAll('[data-quiz]')], async (el) => {
+  const { mount } = await import('./quiz.js');
+  mount(el, el.dataset.quiz);
+});
+highlightNav();
+// Tests and instructors can ask for every widget at once.
+window.ftlabMountAll = () => Promise.all(slots.map(mountWidget));

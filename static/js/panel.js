@@ -1,0 +1,223 @@
+// The live training panel: pick, start, watch, cancel. The job id lives in the URL (?job=<id>),
+// so a refresh or a dropped connection resumes with ?after=<last seq> and the charts come back whole.
+import { h } from './dom.js';
+import { api, ApiError } from './api.js';
+import { PanelForm } from './panel-form.js';
+import { JobStore } from './store.js';
+import { follow } from './ws.js';
+import { LossChart } from './charts/loss.js';
+import { Spectrum3D } from './charts/spectrum3d.js';
+import { SoftPrompt3D } from './charts/softprompt3d.js';
+import { loadRecorded } from './recorded.js';
+import { setLiveJob } from './live.js';
+import { getParam, setParams } from './url.js';
+import { bytes, compact, int, num, pct, seconds } from './format.js';
+
+const STATS = [
+  ['state', 'state'], ['queue', 'queue position'], ['step', 'step'], ['trainable', 'trainable params'],
+  ['share', 'trainable share'], ['tps', 'tokens / s'], ['eta', 'time left'], ['memory', 'peak memory'], ['device', 'device'],
+];
+
+export async function mount(container) {
+  const [models, methods, tasks] = await Promise.all([api.models(), api.methods(), api.tasks()]);
+  const formBox = h('div');
+  const start = h('button', { type: 'button', class: 'primary' }, 'Start training');
+  const cancel = h('button', { type: 'button', class: 'danger', disabled: true }, 'Cancel');
+  const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+  const statEls = {};
+  const stats = h('dl', { class: 'stats' }, STATS.map(([key, label]) => {
+    statEls[key] = h('dd', { 'data-stat': key }, '–');
+    return h('div', { class: 'stat' }, h('dt', {}, label), statEls[key]);
+  }));
+  const logBox = h('input', { type: 'checkbox', id: 'loss-log' });
+  const lossCell = h('div', { class: 'plot-cell' });
+  const geoCell = h('div', { class: 'plot-cell' });
+  const sample = h('div', { class: 'sample-box' });
+  container.append(
+    formBox, h('div', { class: 'panel-actions' }, start, cancel, h('label', { for: 'loss-log' }, logBox, ' log-scale loss')),
+    status, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample,
+  );
+  const loss = new LossChart(lossCell);
+  const spectrum = new Spectrum3D(geoCell, { title: 'ΔW spectrum of this run', height: 340, normalise: false });
+  let softPrompt = null;
+  logBox.addEventListener('change', () => loss.setLogScale(logBox.checked));
+
+  const form = new PanelForm(formBox, { models, methods, tasks });
+  let store = null;
+  let stream = null;
+
+  function setStat(key, text) {
+    statEls[key].textContent = text;
+  }
+
+  // One place turns events into what the panel shows, for live and recorded stores alike.
+  function render(event, s) {
+    switch (event.type) {
+      case 'queued':
+        setStat('queue', event.position === 0 ? 'next' : `${event.position} ahead`);
+        status.textContent = `Queued: ${event.position} job(s) ahead${event.eta_s != null ? `, about ${seconds(event.eta_s)}` : ''}.`;
+        break;
+      case 'loading':
+        status.textContent = `Loading ${event.stage}… ${Math.round(event.progress * 100)}%`;
+        break;
+      case 'started':
+        setStat('queue', '–');
+        setStat('trainable', compact(event.trainable_params));
+        setStat('share', pct(event.trainable_pct));
+        setStat('device', event.device);
+        status.textContent = `Training ${event.method} on ${event.model}${event.task ? `, task ${event.task}` : ''}.`;
+        useGeometry(event.method);
+        break;
+      case 'step':
+        loss.addPoint('train', event.step, event.loss);
+        setStat('step', `${event.step}${s.started && s.started.steps ? ` / ${s.started.steps}` : ''}`);
+        setStat('tps', int(event.tokens_per_s));
+        setStat('eta', seconds(event.eta_s));
+        setStat('memory', bytes(event.memory_bytes));
+        break;
+      case 'eval':
+        loss.addPoint('eval', event.step, event.eval_loss);
+        break;
+      case 'spectrum':
+        if (event.soft_prompt && softPrompt) softPrompt.addPoint(event);
+        else spectrum.addPoint(event);
+        break;
+      case 'sample':
+        showSample(event);
+        break;
+      case 'done': status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`; break;
+      case 'failed': status.textContent = `Failed: ${event.error}`; break;
+      case 'cancelled': status.textContent = 'Cancelled.'; break;
+      default:
+    }
+    if (event.type === 'queued' || event.type === 'loading' || event.type === 'started' || s.finished) {
+      setStat('state', s.finished ? s.terminal.type : event.type === 'started' ? 'running' : event.type);
+    }
+    if (s.finished && !s.recorded) setRunning(false);
+  }
+
+  function useGeometry(method) {
+    const soft = ['prompt', 'prefix'].includes(method);
+    if (soft && !softPrompt) {
+      geoCell.replaceChildren();
+      softPrompt = new SoftPrompt3D(geoCell, { height: 340 });
+    } else if (!soft && softPrompt) {
+      geoCell.replaceChildren();
+      softPrompt = null;
+      spectrum.container.append(spectrum.plot, spectrum.summary);
+    }
+  }
+
+  function showSample(event) {
+    sample.replaceChildren(
+      h('p', {}, h('strong', {}, 'Prompt: '), event.prompt),
+      h('div', { class: 'sample' },
+        h('div', {}, h('strong', {}, 'Before fine-tuning'), h('pre', {}, event.before)),
+        h('div', {}, h('strong', {}, `After (step ${event.step})`), h('pre', {}, event.after))),
+    );
+  }
+
+  function resetView() {
+    loss.reset();
+    spectrum.reset();
+    if (softPrompt) softPrompt.reset();
+    sample.replaceChildren();
+    for (const key of Object.keys(statEls)) setStat(key, '–');
+  }
+
+  function show(next, { badge }) {
+    if (stream) stream.close('switched');
+    stream = null;
+    store = next;
+    resetView();
+    status.textContent = '';
+    const label = h('span', { class: `badge ${badge}` }, badge);
+    container.querySelector('.panel-badge')?.remove();
+    status.before(h('p', { class: 'panel-badge' }, label, badge === 'recorded'
+      ? ' A recorded LoRA run on SmolLM2 (real numbers from ftlab train). Press Start to train your own.'
+      : ` Job ${next.jobId}`));
+    const replay = [...next.seen].length ? collect(next) : [];
+    for (const event of replay) render(event, next);
+    next.subscribe(render);
+  }
+
+  function setRunning(running) {
+    start.disabled = running;
+    cancel.disabled = !running;
+    form.setDisabled(running);
+  }
+
+  async function followJob(id) {
+    const next = new JobStore(id);
+    show(next, { badge: 'live' });
+    setRunning(true);
+    setLiveJob(next);
+    setParams({ job: id });
+    stream = follow(id, next, (state) => {
+      if (state === 'reconnecting') status.textContent = 'Connection lost; reconnecting… (the job keeps running)';
+      if (state === 'unknown job') {
+        status.textContent = `Job ${id} is not on this server any more.`;
+        setParams({ job: null });
+        setRunning(false);
+      }
+    });
+  }
+
+  start.addEventListener('click', async () => {
+    form.clearErrors();
+    start.disabled = true;
+    try {
+      const job = await api.startJob(form.config());
+      await followJob(job.id);
+      if (job.queue_position) setStat('queue', `${job.queue_position} ahead`);
+    } catch (err) {
+      start.disabled = false;
+      if (err instanceof ApiError) form.showErrors(err.fields, err.message);
+      else form.showErrors({}, `Could not reach the server: ${err.message}`);
+    }
+  });
+
+  cancel.addEventListener('click', async () => {
+    if (!store || store.recorded) return;
+    cancel.disabled = true;
+    try {
+      await api.cancelJob(store.jobId);
+    } catch (err) {
+      status.textContent = `Could not cancel: ${err.message}`;
+      cancel.disabled = false;
+    }
+  });
+
+  const jobId = getParam('job');
+  if (jobId) {
+    try {
+      const job = await api.job(jobId);
+      form.load({ ...job.config, model: job.model, method: job.method, task: job.task });
+      await followJob(jobId);
+      return;
+    } catch (err) {
+      setParams({ job: null });
+      status.textContent = `Could not reopen job ${jobId}: ${err.message}`;
+    }
+  }
+  const recorded = await loadRecorded('lora').catch(() => null);
+  if (recorded && !store) show(recorded, { badge: 'recorded' });
+}
+
+// Events of a store in seq order (for redrawing a store that already has events).
+function collect(store) {
+  const events = [];
+  if (store.queued) events.push(store.queued);
+  if (store.started) events.push(store.started);
+  events.push(...store.steps, ...store.evals, ...store.spectra, ...store.samples);
+  if (store.terminal) events.push(store.terminal);
+  return events.sort((a, b) => a.seq - b.seq);
+}
+
+function summaryText(summary = {}) {
+  const parts = [];
+  if (summary.final_eval_loss != null) parts.push(`held-out loss ${num(summary.final_eval_loss)}`);
+  if (summary.metric != null) parts.push(`${summary.metric_name || 'metric'} ${num(summary.metric)}`);
+  if (summary.wall_s != null) parts.push(`${seconds(summary.wall_s)} wall time`);
+  return parts.join(', ');
+}

@@ -1,0 +1,77 @@
+// The quiz: questions from the server (no answers in them), graded by the server, with each
+// question's explanation and a link back to its section. Retry clears the answers.
+import { h } from './dom.js';
+import { api } from './api.js';
+
+export async function mount(container, slug) {
+  let quiz;
+  try {
+    quiz = await api.quiz(slug);
+  } catch (err) {
+    container.replaceChildren(h('p', { class: 'error' }, `The quiz could not load: ${err.message}`));
+    return;
+  }
+  const form = h('form', { class: 'quiz-form', novalidate: true });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Check my answers');
+  const retry = h('button', { type: 'button', hidden: true }, 'Try again');
+  const score = h('p', { class: 'score', role: 'status', 'aria-live': 'polite' });
+  const questions = quiz.questions || [];
+  const resultEls = {};
+
+  questions.forEach((q, n) => {
+    const set = h('fieldset', { 'data-question': q.id },
+      h('legend', {}, `${n + 1}. ${q.text}`),
+      (q.choices || []).map((c) => h('label', {},
+        h('input', { type: 'radio', name: `q-${q.id}`, value: c.id }), ' ', c.text)));
+    resultEls[q.id] = h('div', { class: 'result', hidden: true });
+    set.append(resultEls[q.id]);
+    form.append(set);
+  });
+  form.append(h('div', { class: 'panel-actions' }, submit, retry), score);
+  container.replaceChildren(h('p', {}, `${questions.length} questions. Answer what you can, then check.`), form);
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const answers = {};
+    for (const q of questions) {
+      const chosen = form.querySelector(`input[name="q-${CSS.escape(q.id)}"]:checked`);
+      if (chosen) answers[q.id] = chosen.value;
+    }
+    submit.disabled = true;
+    try {
+      const result = await api.answer(slug, answers);
+      show(result);
+    } catch (err) {
+      score.textContent = `Could not check the answers: ${err.message}`;
+      submit.disabled = false;
+    }
+  });
+
+  function show(result) {
+    score.textContent = `You got ${result.score} of ${result.total}.`;
+    for (const r of result.results || []) {
+      const el = resultEls[r.id];
+      if (!el) continue;
+      el.hidden = false;
+      el.className = `result ${r.correct ? 'correct' : 'wrong'}`;
+      el.replaceChildren(
+        h('strong', {}, r.correct ? '✓ Correct. ' : '✗ Not quite. '),
+        r.explanation || '',
+        r.section ? h('span', {}, ' ', h('a', { href: `#${r.section}` }, 'Read the section again')) : null,
+      );
+    }
+    for (const input of form.querySelectorAll('input')) input.disabled = true;
+    retry.hidden = false;
+    retry.focus();
+  }
+
+  retry.addEventListener('click', () => {
+    form.reset();
+    for (const input of form.querySelectorAll('input')) input.disabled = false;
+    for (const el of Object.values(resultEls)) el.hidden = true;
+    score.textContent = '';
+    submit.disabled = false;
+    retry.hidden = true;
+    form.querySelector('input')?.focus();
+  });
+}
