@@ -1,4 +1,4 @@
-"""Runs the JavaScript unit tests (``node --test``) of the pure front-end modules: maths, store, calculator."""
+"""Runs the JavaScript unit tests (``node --test``) of the pure front-end modules."""
 
 from __future__ import annotations
 

@@ -1,0 +1,79 @@
+"""The live panel in a real browser: a tiny-llama LoRA run started from the page draws loss points
+and a ΔW spectrum; a reload mid-run brings the whole curve back; a bad setting is named in words."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.browser.conftest import open_lesson
+
+pytestmark = pytest.mark.browser
+
+PANEL = "#widget-live-panel"
+LOSS_POINTS = f"(document.querySelector('{PANEL} .plot')?.data?.[0]?.x?.length || 0)"
+# Enough steps that the run is still going when the test reloads the page.
+STEPS = 150
+
+
+def open_panel(page, query: str = "") -> None:
+    open_lesson(page, query)
+    page.locator(PANEL).scroll_into_view_if_needed()
+    page.wait_for_selector(f"{PANEL} select[name=model]")
+
+
+def choose(page, model: str, method: str, task: str) -> None:
+    page.select_option(f"{PANEL} select[name=model]", model)
+    page.select_option(f"{PANEL} select[name=method]", method)
+    page.select_option(f"{PANEL} select[name=task]", task)
+
+
+def step_events(base_url: str, job_id: str) -> list[dict]:
+    events = httpx.get(f"{base_url}/api/jobs/{job_id}/events?after=0", timeout=10).json()
+    return [e for e in events if e["type"] == "step"]
+
+
+def test_lora_run_live_then_reload_restores_the_curve(page, base_url: str) -> None:
+    open_panel(page)
+    choose(page, "tiny-llama", "lora", "tone")
+    page.fill(f"{PANEL} input[name=steps]", str(STEPS))
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_function("new URLSearchParams(location.search).has('job')", timeout=30_000)
+    job_id = page.evaluate("new URLSearchParams(location.search).get('job')")
+    page.wait_for_function(f"{LOSS_POINTS} >= 3", timeout=120_000)
+    state = httpx.get(f"{base_url}/api/jobs/{job_id}", timeout=10).json()["state"]
+    assert state == "running", f"the run is {state} before the reload; raise STEPS"
+
+    page.reload()
+    page.locator(PANEL).scroll_into_view_if_needed()
+    page.wait_for_function(
+        f"document.querySelector('{PANEL} [data-stat=state]')?.textContent === 'done'", timeout=300_000
+    )
+    steps = step_events(base_url, job_id)
+    assert len(steps) == STEPS
+    page.wait_for_function(f"{LOSS_POINTS} === {len(steps)}", timeout=10_000)
+    drawn = page.evaluate(f"document.querySelector('{PANEL} .plot').data[0].y")
+    assert drawn == pytest.approx([e["loss"] for e in steps])
+    # The spectrum of this run's ΔW is drawn as a surface with one row per layer shown.
+    surface = page.evaluate(
+        f"document.querySelectorAll('{PANEL} .plot')[1].data.find(t => t.type === 'surface')?.z?.length || 0"
+    )
+    assert surface >= 1
+    assert page.locator(f"{PANEL} [data-stat=trainable]").inner_text() != "–"
+    # The held-out loss (dotted) came with it.
+    assert page.evaluate(f"document.querySelector('{PANEL} .plot').data[1].x.length") >= 1
+
+
+def test_server_error_shown_next_to_its_field(page) -> None:
+    open_panel(page)
+    choose(page, "tiny-llama", "lora", "tone")
+    page.fill(f"{PANEL} input[name=rank]", "999")
+    page.get_by_role("button", name="Start training").click()
+    error = page.locator(f"{PANEL} .field[data-field=rank] .field-error")
+    error.wait_for()
+    page.wait_for_function(
+        f"document.querySelector('{PANEL} .field[data-field=rank] .field-error').textContent.length > 0"
+    )
+    assert "256" in error.inner_text()  # the limit, in words
+    assert page.locator(f"{PANEL} input[name=rank]").get_attribute("aria-invalid") == "true"
+    assert "job=" not in page.url
