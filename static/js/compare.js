@@ -73,7 +73,9 @@ export async function mount(container) {
   }
 
   // Recorded runs first: the table is never empty, even where no training may run.
-  const recorded = await Promise.all(recordedNames().map((n) => loadRecorded(n).catch(() => null)));
+  const order = ['full', 'lora', 'qlora', 'prompt', 'prefix', 'head', 'sft', 'dpo'];
+  const names = recordedNames().sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99);
+  const recorded = await Promise.all(names.map((n) => loadRecorded(n).catch(() => null)));
   for (const store of recorded.filter(Boolean)) addRun(store, (m) => `${m} (recorded)`);
   const [models, tasks] = await Promise.all([api.models(), api.tasks()]);
   modelSel.replaceChildren(...models.filter((m) => m.kind !== 'encoder').map((m) => h('option', { value: m.name }, m.label || m.name)));

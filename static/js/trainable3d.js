@@ -101,7 +101,7 @@ class Volume extends Chart {
         xaxis: { title: { text: 'parameters →' }, showticklabels: false },
         yaxis: { title: { text: 'layer' } },
         zaxis: { visible: false },
-        camera: { eye: { x: -0.6, y: -1.5, z: 1.2 } },
+        camera: { eye: { x: -0.5, y: -1.15, z: 0.9 } },
       },
     };
   }

@@ -56,7 +56,7 @@ export class LossChart extends Chart {
       traces.push({
         type: 'scatter', mode: 'lines+markers', name: `${prefix}held-out`, x: s.eval.x, y: s.eval.y,
         line: { color: several ? style.color : COLORS.vermillion, dash: 'dot', width: 2 },
-        marker: { symbol: 'diamond', size: 9 },
+        marker: { symbol: several ? style.symbol : 'diamond', size: 9 },
       });
     }
     return traces;
@@ -66,7 +66,9 @@ export class LossChart extends Chart {
     return {
       xaxis: { title: { text: 'step' }, zeroline: false },
       yaxis: { title: { text: 'loss' }, type: this.log ? 'log' : 'linear' },
-      legend: { orientation: 'h', y: -0.25 },
+      // Many runs: legend at the side, so it never sits on the axis title.
+      legend: this.series.size > 1 ? { orientation: 'v', x: 1.02, y: 1 } : { orientation: 'h', y: -0.3 },
+      margin: { l: 60, r: 20, t: 20, b: this.series.size > 1 ? 50 : 90 },
     };
   }
 

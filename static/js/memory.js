@@ -1,0 +1,114 @@
+// Memory calculator: model size, precision, method and rank → weights, gradients, optimiser
+// states, activations and the saved size, as bars with the usual GPU sizes marked.
+import { h, choice, slider } from './dom.js';
+import { Chart } from './charts/base.js';
+import { COLORS } from './palette.js';
+import { MODELS, memory } from './memory-math.js';
+import { bytes, int, pct } from './format.js';
+import { getNumber, getParam, setParams } from './url.js';
+
+const PARTS = [
+  ['weights', 'weights', COLORS.grey, ''],
+  ['gradients', 'gradients', COLORS.vermillion, '/'],
+  ['optimizer', 'optimizer states (Adam)', COLORS.blue, 'x'],
+  ['activations', 'activations', COLORS.green, '.'],
+];
+const GPUS = [[24e9, '24 GB'], [80e9, '80 GB (A100/H100)']];
+
+class Bars extends Chart {
+  constructor(container, state) {
+    super(container, { label: 'Training memory by part, horizontal bars', height: 300 });
+    this.state = state;
+  }
+
+  traces() {
+    const r = this.state.result;
+    if (!r) return [];
+    return PARTS.map(([key, label, color, shape]) => ({
+      type: 'bar', orientation: 'h', name: label, y: ['training'], x: [r[key] / 1e9],
+      marker: { color, pattern: { shape, fgcolor: '#000', solidity: 0.15 }, line: { color: '#000', width: 1 } },
+      hovertemplate: `${label}: %{x:.2f} GB<extra></extra>`,
+    }));
+  }
+
+  layout() {
+    const total = this.state.result ? this.state.result.total / 1e9 : 1;
+    const max = Math.max(total, 90) * 1.05;
+    return {
+      barmode: 'stack',
+      margin: { l: 80, r: 20, t: 10, b: 90 },
+      xaxis: { title: { text: 'GB (10⁹ bytes)' }, range: [0, max] },
+      yaxis: { showticklabels: true },
+      legend: { orientation: 'h', y: -0.45 },
+      shapes: GPUS.map(([b]) => ({ type: 'line', x0: b / 1e9, x1: b / 1e9, y0: -0.5, y1: 0.5, line: { color: '#000', dash: 'dash', width: 2 } })),
+      annotations: GPUS.map(([b, text]) => ({ x: b / 1e9, y: 0.5, yanchor: 'bottom', text, showarrow: false, font: { size: 12 } })),
+    };
+  }
+
+  describe() {
+    const r = this.state.result;
+    if (!r) return this.state.error || '';
+    return `Total ${bytes(r.total)}: ` + PARTS.map(([key, label]) => `${label} ${bytes(r[key])}`).join(', ') + '.';
+  }
+}
+
+export function mount(container) {
+  const modelKeys = Object.keys(MODELS);
+  const state = {
+    model: modelKeys.includes(getParam('mem_model')) ? getParam('mem_model') : '7',
+    precision: ['fp32', 'bf16', '4bit'].includes(getParam('mem_precision')) ? getParam('mem_precision') : 'fp32',
+    method: ['full', 'lora', 'qlora', 'prompt'].includes(getParam('mem_method')) ? getParam('mem_method') : 'full',
+    rank: getNumber('mem_rank', 16, { min: 1, max: 256 }),
+    seqLen: getNumber('mem_seq', 512, { min: 128, max: 4096 }),
+  };
+  const model = choice({ label: 'model', value: state.model, options: modelKeys.map((k) => [k, MODELS[k].label]), onChange: (v) => update({ model: v }) });
+  const precision = choice({ label: 'precision', value: state.precision, options: [['fp32', 'FP32'], ['bf16', 'BF16'], ['4bit', '4-bit NF4']], onChange: (v) => update({ precision: v }) });
+  const method = choice({ label: 'method', value: state.method, options: [['full', 'full'], ['lora', 'LoRA'], ['qlora', 'QLoRA'], ['prompt', 'prompt tuning']], onChange: (v) => update({ method: v }) });
+  const rank = slider({ label: 'LoRA rank r', name: 'mem-rank', min: 1, max: 256, value: state.rank, onInput: (v) => update({ rank: v }) });
+  const seq = slider({ label: 'sequence length (batch 1)', name: 'mem-seq', min: 128, max: 4096, step: 128, value: state.seqLen, onInput: (v) => update({ seqLen: v }) });
+  const note = h('p', { class: 'error', role: 'alert' });
+  const tbody = h('tbody');
+  const table = h('table', { class: 'data-table' }, h('caption', { class: 'muted' }, 'The same numbers as the bars'), tbody);
+  const cell = h('div', { class: 'plot-cell' });
+  container.append(
+    h('div', { class: 'controls' }, model.el, precision.el, method.el),
+    h('div', { class: 'controls' }, rank.el, seq.el), note,
+    h('div', { class: 'plot-row' }, cell, h('div', { class: 'table-wrap' }, table)),
+    h('p', { class: 'legend-note' }, 'Assumptions: Adam (two fp32 moments per trained parameter, plus an fp32 master copy in mixed precision); LoRA on the q and v projections with fp32 adapters; 4-bit NF4 with double quantisation (4.127 bits per weight); activations without recomputation at batch 1. KV cache, CUDA context and fragmentation come on top.'),
+  );
+  const bars = new Bars(cell, state);
+
+  function row(key, label, value) {
+    return h('tr', {}, h('th', { scope: 'row' }, label), h('td', { 'data-part': key }, value));
+  }
+
+  function update(change) {
+    Object.assign(state, change);
+    if (state.method === 'qlora' && state.precision !== '4bit') {
+      state.precision = '4bit';
+      precision.set('4bit');
+    }
+    rank.el.hidden = !['lora', 'qlora'].includes(state.method);
+    setParams({ mem_model: state.model, mem_precision: state.precision, mem_method: state.method, mem_rank: state.rank, mem_seq: state.seqLen });
+    try {
+      state.result = memory(state);
+      state.error = '';
+      note.textContent = '';
+    } catch (err) {
+      state.result = null;
+      state.error = err.message;
+      note.textContent = err.message;
+    }
+    const r = state.result;
+    tbody.replaceChildren(...(r ? [
+      row('trainable', 'trained parameters', `${int(r.trainable)} (${pct(r.trainablePct)})`),
+      ...PARTS.map(([key, label]) => row(key, label, bytes(r[key]))),
+      row('total', 'total while training', bytes(r.total)),
+      row('saved', state.method === 'full' ? 'saved model' : 'saved adapter (bf16)', bytes(r.saved)),
+    ] : []));
+    bars.invalidate();
+  }
+
+  update({});
+  return { state, update };
+}
