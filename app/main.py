@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 
-from app.api import health, jobs, stream, tasks
+from app.api import health, jobs, pages, stream, tasks
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
 from app.config import Settings, get_settings
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
-    for router in (health.router, jobs.router, tasks.router, stream.router, vendor_router):
+    for router in (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router):
         app.include_router(router)
     app.mount("/static", CachedStaticFiles(directory=ROOT / "static", check_dir=False), name="static")
     return app
