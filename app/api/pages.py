@@ -16,8 +16,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app import lessons as lesson_content
-
 ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
 LESSONS_DIR = ROOT / "lessons"
@@ -78,6 +76,8 @@ def _sections(lesson: dict[str, Any]) -> list[dict[str, Any]]:
 @router.get("/", response_class=HTMLResponse)
 def lesson_list(request: Request) -> HTMLResponse:
     templates = _templates(request)
+    from app import lessons as lesson_content  # the content module, imported when first needed
+
     lessons = [_as_dict(lesson) for lesson in lesson_content.all_lessons()]
     return templates.TemplateResponse(
         request, "index.html", {"lessons": lessons, "asset_version": asset_version()}
@@ -87,6 +87,8 @@ def lesson_list(request: Request) -> HTMLResponse:
 @router.get("/lessons/{slug}", response_class=HTMLResponse)
 def lesson_page(slug: str, request: Request) -> HTMLResponse:
     templates = _templates(request)
+    from app import lessons as lesson_content
+
     try:
         lesson = _as_dict(lesson_content.get_lesson(slug))
     except KeyError:
