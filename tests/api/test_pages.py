@@ -1,0 +1,99 @@
+"""Page routes on a tiny inline app (templates + the pages router only): the lesson renders every
+section and widget slot; recorded runs are served by name only and each one is a valid event stream."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.templating import Jinja2Templates
+from fastapi.testclient import TestClient
+
+from app.api import pages
+from app.events import check_stream, parse_event
+
+SLUG = "fine-tuning-llms"
+RECORDED = pages.LESSONS_DIR / SLUG / "recorded"
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = FastAPI()
+    app.state.templates = Jinja2Templates(directory=pages.ROOT / "templates")
+    app.include_router(pages.router)
+    return TestClient(app)
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.widgets: list[str] = []
+        self.main: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "section" and a.get("id"):
+            self.ids.append(a["id"] or "")
+        if tag == "figure" and a.get("data-widget"):
+            self.widgets.append(a["data-widget"] or "")
+        if tag == "main":
+            self.main = a
+
+
+def test_lesson_page_has_every_section_and_widget(client: TestClient) -> None:
+    from app import lessons
+
+    lesson = pages._as_dict(lessons.get_lesson(SLUG))
+    response = client.get(f"/lessons/{SLUG}")
+    assert response.status_code == 200
+    page = _Collect()
+    page.feed(response.text)
+    expected = [s["id"] for s in pages._sections(lesson)]
+    assert page.ids == [*expected, "quiz"]
+    wanted = {w for s in pages._sections(lesson) for w in s["widgets"]}
+    assert set(page.widgets) == wanted
+    assert set(pages.REQUIRED_WIDGETS) <= wanted
+    assert json.loads(page.main["data-recorded"] or "") == pages.recorded_runs(SLUG)
+    # Asset URLs carry the version, so a new release is not hidden behind the browser cache.
+    assert re.search(r'/static/js/lesson\.js\?v=[0-9a-f]{10}"', response.text)
+
+
+def test_lesson_list_and_unknown_lesson(client: TestClient) -> None:
+    listing = client.get("/")
+    assert listing.status_code == 200
+    assert f'href="/lessons/{SLUG}"' in listing.text
+    assert client.get("/lessons/no-such-lesson").status_code == 404
+
+
+def test_recorded_runs_served_by_name_only(client: TestClient) -> None:
+    for name in pages.recorded_runs(SLUG):
+        response = client.get(f"/lessons/{SLUG}/recorded/{name}.jsonl")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+    for bad in ("nothing-here", "..%2F..%2Fpyproject", "LORA", ".hidden"):
+        assert client.get(f"/lessons/{SLUG}/recorded/{bad}.jsonl").status_code == 404
+
+
+@pytest.mark.parametrize("path", sorted(RECORDED.glob("*.jsonl")), ids=lambda p: p.stem)
+def test_recorded_stream_is_valid(path: Path) -> None:
+    """Each shipped run: every line a valid event, seq 1..n, ends in `done`, has what the page shows."""
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    check_stream(events)
+    parsed = [parse_event(e) for e in events]
+    assert parsed[-1].type == "done"
+    types = {e.type for e in parsed}
+    assert {"started", "step", "eval"} <= types
+    if path.stem in {"full", "lora", "qlora"}:
+        assert any(e.type == "spectrum" and e.layers for e in parsed), "no ΔW spectrum"
+    if path.stem == "prompt":
+        assert any(e.type == "spectrum" and e.soft_prompt for e in parsed), "no soft-prompt geometry"
+
+
+def test_recorded_runs_exist() -> None:
+    """The lesson ships recorded runs of the default methods (the page shows them before any training)."""
+    assert {"lora", "full", "prompt"} <= set(pages.recorded_runs(SLUG))
