@@ -1,0 +1,68 @@
+"""Classroom pages: /join (students), /login (the instructor), /classes (the instructor's classes)
+and /classes/{code} (the live dashboard; ``?view=present`` is the projector layout)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.api.classes import ClassroomDep
+from app.api.deps import TemplatesDep
+from app.api.pages import asset_version
+from app.classroom.codes import CODE_PATTERN, normalise_code
+from app.classroom.service import UnknownClass
+
+router = APIRouter(include_in_schema=False)
+LOCAL_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.?=&%-]{0,300}$")
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+@router.get("/join", response_class=HTMLResponse)
+def join_page(
+    request: Request, templates: TemplatesDep, code: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    prefill = normalise_code(code) if re.match(CODE_PATTERN, code or "-") else ""
+    context = {"code": prefill, "asset_version": asset_version()}
+    return templates.TemplateResponse(request, "join.html", context)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request, templates: TemplatesDep, next: Annotated[str, Query(max_length=400)] = ""
+) -> Response:
+    target = next if LOCAL_PATH.match(next) else "/classes"  # never an open redirect
+    context = {"next": target, "asset_version": asset_version()}
+    return templates.TemplateResponse(request, "login.html", context)
+
+
+@router.get("/classes", response_class=HTMLResponse)
+def classes_page(request: Request, templates: TemplatesDep, room: ClassroomDep) -> Response:
+    if not room.auth.is_instructor(request):
+        return _to_login(request)
+    context = {"classes": room.service.list_classes(), "asset_version": asset_version()}
+    return templates.TemplateResponse(request, "classes.html", context)
+
+
+@router.get("/classes/{code}", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    templates: TemplatesDep,
+    room: ClassroomDep,
+    code: Annotated[str, Path(pattern=CODE_PATTERN)],
+    view: Annotated[str, Query(pattern=r"^(dashboard|present)$")] = "dashboard",
+) -> Response:
+    if not room.auth.is_instructor(request):
+        return _to_login(request)
+    try:
+        info = room.service.get_class(code)
+    except UnknownClass:
+        raise HTTPException(404, f"no class with code {code!r}") from None
+    context = {"cls": info, "view": view, "asset_version": asset_version()}
+    return templates.TemplateResponse(request, "class_dashboard.html", context)

@@ -1,0 +1,138 @@
+"""Live class sockets.
+
+``WS /ws/classes/{code}`` (a student of the class, or the instructor): the class's state now, then
+again whenever the pinned run, the limits or the open/closed state change; the page then follows the
+pinned job on the normal ``/ws/jobs/{id}`` stream. ``WS /ws/classes/{code}/dashboard`` (instructor):
+the whole dashboard now and after every change, changes coalesced, refreshed every couple of seconds
+while class runs are queued or running (their progress happens in the runner, not in a request).
+
+Refusals happen before the upgrade (HTTP 403): a foreign Origin, no seat in the class, not the
+instructor. Close codes: 4404 unknown class; 1000 when the class closes (student socket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.concurrency import run_in_threadpool
+
+from app.api.stream import origin_allowed
+from app.classroom import quiz
+from app.classroom.dashboard import class_state, dashboard_state
+from app.classroom.hub import Listener
+from app.classroom.room import Classroom
+from app.classroom.service import ClassInfo, Member, UnknownClass
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+COALESCE_S = 0.25  # a burst of answers becomes one refresh
+REFRESH_S = 2.0  # dashboard refresh while runs are active
+STUDENT_TOPICS = {"pin", "limits", "closed"}
+UNKNOWN_CLASS = 4404
+
+
+async def _admit(
+    websocket: WebSocket, code: str, instructor_only: bool
+) -> tuple[ClassInfo, Member | None] | None:
+    """The class and (for students) the member, or None after refusing the connection."""
+    state = websocket.app.state
+    room: Classroom = state.classroom
+    if not origin_allowed(websocket.headers, state.settings.allowed_origins):
+        await websocket.close(code=1008, reason="origin not allowed")
+        return None
+    try:
+        info = await run_in_threadpool(room.service.get_class, code[:16])
+    except UnknownClass:
+        await websocket.accept()
+        await websocket.close(code=UNKNOWN_CLASS, reason="unknown class")
+        return None
+    if room.auth.is_instructor(websocket):
+        return info, None
+    found = None if instructor_only else await run_in_threadpool(room.seat_member, websocket)
+    if found is None or found[0].code != info.code:
+        await websocket.close(code=1008, reason="not allowed")  # before accept: HTTP 403
+        return None
+    return found
+
+
+async def _serve(websocket: WebSocket, code: str, body: Callable[[Listener], Awaitable[None]]) -> None:
+    room: Classroom = websocket.app.state.classroom
+    await websocket.accept()
+    listener = room.hub.listen(code)
+    sender = asyncio.create_task(body(listener))
+    watcher = asyncio.create_task(_until_client_leaves(websocket))
+    try:
+        await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if sender.done() and not sender.cancelled() and sender.exception() is not None:
+            logger.debug("class socket %s ended: %r", code, sender.exception())
+    finally:
+        for task in (sender, watcher):
+            task.cancel()
+        await asyncio.gather(sender, watcher, return_exceptions=True)
+        room.hub.drop(listener)
+
+
+async def _until_client_leaves(websocket: WebSocket) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _send(websocket: WebSocket, data: dict[str, Any]) -> None:
+    await websocket.send_text(json.dumps(data, separators=(",", ":")))
+
+
+@router.websocket("/ws/classes/{code}")
+async def class_socket(websocket: WebSocket, code: str) -> None:
+    admitted = await _admit(websocket, code, instructor_only=False)
+    if admitted is None:
+        return
+    info, member = admitted
+    room: Classroom = websocket.app.state.classroom
+
+    async def body(listener: Listener) -> None:
+        current = info
+        await _send(websocket, class_state(current, member))
+        while not current.closed:
+            changed = await listener.changes()
+            if changed & STUDENT_TOPICS:
+                current = await run_in_threadpool(room.service.get_class, info.code)
+                await _send(websocket, class_state(current, member))
+        await websocket.close(code=1000, reason="class closed")
+
+    await _serve(websocket, info.code, body)
+
+
+@router.websocket("/ws/classes/{code}/dashboard")
+async def dashboard_socket(websocket: WebSocket, code: str) -> None:
+    admitted = await _admit(websocket, code, instructor_only=True)
+    if admitted is None:
+        return
+    info, _ = admitted
+    state = websocket.app.state
+    room: Classroom = state.classroom
+    runner = getattr(state, "runner", None)
+
+    def snapshot() -> dict[str, Any]:
+        return dashboard_state(room, info.code, quiz.questions(info.lesson), runner)
+
+    async def body(listener: Listener) -> None:
+        data = await run_in_threadpool(snapshot)
+        await _send(websocket, data)
+        while True:
+            timeout = REFRESH_S if data["active_runs"] else None
+            changed = await listener.changes(timeout)
+            if changed:
+                await asyncio.sleep(COALESCE_S)
+                await listener.changes(0)  # what arrived meanwhile is in this snapshot too
+            data = await run_in_threadpool(snapshot)
+            await _send(websocket, data)
+
+    await _serve(websocket, info.code, body)

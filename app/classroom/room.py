@@ -1,0 +1,114 @@
+"""The classroom as the app holds it (``app.state.classroom``): service, auth and hub together, plus
+the check every job submission passes through and the recording of quiz answers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+from starlette.requests import HTTPConnection
+
+from app.classroom.auth import INSTRUCTOR_OWNER, ClassroomAuth, StudentSeat
+from app.classroom.hub import ClassHub
+from app.classroom.limits import LimitExceeded, check_config, check_load
+from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member, UnknownClass
+from app.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Submission:
+    """An admitted job submission: ``record(job_id)`` once the runner has queued it."""
+
+    owner: str | None
+    seat: StudentSeat | None
+    room: Classroom
+
+    def record(self, job_id: str) -> None:
+        if self.seat is not None:
+            self.room.service.record_run(self.seat.class_code, self.seat.member_id, job_id)
+            self.room.hub.notify(self.seat.class_code, "runs")
+
+
+class Classroom:
+    def __init__(self, sessions: sessionmaker, settings: Settings, secret_key: str) -> None:
+        self.service = ClassroomService(sessions)
+        self.auth = ClassroomAuth(settings.instructor_token, secret_key)
+        self.hub = ClassHub()
+        self._member_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+
+    def seat_member(self, conn: HTTPConnection) -> tuple[ClassInfo, Member] | None:
+        """The requester's class and membership, if their cookie names a seat that exists."""
+        seat = self.auth.student_seat(conn)
+        if seat is None:
+            return None
+        member = self.service.get_member(seat.class_code, seat.member_id)
+        if member is None:
+            return None
+        try:
+            return self.service.get_class(seat.class_code), member
+        except UnknownClass:
+            return None
+
+    @contextmanager
+    def submission(
+        self, conn: HTTPConnection, model: str, method: str, steps: Callable[[], int | None]
+    ) -> Iterator[Submission]:
+        """Admit a job or raise LimitExceeded. ``steps`` gives the job's steps with the method's
+        default filled in (None when the config is invalid: the runner then refuses it itself).
+        The student's lock is held until the block ends, so two quick clicks cannot both pass."""
+        owner = self.auth.owner_of(conn)
+        if owner == INSTRUCTOR_OWNER:
+            yield Submission(owner, None, self)
+            return
+        seat = self.auth.student_seat(conn)
+        if seat is None:
+            if self.service.any_open():
+                raise LimitExceeded(
+                    "a class is open on this server: join it at /join (or log in as the instructor at "
+                    "/login) to train",
+                    status=403,
+                )
+            yield Submission(None, None, self)
+            return
+        found = self.seat_member(conn)
+        if found is None:
+            raise LimitExceeded("your class seat is no longer valid; join again at /join", status=403)
+        info, member = found
+        if info.closed:
+            raise LimitExceeded(f"class {info.code} is closed", status=403)
+        limits = info.limits
+        resolved_steps = steps()
+        check_config(limits, model, method, resolved_steps if resolved_steps is not None else 0)
+        with self._lock_of(member.id):
+            now = time.time()
+            active, recent, oldest = self.service.student_load(member.id, limits.window_s, now)
+            check_load(limits, active, recent, oldest, now)
+            yield Submission(seat.owner, seat, self)
+
+    def _lock_of(self, member_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._member_locks.setdefault(member_id, threading.Lock())
+
+    def record_quiz(self, conn: HTTPConnection, slug: str, graded: list[Answer]) -> bool:
+        """Called after the lesson quiz is graded: a student in an open class of this lesson has the
+        answers recorded (and the dashboard told). False when the requester is not such a student."""
+        found = self.seat_member(conn)
+        if found is None:
+            return False
+        info, member = found
+        if info.closed or info.lesson != slug:
+            return False
+        try:
+            self.service.record_answers(info.code, member.id, graded)
+        except ClassClosed:
+            return False
+        self.hub.notify(info.code, "answers")
+        return True
