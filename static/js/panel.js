@@ -9,6 +9,7 @@ import { LossChart } from './charts/loss.js';
 import { Spectrum3D } from './charts/spectrum3d.js';
 import { SoftPrompt3D } from './charts/softprompt3d.js';
 import { loadRecorded } from './recorded.js';
+import { generateBox } from './generate.js';
 import { setLiveJob } from './live.js';
 import { getParam, setParams } from './url.js';
 import { bytes, compact, int, num, pct, seconds } from './format.js';
@@ -33,9 +34,10 @@ export async function mount(container) {
   const lossCell = h('div', { class: 'plot-cell' });
   const geoCell = h('div', { class: 'plot-cell' });
   const sample = h('div', { class: 'sample-box' });
+  const after = h('div');
   container.append(
     formBox, h('div', { class: 'panel-actions' }, start, cancel, h('label', { for: 'loss-log' }, logBox, ' log-scale loss')),
-    status, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample,
+    status, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample, after,
   );
   const loss = new LossChart(lossCell);
   const spectrum = new Spectrum3D(geoCell, { title: 'ΔW spectrum of this run', height: 340, normalise: false });
@@ -85,7 +87,16 @@ export async function mount(container) {
       case 'sample':
         showSample(event);
         break;
-      case 'done': status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`; break;
+      case 'done':
+        status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`;
+        if (!s.recorded) {
+          const method = s.started ? s.started.method : '';
+          after.replaceChildren(generateBox(s.jobId, {
+            samplePrompt: s.samples.length ? s.samples[s.samples.length - 1].prompt : '',
+            hasAdapter: !['full', 'head'].includes(method),
+          }));
+        }
+        break;
       case 'failed': status.textContent = `Failed: ${event.error}`; break;
       case 'cancelled': status.textContent = 'Cancelled.'; break;
       default:
@@ -122,6 +133,7 @@ export async function mount(container) {
     spectrum.reset();
     if (softPrompt) softPrompt.reset();
     sample.replaceChildren();
+    after.replaceChildren();
     for (const key of Object.keys(statEls)) setStat(key, '–');
   }
 

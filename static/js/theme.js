@@ -8,7 +8,7 @@ let on = fromUrl !== null ? fromUrl === '1' : localStorage.getItem(KEY) === '1';
 function apply() {
   document.documentElement.classList.toggle('projector', on);
   if (button) button.setAttribute('aria-pressed', String(on));
-  window.dispatchEvent(new Event('resize')); // plots re-measure their boxes
+  window.dispatchEvent(new Event('ftlab:theme')); // charts redraw with projector-sized type
 }
 
 if (button) {

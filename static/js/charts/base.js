@@ -17,6 +17,7 @@ export class Chart {
     container.append(this.plot, this.summary);
     this.pending = false;
     this.Plotly = null;
+    window.addEventListener('ftlab:theme', () => this.invalidate());
     loadPlotly()
       .then((Plotly) => {
         this.Plotly = Plotly;
@@ -40,7 +41,9 @@ export class Chart {
 
   render() {
     if (!this.Plotly) return;
-    const layout = { ...BASE_LAYOUT, height: this.height, ...this.layout() };
+    const projector = document.documentElement.classList.contains('projector');
+    const font = { ...BASE_LAYOUT.font, size: projector ? 20 : BASE_LAYOUT.font.size };
+    const layout = { ...BASE_LAYOUT, font, height: projector ? Math.round(this.height * 1.25) : this.height, ...this.layout() };
     this.Plotly.react(this.plot, this.traces(), layout, PLOT_CONFIG);
     this.summary.textContent = this.describe();
   }
