@@ -221,6 +221,7 @@ def pin_run(code: Code, body: PinRequest, room: ClassroomDep, store: StoreDep, r
 def start_pinned_run(
     code: Code,
     config: TrainConfig,
+    request: Request,
     room: ClassroomDep,
     runner: RunnerDep,
     store: StoreDep,
@@ -228,7 +229,7 @@ def start_pinned_run(
 ) -> SubmitResult:
     """Start a run as the instructor and pin it: every student's page follows it."""
     info = open_class(room, code)
-    result = jobs_api.submit_job(config, runner, store, settings, INSTRUCTOR_OWNER)
+    result = jobs_api.submit_job(config, runner, store, settings, INSTRUCTOR_OWNER, request)
     pin_run(info.code, PinRequest(job_id=result.id), room, store, runner)
     return result
 
