@@ -13,9 +13,12 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 
-from app.api import health, jobs, pages, stream, tasks
+from app.api import auth, class_pages, class_ws, classes, health, jobs, pages, stream, tasks
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
+from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
+from app.classroom.auth import persistent_secret
+from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import Base, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
@@ -52,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         time_limit_s=settings.job_time_limit_s,
     )
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
+    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings))
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
     runner.start()
     try:
@@ -67,7 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
-    for router in (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router):
+    routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
+    classroom = (classes.router, auth.router, class_ws.router, class_pages.router)
+    for router in (*routers, *classroom):
         app.include_router(router)
     app.mount("/static", CachedStaticFiles(directory=ROOT / "static", check_dir=False), name="static")
     return app
