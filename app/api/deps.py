@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
+from app.classroom.gate import owner_of
 from app.config import Settings
 from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import Runner
@@ -46,10 +48,10 @@ def get_templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates
 
 
-def current_owner(request: Request) -> str | None:
-    """Who submits jobs (the runner queues fairly between owners). The classroom fills this from
-    the student cookie; until then every request is anonymous (one shared, FIFO line)."""
-    return None
+def current_owner(conn: HTTPConnection) -> str | None:
+    """Who submits jobs (the runner queues fairly between owners): ``student:<id>`` from a class seat's
+    signed cookie, ``instructor`` from the token, or None (anonymous: one shared, FIFO line)."""
+    return owner_of(conn)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
