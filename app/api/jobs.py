@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import OwnerDep, RunnerDep, SettingsDep, StoreDep
 from app.api.errors import field_error
+from app.classroom.access import may_cancel, may_view, visible_owner_filter
+from app.classroom.gate import admit_job, check_view
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, NotInMemory, QueueFull, SubmitResult
 from app.jobs.uploads import load_task
@@ -22,16 +24,22 @@ JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a job
 MAX_PROMPT_CHARS = 1000
 
 
-def _job_or_404(runner: RunnerDep, job_id: str) -> JobInfo:
+def _job_or_404(runner: RunnerDep, job_id: str, viewer: str | None) -> JobInfo:
     job = runner.get(job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id!r}")
+    check_view(viewer, job.owner, job_id)  # a student's job is theirs and the instructor's
     return job
 
 
 @router.post("", status_code=201, response_model=SubmitResult)
 def submit_job(
-    config: TrainConfig, runner: RunnerDep, store: StoreDep, settings: SettingsDep, owner: OwnerDep
+    config: TrainConfig,
+    runner: RunnerDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    owner: OwnerDep,
+    request: Request,
 ) -> SubmitResult:
     if config.model not in MODEL_REGISTRY and config.model not in settings.allowed_hub_models:
         valid = ", ".join([*MODEL_REGISTRY, *settings.allowed_hub_models])
@@ -41,7 +49,10 @@ def submit_job(
     except LookupError as exc:
         raise field_error("task", str(exc.args[0]), config.task) from None
     try:
-        return runner.submit(config, owner=owner, task=task)
+        with admit_job(request, config) as admitted:  # class limits, for a student's seat
+            result = runner.submit(config, owner=owner, task=task)
+            admitted.record(result.id)
+        return result
     except ConfigError as exc:
         raise field_error(getattr(exc, "field", None) or "method", str(exc)) from None
     except QueueFull as exc:
@@ -49,23 +60,28 @@ def submit_job(
 
 
 @router.get("", response_model=list[JobInfo])
-def list_jobs(runner: RunnerDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[JobInfo]:
-    return runner.list(limit=limit)
+def list_jobs(
+    runner: RunnerDep, owner: OwnerDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[JobInfo]:
+    jobs = runner.list(owner=visible_owner_filter(owner), limit=limit)
+    return [job for job in jobs if may_view(owner, job.owner)]
 
 
 @router.get("/{job_id}", response_model=JobInfo)
-def get_job(job_id: JobId, runner: RunnerDep) -> JobInfo:
-    return _job_or_404(runner, job_id)
+def get_job(job_id: JobId, runner: RunnerDep, owner: OwnerDep) -> JobInfo:
+    return _job_or_404(runner, job_id, owner)
 
 
 @router.post("/{job_id}/cancel", response_model=JobInfo)
-def cancel_job(job_id: JobId, runner: RunnerDep) -> JobInfo:
-    job = _job_or_404(runner, job_id)
+def cancel_job(job_id: JobId, runner: RunnerDep, owner: OwnerDep) -> JobInfo:
+    job = _job_or_404(runner, job_id, owner)
+    if not may_cancel(owner, job.owner):
+        raise HTTPException(403, f"job {job_id} is not yours to cancel")
     if job.state.finished:
         raise HTTPException(409, f"job {job_id} is already {job.state.value}")
     if not runner.cancel(job_id):
         raise HTTPException(409, f"job {job_id} is not queued or running on this server")
-    return _job_or_404(runner, job_id)
+    return _job_or_404(runner, job_id, owner)
 
 
 @router.get("/{job_id}/events", response_description="the job's events with seq > after, in order")
@@ -73,10 +89,11 @@ def job_events(
     job_id: JobId,
     runner: RunnerDep,
     store: StoreDep,
+    owner: OwnerDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=20000)] = 20000,
 ) -> Response:
-    _job_or_404(runner, job_id)
+    _job_or_404(runner, job_id, owner)
     stored = store.events_after(job_id, after=after, limit=limit)
     # The stored JSON texts, joined: the same bytes the websocket sent, without re-serialising.
     return Response("[" + ",".join(e.data for e in stored) + "]", media_type="application/json")
@@ -87,8 +104,8 @@ def job_events(
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": " + ".join(ADAPTER_FILES)}},
 )
-def job_adapter(job_id: JobId, runner: RunnerDep) -> Response:
-    job = _job_or_404(runner, job_id)
+def job_adapter(job_id: JobId, runner: RunnerDep, owner: OwnerDep) -> Response:
+    job = _job_or_404(runner, job_id, owner)
     if job.state.value != "done":
         raise HTTPException(409, f"job {job_id} is {job.state.value}; an adapter exists once it is done")
     if not job.has_adapter:
@@ -113,8 +130,8 @@ class GenerateResponse(BaseModel):
 
 
 @router.post("/{job_id}/generate", response_model=GenerateResponse)
-def generate(job_id: JobId, body: GenerateRequest, runner: RunnerDep) -> GenerateResponse:
-    job = _job_or_404(runner, job_id)
+def generate(job_id: JobId, body: GenerateRequest, runner: RunnerDep, owner: OwnerDep) -> GenerateResponse:
+    job = _job_or_404(runner, job_id, owner)
     if job.state.value != "done":
         raise HTTPException(409, f"job {job_id} is {job.state.value}; generation needs a finished job")
     try:
