@@ -47,6 +47,7 @@ export async function mount(container) {
   const form = new PanelForm(formBox, { models, methods, tasks });
   let store = null;
   let stream = null;
+  let unsubscribe = () => {};
 
   function setStat(key, text) {
     statEls[key].textContent = text;
@@ -150,7 +151,8 @@ export async function mount(container) {
       : ` Job ${next.jobId}`));
     const replay = [...next.seen].length ? collect(next) : [];
     for (const event of replay) render(event, next);
-    next.subscribe(render);
+    unsubscribe();
+    unsubscribe = next.subscribe(render);
   }
 
   function setRunning(running) {
