@@ -28,3 +28,8 @@ def service(engine: Engine) -> ClassroomService:
 @pytest.fixture
 def job_store(engine: Engine) -> JobStore:
     return JobStore(make_sessionmaker(engine))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
