@@ -57,13 +57,13 @@ export function mount(container) {
   const state = {
     model: modelKeys.includes(getParam('mem_model')) ? getParam('mem_model') : '7',
     precision: ['fp32', 'bf16', '4bit'].includes(getParam('mem_precision')) ? getParam('mem_precision') : 'fp32',
-    method: ['full', 'lora', 'qlora', 'prompt'].includes(getParam('mem_method')) ? getParam('mem_method') : 'full',
+    method: ['full', 'lora', 'qlora', 'prompt', 'prefix'].includes(getParam('mem_method')) ? getParam('mem_method') : 'full',
     rank: getNumber('mem_rank', 16, { min: 1, max: 256 }),
     seqLen: getNumber('mem_seq', 512, { min: 128, max: 4096 }),
   };
   const model = choice({ label: 'model', value: state.model, options: modelKeys.map((k) => [k, MODELS[k].label]), onChange: (v) => update({ model: v }) });
   const precision = choice({ label: 'precision', value: state.precision, options: [['fp32', 'FP32'], ['bf16', 'BF16'], ['4bit', '4-bit NF4']], onChange: (v) => update({ precision: v }) });
-  const method = choice({ label: 'method', value: state.method, options: [['full', 'full'], ['lora', 'LoRA'], ['qlora', 'QLoRA'], ['prompt', 'prompt tuning']], onChange: (v) => update({ method: v }) });
+  const method = choice({ label: 'method', value: state.method, options: [['full', 'full'], ['lora', 'LoRA'], ['qlora', 'QLoRA'], ['prompt', 'prompt tuning'], ['prefix', 'prefix tuning']], onChange: (v) => update({ method: v }) });
   const rank = slider({ label: 'LoRA rank r', name: 'mem-rank', min: 1, max: 256, value: state.rank, onInput: (v) => update({ rank: v }) });
   const seq = slider({ label: 'sequence length (batch 1)', name: 'mem-seq', min: 128, max: 4096, step: 128, value: state.seqLen, onInput: (v) => update({ seqLen: v }) });
   const note = h('p', { class: 'error', role: 'alert' });
@@ -74,7 +74,7 @@ export function mount(container) {
     h('div', { class: 'controls' }, model.el, precision.el, method.el),
     h('div', { class: 'controls' }, rank.el, seq.el), note,
     h('div', { class: 'plot-row' }, cell, h('div', { class: 'table-wrap' }, table)),
-    h('p', { class: 'legend-note' }, 'Assumptions: Adam (two fp32 moments per trained parameter, plus an fp32 master copy in mixed precision); LoRA on the q and v projections with fp32 adapters; 4-bit NF4 with double quantisation (4.127 bits per weight); activations without recomputation at batch 1. KV cache, CUDA context and fragmentation come on top.'),
+    h('p', { class: 'legend-note' }, 'Assumptions (the same as the server calculator): Adam keeps two fp32 moments per trained parameter, plus an fp32 master copy in mixed precision; LoRA on the q and v projections, adapters in fp32; prompt tuning with 20 virtual tokens; 4-bit NF4 with double quantisation (about 4.127 bits per weight, every weight counted as quantised); activations without recomputation at batch 1. KV cache, CUDA context and fragmentation come on top.'),
   );
   const bars = new Bars(cell, state);
 
@@ -104,7 +104,7 @@ export function mount(container) {
       row('trainable', 'trained parameters', `${int(r.trainable)} (${pct(r.trainablePct)})`),
       ...PARTS.map(([key, label]) => row(key, label, bytes(r[key]))),
       row('total', 'total while training', bytes(r.total)),
-      row('saved', state.method === 'full' ? 'saved model' : 'saved adapter (bf16)', bytes(r.saved)),
+      row('saved', state.method === 'full' ? 'saved model' : 'saved adapter (fp32)', bytes(r.saved)),
     ] : []));
     bars.invalidate();
   }

@@ -1,8 +1,7 @@
-// node --test: the memory calculator's arithmetic, against the lesson's worked numbers and,
-// when present, the server calculator's shared cases (tests/fixtures/calculator_cases.json).
+// node --test: the memory calculator's arithmetic against the lesson's worked numbers.
+// Agreement with app/calculators.py on a grid of inputs: tests/js/test_node.py.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { memory } from '../../static/js/memory-math.js';
 
 test('7B in FP32, full fine-tuning: 28 GB of weights, 28 GB of gradients, 56 GB of Adam states', () => {
@@ -19,26 +18,18 @@ test('bf16 mixed precision costs the classic 16 bytes per parameter before activ
 
 test('LoRA r=16 on q,v of a 7B model trains 8.4M parameters; Adam states shrink to MB', () => {
   const r = memory({ model: '7', precision: 'bf16', method: 'lora', rank: 16 });
-  assert.equal(r.trainable, 2 * 32 * 16 * 8192);
+  assert.equal(r.trainable, 2 * 32 * 16 * 8192); // two 4096×4096 projections per layer, 32 layers
   assert.ok(r.optimizer < 1e8);
   assert.equal(r.activations, memory({ model: '7', precision: 'bf16', method: 'full' }).activations);
 });
 
 test('70B in 4-bit is more than 35 GB: the quantisation constants count', () => {
   const r = memory({ model: '70', precision: '4bit', method: 'qlora', rank: 16 });
-  const base = 70e9 * (4.127 / 8);
+  const base = 70e9 * ((4 + 8 / 64 + 32 / (64 * 256)) / 8);
   assert.ok(Math.abs(r.weights - base - r.trainable * 4) < 1);
   assert.ok(r.weights > 36e9);
 });
 
 test('full fine-tuning of 4-bit weights is refused', () => {
   assert.throws(() => memory({ model: '7', precision: '4bit', method: 'full' }), /4-bit/);
-});
-
-const fixture = new URL('../fixtures/calculator_cases.json', import.meta.url);
-test('agrees with the server calculator on every shared case', { skip: !existsSync(fixture) && 'no shared cases yet' }, () => {
-  const cases = JSON.parse(readFileSync(fixture, 'utf8'));
-  assert.ok(Array.isArray(cases.cases || cases));
-  // Field mapping is settled once the fixture exists (see report); until then this runs nothing.
-  throw new Error('map the shared calculator cases onto memory() before relying on them');
 });
