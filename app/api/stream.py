@@ -60,7 +60,7 @@ async def job_stream(websocket: WebSocket, job_id: str, after: Annotated[int, Qu
         return
     broadcaster: Broadcaster = state.broadcaster
     subscription = broadcaster.subscribe(job_id)
-    sender = asyncio.create_task(_send_events(websocket, store, subscription, after))
+    sender = asyncio.create_task(_send_events(websocket, store, subscription, after, job.state.finished))
     watcher = asyncio.create_task(_until_client_leaves(websocket))
     try:
         await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -78,14 +78,18 @@ async def _until_client_leaves(websocket: WebSocket) -> None:
             return
 
 
-async def _send_events(websocket: WebSocket, store: JobStore, subscription: Subscription, after: int) -> None:
+async def _send_events(
+    websocket: WebSocket, store: JobStore, subscription: Subscription, after: int, job_finished: bool
+) -> None:
     job_id, last = subscription.job_id, after
     try:
         last, finished = await _replay(websocket, store, job_id, last)
+        finished = finished or job_finished  # a finished job's events are all stored: nothing will follow
         while not finished:
             message = await subscription.get()
-            if message.seq <= last:
-                continue  # already sent from the store
+            if message.seq <= last:  # already sent from the store (or the client asked past it)
+                finished = message.terminal
+                continue
             if message.seq > last + 1:  # cannot happen while store-then-publish holds; stay exact anyway
                 last, finished = await _replay(
                     websocket, store, subscription.job_id, last, upto=message.seq - 1

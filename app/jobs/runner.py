@@ -209,8 +209,9 @@ class Runner:
             return handle.run.generate(prompt, max_new_tokens)
 
     def tuned_run(self, job_id: str) -> TrainingRun | None:
+        """The run of a job: while it runs, and after it finished for as long as it is kept."""
         with self._lock:
-            handle = self._finished.get(job_id)
+            handle = self._handles.get(job_id) or self._finished.get(job_id)
         return handle.run if handle else None
 
     def pin(self, job_id: str, pinned: bool = True) -> None:

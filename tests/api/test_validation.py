@@ -1,0 +1,81 @@
+"""Bad input gets a 4xx that names the field and its limit, and the server keeps serving."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import TINY_JOB
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("steps", 5000, "less than or equal to 2000"),
+        ("steps", 0, "greater than or equal to 1"),
+        ("rank", 0, "greater than or equal to 1"),
+        ("rank", 1000, "less than or equal to 256"),
+        ("lr", -0.1, "greater than 0"),
+        ("batch_size", 65, "less than or equal to 64"),
+        ("seq_len", 4, "greater than or equal to 16"),
+        ("num_virtual_tokens", 100, "less than or equal to 64"),
+        ("target_modules", ["q_proj; rm -rf /"], "letters, digits"),
+        ("model", "x" * 300, "at most 200 characters"),
+        ("surprise", 1, "Extra inputs are not permitted"),
+    ],
+)
+def test_out_of_range_fields_are_named_with_their_limit(
+    client: TestClient, field: str, value: object, words: str
+) -> None:
+    response = client.post("/api/jobs", json={**TINY_JOB, field: value})
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert [e["loc"][-1] for e in errors] == [field]
+    assert words in errors[0]["msg"]
+
+
+def test_several_bad_fields_are_all_named(client: TestClient) -> None:
+    response = client.post("/api/jobs", json={**TINY_JOB, "steps": 0, "rank": 999, "alpha": -1})
+    assert response.status_code == 422
+    assert {e["loc"][-1] for e in response.json()["detail"]} == {"steps", "rank", "alpha"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [("model", "not-a-model", "unknown model 'not-a-model'"), ("task", "no-such-task", "valid tasks")],
+)
+def test_unknown_model_or_task(client: TestClient, field: str, value: str, words: str) -> None:
+    response = client.post("/api/jobs", json={**TINY_JOB, field: value})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", field] and words in error["msg"]
+    assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_malformed_json_and_generate_limits(client: TestClient) -> None:
+    response = client.post("/api/jobs", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    response = client.post("/api/jobs/abc/generate", json={"prompt": "hi", "max_new_tokens": 500})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"][-1] == "max_new_tokens" and "less than or equal to 128" in error["msg"]
+    response = client.post("/api/jobs/abc/generate", json={"prompt": "x" * 1001})
+    assert "at most 1000 characters" in response.json()["detail"][0]["msg"]
+
+
+def test_body_size_limit(client: TestClient) -> None:
+    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    big = b'{"model": "' + b"x" * limit + b'"}'
+    response = client.post("/api/jobs", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert f"limit of {limit} bytes" in response.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit is counted as the body arrives
+        yield b'{"model": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = client.post("/api/jobs", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert client.get("/api/health").status_code == 200
