@@ -21,6 +21,8 @@ from fastapi import APIRouter, Query, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
+from app.classroom.access import may_view
+from app.classroom.gate import owner_of
 from app.jobs.broadcast import Broadcaster, SubscriberOverflow, Subscription
 from app.jobs.store import JobStore
 
@@ -55,7 +57,7 @@ async def job_stream(websocket: WebSocket, job_id: str, after: Annotated[int, Qu
     store: JobStore = state.store
     job = await run_in_threadpool(store.get_job, job_id) if len(job_id) <= 32 else None
     await websocket.accept()
-    if job is None:
+    if job is None or not may_view(owner_of(websocket), job.owner):  # others' student jobs: as unknown
         await websocket.close(code=UNKNOWN_JOB, reason=f"unknown job {job_id[:32]}")
         return
     broadcaster: Broadcaster = state.broadcaster
