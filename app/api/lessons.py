@@ -1,0 +1,83 @@
+"""Lesson content and the lesson quiz: thin routes over ``app.lessons``.
+
+The quiz served to browsers carries no answers; grading happens here, and a student seated in an
+open class of the lesson has the answers recorded for the instructor's dashboard.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app import lessons
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/lessons", tags=["lessons"])
+
+MAX_ANSWERS = 100
+Slug = Annotated[str, Path(pattern=lessons.SLUG_PATTERN, max_length=64, description="the lesson's slug")]
+AnswerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class QuizAnswers(BaseModel):
+    """``{"answers": {question id: choice id}}``; questions left out count as unanswered."""
+
+    model_config = ConfigDict(extra="forbid")
+    answers: dict[AnswerId, AnswerId] = Field(max_length=MAX_ANSWERS)
+
+
+def _lesson_or_404(slug: str) -> lessons.Lesson:
+    try:
+        return lessons.get_lesson(slug)
+    except lessons.UnknownLessonError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("")
+def list_lessons() -> list[lessons.LessonSummary]:
+    return lessons.lesson_summaries()
+
+
+@router.get("/{slug}")
+def get_lesson(slug: Slug) -> lessons.Lesson:
+    """The lesson's sections: id, title, rendered (escaped) HTML, widget ids and reading minutes."""
+    return _lesson_or_404(slug)
+
+
+@router.get("/{slug}/quiz")
+def get_quiz(slug: Slug) -> lessons.PublicQuiz:
+    """The questions and choices, without which choice is right or any explanation."""
+    _lesson_or_404(slug)
+    return lessons.public_quiz(slug)
+
+
+@router.post("/{slug}/quiz/answers")
+def answer_quiz(slug: Slug, body: QuizAnswers, request: Request) -> lessons.QuizResult:
+    """Grade the answers: score, and per question whether it was right, why, and its section."""
+    _lesson_or_404(slug)
+    try:
+        result = lessons.grade(slug, body.answers)
+    except lessons.QuizAnswerError as exc:
+        errors: list[dict[str, Any]] = [
+            {"type": "value_error", "loc": ("body", "answers", qid), "msg": msg, "input": body.answers[qid]}
+            for qid, msg in exc.problems
+        ]
+        raise RequestValidationError(errors) from None
+    _record_for_class(request, slug, body.answers, result)
+    return result
+
+
+def _record_for_class(
+    request: Request, slug: str, answers: dict[str, str], result: lessons.QuizResult
+) -> None:
+    """Where the app has a classroom, a seated student's answers reach the instructor's dashboard."""
+    room = getattr(request.app.state, "classroom", None)
+    if room is None:
+        return
+    from app.classroom.quiz import graded_answers  # only apps with a classroom pay for importing it
+
+    room.record_quiz(request, slug, graded_answers(answers, result.model_dump()))
