@@ -1,0 +1,93 @@
+"""The runner with real tiny-llama jobs: fairness between owners, time limits, stop, the event stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from app.training.models import ModelCache
+
+from app.config import Settings
+from app.db import Base, make_engine, make_sessionmaker
+from app.events import check_stream, parse_event
+from app.jobs.broadcast import Broadcaster
+from app.jobs.runner import STOPPED_REASON, Runner
+from app.jobs.store import JobStore
+from app.training.train_config import TrainConfig
+
+TINY = TrainConfig(model="tiny-llama", method="lora", task="tone", steps=3)
+LONG = TINY.model_copy(update={"steps": 2000})
+
+
+@pytest.fixture
+def make_runner(tmp_path: Path, database_url: str) -> Iterator:  # noqa: ANN001
+    made: list[tuple[Runner, object]] = []
+
+    def make(**options: object) -> Runner:
+        engine = make_engine(database_url)
+        Base.metadata.create_all(engine)
+        cache = ModelCache(Settings().model_dir, "cpu")
+        runner = Runner(JobStore(make_sessionmaker(engine)), Broadcaster(), cache, tmp_path, **options)  # type: ignore[arg-type]
+        runner.start()
+        made.append((runner, engine))
+        return runner
+
+    yield make
+    for runner, engine in made:
+        runner.stop()
+        engine.dispose()  # type: ignore[attr-defined]
+
+
+def _wait(runner: Runner, job_id: str, states: set[str], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while runner.get(job_id).state.value not in states:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, f"job {job_id} never reached {states}"
+        time.sleep(0.05)
+
+
+def _events(runner: Runner, job_id: str) -> list[dict]:
+    return [parse_event(e.data).model_dump() for e in runner.store.events_after(job_id)]
+
+
+def test_owners_take_turns_in_the_queue(make_runner) -> None:  # noqa: ANN001
+    runner = make_runner()
+    blocker = runner.submit(LONG, owner="alice").id
+    _wait(runner, blocker, {"running"})
+    a2 = runner.submit(TINY, owner="alice").id
+    a3 = runner.submit(TINY, owner="alice").id
+    b1 = runner.submit(TINY, owner="bob").id  # arrives last, but goes before alice's second job
+    assert [runner.get(j).queue_position for j in (a2, b1, a3)] == [0, 1, 2]  # type: ignore[union-attr]
+    assert runner.queued_count("alice") == 2 and runner.queued_count("bob") == 1
+    assert [e["position"] for e in _events(runner, a3) if e["type"] == "queued"] == [1, 2]
+
+    runner.cancel(blocker)
+    for job_id in (a2, a3, b1):
+        _wait(runner, job_id, {"done"})
+    started = {j: runner.get(j).started_at for j in (a2, a3, b1)}  # type: ignore[union-attr]
+    assert started[a2] < started[b1] < started[a3]
+    for job_id in (blocker, a2, a3, b1):
+        check_stream(_events(runner, job_id))
+
+
+def test_the_wall_time_limit_ends_a_job(make_runner) -> None:  # noqa: ANN001
+    runner = make_runner(time_limit_s=2.0)
+    job_id = runner.submit(LONG).id
+    _wait(runner, job_id, {"failed", "done", "cancelled"})
+    events = _events(runner, job_id)
+    check_stream(events)
+    assert events[-1]["type"] == "failed" and "limit" in events[-1]["error"]
+    assert max(e["step"] for e in events if e["type"] == "step") < LONG.steps
+
+
+def test_stop_fails_running_and_queued_jobs(make_runner) -> None:  # noqa: ANN001
+    runner = make_runner()
+    running = runner.submit(LONG).id
+    _wait(runner, running, {"running"})
+    waiting = runner.submit(LONG).id
+    runner.stop()
+    for job_id in (running, waiting):
+        events = _events(runner, job_id)
+        check_stream(events)
+        assert events[-1] == {**events[-1], "type": "failed", "error": STOPPED_REASON}
