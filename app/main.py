@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 
-from app.api import auth, class_pages, class_ws, classes, health, jobs, pages, stream, tasks
+from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
+    routers += (lessons.router,)
     classroom = (classes.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)
