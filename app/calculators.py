@@ -185,6 +185,8 @@ def training_memory(
 
     ``precision`` is that of the base weights; QLoRA always stores them in 4 bits.
     """
+    if method not in METHODS:
+        raise CalculatorError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     base = "4bit" if method == "qlora" else precision
     weight_bytes = bytes_per_param(base)
     full = method == "full"
