@@ -148,3 +148,13 @@ def test_a_seated_students_answers_reach_the_classroom(app: FastAPI, client: Tes
         ("lora-b-zero", answers["lora-b-zero"], True),
         ("rlhf-purpose", answers["rlhf-purpose"], False),
     }
+
+
+def test_a_failing_classroom_does_not_cost_the_student_the_grade(app: FastAPI, client: TestClient) -> None:
+    class Broken:
+        def record_quiz(self, conn: Any, slug: str, graded: list[Any]) -> bool:
+            raise RuntimeError("database gone")
+
+    app.state.classroom = Broken()
+    response = client.post(f"{BASE}/quiz/answers", json={"answers": right_answers()})
+    assert response.status_code == 200 and response.json()["score"] == len(right_answers())
