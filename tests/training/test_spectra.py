@@ -250,3 +250,17 @@ def test_soft_prompt_geometry_for_prefix_vectors_without_vocab_space() -> None:
     geometry = soft_prompt_geometry(prefix, torch.randn(100, 16), _IdTokenizer())
     assert geometry.nearest_tokens == [[]] * 5
     assert len(geometry.points) == 5 and geometry.vocab_points == []
+
+
+def test_soft_prompt_geometry_vocab_frame_follows_in_place_changes() -> None:
+    # the vocabulary frame is cached per embedding table; an in-place update must invalidate it
+    generator = torch.Generator().manual_seed(2)
+    vocab = torch.randn(400, 12, generator=generator)
+    prompt = torch.randn(3, 12, generator=generator)
+    before = soft_prompt_geometry(prompt, vocab, _IdTokenizer(), vocab_points=20, fit_points=400)
+    with torch.no_grad():
+        vocab.mul_(2.0)
+    after = soft_prompt_geometry(prompt, vocab, _IdTokenizer(), vocab_points=20, fit_points=400)
+    fresh = soft_prompt_geometry(prompt, vocab.clone(), _IdTokenizer(), vocab_points=20, fit_points=400)
+    assert after.vocab_points == fresh.vocab_points != before.vocab_points
+    assert after.vocab_points[0][0] == pytest.approx(2 * before.vocab_points[0][0], rel=1e-3, abs=1e-3)
