@@ -61,8 +61,12 @@ def dense_singular_values(delta: Tensor, top_k: int | None = None, niter: int = 
     if top_k is None or top_k >= full // 2:
         sv = torch.linalg.svdvals(delta)
         return sv if top_k is None else sv[:top_k]
-    # oversampling by 10 columns is the usual choice for a good top-k estimate
-    _, sv, _ = torch.svd_lowrank(delta, q=min(full, top_k + 10), niter=niter)
+    # svd_lowrank draws from the global RNG: fork it so the training run's random stream (dropout,
+    # batch order) is untouched and the estimate itself is reproducible.
+    # Oversampling by 10 columns is the usual choice for a good top-k estimate.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        _, sv, _ = torch.svd_lowrank(delta, q=min(full, top_k + 10), niter=niter)
     return sv[:top_k]
 
 

@@ -111,8 +111,11 @@ def test_entropy_rank_known_values() -> None:
 def test_dense_truncated_route_finds_top_values() -> None:
     values = [50.0, 20.0, 10.0, 5.0] + [0.01] * 40
     delta = _matrix_with_spectrum(values, 120, 100).float()
+    state = torch.random.get_rng_state()
     top = dense_singular_values(delta, top_k=4)
     assert torch.allclose(top.double(), torch.tensor(values[:4], dtype=torch.float64), rtol=1e-3)
+    assert torch.equal(torch.random.get_rng_state(), state), "the training run's RNG stream is untouched"
+    assert torch.equal(dense_singular_values(delta, top_k=4), top)
 
 
 def test_layer_spectrum_frobenius_and_truncation() -> None:
