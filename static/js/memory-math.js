@@ -38,7 +38,10 @@ export function activationBytes({ model, precision, seqLen = 512, batch = 1 }) {
 }
 
 export function memory({ model, precision, method, rank = 16, seqLen = 512, batch = 1, virtualTokens = 20 }) {
-  if (!MODELS[model]) throw new Error(`unknown model ${model}`);
+  if (!MODELS[model]) throw new Error(`model must be one of ${Object.keys(MODELS).join(', ')}, not '${model}'`);
+  if (!(precision in BYTES)) throw new Error(`precision must be one of fp32, bf16, 4bit, not '${precision}'`);
+  if (!['full', 'lora', 'qlora', 'prompt', 'prefix'].includes(method)) throw new Error(`method must be one of full, lora, qlora, prompt, prefix, not '${method}'`);
+  if (rank < 1) throw new Error(`rank must be at least 1, not ${rank}`);
   const base = method === 'qlora' ? '4bit' : precision;
   const full = method === 'full';
   if (full && base === '4bit') {
