@@ -263,9 +263,12 @@ def _vocab_frame(
     source: Tensor, vocab: Tensor, tokenizer: Any, vocab_points: int, fit_points: int, seed: int
 ) -> _VocabFrame:
     """PCA axes, norms and sampled points of the vocabulary. Prompt and prefix tuning freeze the
-    embedding table, so these are computed once per run (keyed on the tensor's storage and version
-    counter, which in-place updates bump) instead of on every spectrum event."""
-    key = (source.data_ptr(), tuple(source.shape), source._version, vocab_points, fit_points, seed)
+    embedding table, so these are computed once per run (keyed on the tensor's storage, its version
+    counter, which in-place updates bump, and a row checksum) instead of on every spectrum event."""
+    # storage address and version alone could match a new table allocated where a freed one was:
+    # a checksum of ~64 spread-out rows makes a stale hit practically impossible, at ~0.1 ms
+    checksum = float(vocab[:: max(1, vocab.shape[0] // 64)].double().sum())
+    key = (source.data_ptr(), tuple(source.shape), source._version, checksum, vocab_points, fit_points, seed)
     if _last_frame and _last_frame[0].key == key:
         return _last_frame[0]
     order = torch.randperm(vocab.shape[0], generator=torch.Generator().manual_seed(seed))
