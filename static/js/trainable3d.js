@@ -113,7 +113,8 @@ class Volume extends Chart {
 }
 
 export async function mount(container) {
-  const state = { method: METHODS.some(([m]) => m === getParam('share')) ? getParam('share') : 'lora', rank: 8 };
+  // r = 16 and 20 virtual tokens: the conventions of the lesson's comparison table.
+  const state = { method: METHODS.some(([m]) => m === getParam('share')) ? getParam('share') : 'lora', rank: 16 };
   const info = h('div', { class: 'counts', 'aria-live': 'polite' });
   const methodChoice = choice({ label: 'method', options: METHODS, value: state.method, onChange: (method) => update({ method }) });
   const rank = slider({ label: 'LoRA rank r', name: 'share-rank', min: 1, max: 64, value: state.rank, onInput: (r) => update({ rank: r }) });
@@ -125,7 +126,7 @@ export async function mount(container) {
   function update(change) {
     Object.assign(state, change);
     const targets = measured.lora?.started?.config?.target_modules || ['q_proj', 'v_proj'];
-    state.view = layout(state.method, { rank: state.rank, tokens: 8, targets });
+    state.view = layout(state.method, { rank: state.rank, tokens: 20, targets });
     rank.el.hidden = !['lora', 'qlora'].includes(state.method);
     setParams({ share: state.method === 'lora' ? null : state.method });
     const m = measured[state.method]?.started;
