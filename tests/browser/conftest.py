@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.config import Settings
-from app.main import create_app
 from tests.utils.server import live_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -56,6 +55,13 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our own server on a free port; FTLAB_TEST_BASE_URL points the tests at a running one instead."""
+    external = os.environ.get("FTLAB_TEST_BASE_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    from app.main import create_app
+
     data = tmp_path_factory.mktemp("ftlab-browser-data")
     settings = Settings(data_dir=data, instructor_token="browser-test", device="cpu", cpu_workers=1)
     with live_server(create_app(settings)) as url:

@@ -157,12 +157,22 @@ def test_first_load_transfer_size(page) -> None:
     cdp.on(
         "Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"]))
     )
+    cdp.on("Network.loadingFailed", lambda e: sizes.__setitem__(e["requestId"], 0))
+
+    def settle() -> int:
+        """Until every request seen has finished and none started for a second (networkidle fires once)."""
+        quiet = 0
+        while quiet < 4:
+            pending = set(urls) - set(sizes)
+            quiet = 0 if pending else quiet + 1
+            page.wait_for_timeout(250)
+        return sum(sizes.values())
+
     open_lesson(page)
-    page.wait_for_load_state("networkidle")
-    first_screen = sum(sizes.values())
+    first_screen = settle()
     mount_all(page)
-    page.wait_for_load_state("networkidle")
-    everything = sum(sizes.values())
+    page.wait_for_function("window.Plotly !== undefined", timeout=60_000)
+    everything = settle()
     by_url = sorted(((urls.get(k, k), v) for k, v in sizes.items()), key=lambda kv: -kv[1])
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "transfer.json").write_text(
