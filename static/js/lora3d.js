@@ -55,8 +55,8 @@ class Blocks extends Chart {
 
   describe() {
     const { d, r } = this.state;
-    return `To scale: W and ΔW are ${d}×${d} squares; B is a ${d}×${r} strip and A a ${r}×${d} strip, ` +
-      `each ${(d / r).toFixed(0)} times longer than wide.`;
+    return `To scale: W and ΔW are ${d}×${d} squares; B (${d}×${r}) and A (${r}×${d}) are strips ` +
+      `${(d / r).toFixed(0)} times longer than wide.`;
   }
 }
 

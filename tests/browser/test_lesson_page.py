@@ -77,6 +77,7 @@ def test_lora_explorer_counts_and_controls(page) -> None:
     # The state survives a reload (it lives in the URL).
     page.reload()
     assert page.locator("#widget-lora-explorer input[name=r]").input_value() == "8"
+    wait_drawn(page, "lora-explorer")
 
 
 def test_three_d_widgets_react(page) -> None:
