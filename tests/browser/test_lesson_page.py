@@ -76,6 +76,8 @@ def test_lora_explorer_counts_and_controls(page) -> None:
     assert canvas_png(page, "lora-explorer") != before, "the 3D blocks did not redraw"
     # The state survives a reload (it lives in the URL).
     page.reload()
+    page.locator("#widget-lora-explorer").scroll_into_view_if_needed()
+    page.wait_for_selector("#widget-lora-explorer input[name=r]")
     assert page.locator("#widget-lora-explorer input[name=r]").input_value() == "8"
     wait_drawn(page, "lora-explorer")
 
