@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from app.training.models import ModelCache
 
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker
@@ -15,6 +14,7 @@ from app.events import check_stream, parse_event
 from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import STOPPED_REASON, Runner
 from app.jobs.store import JobStore
+from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 
 TINY = TrainConfig(model="tiny-llama", method="lora", task="tone", steps=3)
@@ -91,3 +91,24 @@ def test_stop_fails_running_and_queued_jobs(make_runner) -> None:  # noqa: ANN00
         events = _events(runner, job_id)
         check_stream(events)
         assert events[-1] == {**events[-1], "type": "failed", "error": STOPPED_REASON}
+
+
+def test_base_weights_are_read_once_and_every_job_starts_from_the_base(make_runner, monkeypatch) -> None:  # noqa: ANN001
+    from app.training import model_sources
+
+    reads: list[str] = []
+    real_load = model_sources.load_from_dir
+
+    def counting_load(spec, path):  # noqa: ANN001, ANN202
+        reads.append(spec.name)
+        return real_load(spec, path)
+
+    monkeypatch.setattr(model_sources, "load_from_dir", counting_load)
+    runner = make_runner()
+    first, second = (runner.submit(TINY).id for _ in range(2))
+    for job_id in (first, second):
+        _wait(runner, job_id, {"done"})
+    assert reads == ["tiny-llama"]
+    # same config and seed: the second job would see other losses had it started from the first's weights
+    losses = [[e["loss"] for e in _events(runner, j) if e["type"] == "step"] for j in (first, second)]
+    assert losses[0] == losses[1] and len(losses[0]) == TINY.steps
