@@ -19,18 +19,19 @@ const LABELS = {
 };
 const DEFAULT_MODEL = 'smollm2-135m';
 
-// A method's default for a field, whichever way the server spells it.
-export function methodDefault(method, field) {
+// GET /api/methods gives defaults per model kind: {defaults: {causal: {steps, lr, ...}, encoder: {...}}};
+// fields without a per-method default (rank, alpha, ...) take TrainConfig's default from `limits`.
+export function methodDefault(method, field, kind = 'causal') {
   if (!method) return null;
-  const defaults = method.defaults || {};
+  const defaults = (method.defaults || {})[kind] || {};
   if (defaults[field] != null) return defaults[field];
-  if (method[field] != null && typeof method[field] !== 'object') return method[field];
   const limit = method.limits && method.limits[field];
   return limit ? limit.default : null;
 }
 
-function methodKinds(method) {
-  return method.model_kinds || method.kinds || method.supports || null;
+// The model kinds a method trains: the kinds it has defaults for.
+export function methodKinds(method) {
+  return method.defaults ? Object.keys(method.defaults) : null;
 }
 
 function limitText(limit) {
@@ -102,8 +103,16 @@ export class PanelForm {
       if (kinds) return kinds.includes(kind);
       return kind === 'encoder' ? m.name === 'head' : m.name !== 'head';
     });
-    this.setOptions(this.method.input, methods.map((m) => [m.name, m.label || m.name]));
-    if (preferMethod && methods.some((m) => m.name === preferMethod)) this.method.input.value = preferMethod;
+    this.kind = kind;
+    this.setOptions(this.method.input, methods.map((m) => [m.name, m.available === false ? `${m.label || m.name} (${m.note || 'not available'})` : m.label || m.name]));
+    for (const option of this.method.input.options) {
+      option.disabled = methods.find((m) => m.name === option.value)?.available === false;
+    }
+    if (preferMethod && methods.some((m) => m.name === preferMethod && m.available !== false)) this.method.input.value = preferMethod;
+    if (this.method.input.selectedOptions[0]?.disabled) {
+      const first = [...this.method.input.options].find((o) => !o.disabled);
+      if (first) this.method.input.value = first.value;
+    }
     const wanted = kind === 'encoder' ? 'classification' : 'chat';
     const tasks = this.tasks.filter((t) => !t.kind || t.kind === wanted);
     this.setOptions(this.task.input, tasks.map((t) => [t.name, t.builtin === false ? `${t.name} (uploaded)` : t.name]));
@@ -127,7 +136,7 @@ export class PanelForm {
         type: 'number', inputmode: 'decimal', step: 'any',
         min: limit.minimum ?? limit.exclusiveMinimum, max: limit.maximum ?? limit.exclusiveMaximum,
       });
-      const value = methodDefault(method, name);
+      const value = methodDefault(method, name, this.kind);
       if (value != null) input.value = value;
       const f = this.field(name, input);
       f.limit.textContent = [limitText(limit), value != null ? `default ${value}` : ''].filter(Boolean).join(' · ');
