@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import jobs as jobs_api
@@ -13,7 +14,7 @@ from app.api.deps import RunnerDep, SettingsDep, StoreDep
 from app.api.errors import field_error
 from app.classroom import quiz
 from app.classroom.auth import INSTRUCTOR_OWNER, STUDENT_COOKIE, STUDENT_MAX_AGE_S, StudentSeat
-from app.classroom.codes import CODE_PATTERN, NICKNAME_MAX
+from app.classroom.codes import CODE_PATTERN, NICKNAME_MAX, normalise_code
 from app.classroom.dashboard import class_state, dashboard_state
 from app.classroom.limits import ClassLimits
 from app.classroom.results import results_csv
@@ -171,11 +172,23 @@ class AnswersRequest(BaseModel):
 @router.post("/{code}/answers")
 def answer_quiz(code: Code, body: AnswersRequest, request: Request, room: ClassroomDep) -> dict[str, Any]:
     """The class's lesson quiz, graded and recorded (the lesson page's quiz records too)."""
-    info = open_class(room, code)
-    member = _member_of(request, room, info)
-    if member is None:
-        raise HTTPException(403, f"join class {info.code} first (at /join)")
-    result, graded = quiz.grade(info.lesson, body.answers)
+    found = room.seat_member(request)
+    if found is None or found[0].code != normalise_code(code):
+        class_or_404(room, code)
+        raise HTTPException(403, f"join class {normalise_code(code)} first (at /join)")
+    info, member = found
+    if info.closed:
+        raise HTTPException(403, f"class {info.code} is closed")
+    try:
+        result, graded = quiz.grade(info.lesson, body.answers)
+    except ValueError as exc:  # unknown question or choice ids: nothing graded, nothing recorded
+        problems = getattr(exc, "problems", None) or [("", str(exc))]
+        raise RequestValidationError(
+            [
+                {"type": "value_error", "loc": ("body", "answers", q), "msg": m, "input": None}
+                for q, m in problems
+            ]
+        ) from None
     room.service.record_answers(info.code, member.id, graded)
     room.hub.notify(info.code, "answers")
     return result

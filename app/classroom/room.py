@@ -16,7 +16,7 @@ from starlette.requests import HTTPConnection
 from app.classroom.auth import INSTRUCTOR_OWNER, ClassroomAuth, StudentSeat
 from app.classroom.hub import ClassHub
 from app.classroom.limits import LimitExceeded, check_config, check_load
-from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member, UnknownClass
+from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member
 from app.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,13 +49,7 @@ class Classroom:
         seat = self.auth.student_seat(conn)
         if seat is None:
             return None
-        member = self.service.get_member(seat.class_code, seat.member_id)
-        if member is None:
-            return None
-        try:
-            return self.service.get_class(seat.class_code), member
-        except UnknownClass:
-            return None
+        return self.service.seat(seat.class_code, seat.member_id)
 
     @contextmanager
     def submission(

@@ -207,6 +207,17 @@ class ClassroomService:
             row = session.get(MemberRow, member_id)
             return Member.of(row) if row is not None and row.class_code == normalise_code(code) else None
 
+    def seat(self, code: str, member_id: str) -> tuple[ClassInfo, Member] | None:
+        """A member and their class in one query (every student request asks this)."""
+        query = (
+            select(ClassRow, MemberRow)
+            .join(MemberRow, MemberRow.class_code == ClassRow.code)
+            .where(MemberRow.id == member_id, ClassRow.code == normalise_code(code))
+        )
+        with self._sessions() as session:
+            row = session.execute(query).first()
+            return (ClassInfo.of(row[0]), Member.of(row[1])) if row else None
+
     def members(self, code: str) -> list[Member]:
         query = (
             select(MemberRow).where(MemberRow.class_code == normalise_code(code)).order_by(MemberRow.number)
