@@ -142,6 +142,10 @@ class ModelCache:
         """The cache directory of a model that is available (raises ModelNotAvailable otherwise)."""
         return self._base(spec_for(name), None).path
 
+    def get_tokenizer(self, name: str) -> Any:
+        """The model's tokenizer (shared, read-only), without copying the weights."""
+        return self._base(spec_for(name), None).tokenizer
+
     def is_loaded(self, name: str) -> bool:
         return name in self._bases
 

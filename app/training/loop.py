@@ -1,0 +1,310 @@
+"""One training run as a generator of events: the loop that the runner, the CLI and the tests share.
+
+    run = TrainingRun(config, cache=cache)
+    for event in run.events():   # unstamped; ends with exactly one of done / failed / cancelled
+        ...
+
+The steps, top to bottom (numbered in ``_train``): resolve the config and task → load the model and
+apply the method → optimizer → answers and held-out loss before training → the training steps (with
+evaluations and ΔW spectra on their schedule) → answers after training → a summary.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import math
+import queue
+import resource
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from app.events import Cancelled, Done, Eval, Failed, Loading, Sample, Spectrum, Started, Step
+from app.events import _Event as Event
+from app.training import evaluation as ev
+from app.training.methods import ConfigError, method_spec, resolve_config
+from app.training.models import ModelCache, ModelNotAvailable
+from app.training.spectra import dense_model_spectrum, lora_model_spectrum, soft_prompt_geometry
+from app.training.tasks import Task, UnknownTaskError, batches, load_builtin_task
+from app.training.train_config import TrainConfig
+from app.training.wrapping import Prepared, as_base, prepare
+
+logger = logging.getLogger(__name__)
+
+MAX_GRAD_NORM = 1.0
+WARMUP_FRACTION = 0.1
+SMALL_MODEL_PARAMS = 5_000_000
+SPECTRUM_VALUES = 64  # singular values sent per layer (LoRA has at most r anyway)
+EXPECTED = (ConfigError, ModelNotAvailable, UnknownTaskError)  # failures whose message is the whole story
+
+
+class _Stop(Exception):
+    """Raised between steps to end the run with a given terminal event (cancelled, time limit)."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+
+class TrainingRun:
+    def __init__(
+        self,
+        config: TrainConfig,
+        cache: ModelCache,
+        task: Task | None = None,
+        cancel: threading.Event | None = None,
+        time_limit_s: float | None = None,
+    ) -> None:
+        self.config = config
+        self.cache = cache
+        self.task = task
+        self.cancel = cancel or threading.Event()
+        self.time_limit_s = time_limit_s
+        self.prepared: Prepared | None = None
+        self.resolved: TrainConfig | None = None
+        self._started_at = 0.0
+
+    @property
+    def model(self) -> Any:
+        return self.prepared.model if self.prepared else None
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.prepared.tokenizer if self.prepared else None
+
+    # --------------------------------------------------------------------------- the loop
+
+    def events(self) -> Iterator[Event]:
+        """Every event of the run; never raises, always ends with one terminal event."""
+        self._started_at = time.perf_counter()
+        threads = torch.get_num_threads()
+        try:
+            yield from self._train()
+        except _Stop as stop:
+            yield stop.event
+        except EXPECTED as exc:
+            yield Failed(error=str(exc))
+        except torch.cuda.OutOfMemoryError:
+            yield Failed(error="out of GPU memory: try a smaller batch_size or seq_len")
+        except Exception as exc:
+            logger.exception("training run failed")
+            yield Failed(error=f"{type(exc).__name__}: {exc}")
+        finally:
+            torch.set_num_threads(threads)
+
+    def _train(self) -> Iterator[Event]:
+        # 1. the configuration, completed with the method's defaults, and the task
+        task = self.task or load_builtin_task(self.config.task)
+        cfg = self.resolved = resolve_config(self.config, task.kind)
+        method = method_spec(cfg.method)
+        yield Loading(stage="task", progress=1.0)
+
+        # 2. the model: a fresh copy of the cached base, wrapped by the method
+        prepared = yield from _with_progress(lambda report: prepare(cfg, task, self.cache, report))
+        self.prepared = p = prepared
+        load_s = self._elapsed()
+        if p.device == "cpu" and p.counts.total_params < SMALL_MODEL_PARAMS:
+            torch.set_num_threads(1)  # tiny matrices: thread hand-offs cost more than they save
+
+        # 3. optimizer over what the method trains, warmup then cosine decay
+        from transformers import get_cosine_schedule_with_warmup
+
+        params = [param for param in p.model.parameters() if param.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+        warmup = max(1, round(WARMUP_FRACTION * cfg.steps))
+        schedule = get_cosine_schedule_with_warmup(optimizer, warmup, cfg.steps)
+        yield Started(
+            model=cfg.model,
+            method=cfg.method,
+            task=task.name,
+            device=p.device,
+            trainable_params=p.counts.trainable_params,
+            total_params=p.counts.total_params,
+            trainable_pct=p.counts.trainable_pct,
+            adapter_bytes=p.counts.adapter_bytes,
+            steps=cfg.steps,
+            config=cfg.model_dump(),
+        )
+
+        # 4. before training: the base model's answers, the held-out loss and metric
+        prompts = list(task.sample_prompts)
+        with as_base(p) as base:
+            before = ev.answer(base, p.tokenizer, task, prompts, cfg.max_new_tokens, cfg.seq_len, p.device)
+        for prompt, text in zip(prompts, before, strict=True):
+            yield Sample(step=0, prompt=prompt, before=text, after=text)
+        yield self._eval(task, 0)
+        if method.spectrum == "soft_prompt":
+            yield self._spectrum(method.spectrum, 0)
+
+        # 5. the training steps
+        data = batches(task.train, cfg.batch_size, cfg.seed)
+        p.model.train()
+        losses: list[float] = []
+        tokens_seen = 0
+        train_start = time.perf_counter()
+        for step in range(1, cfg.steps + 1):
+            self._check_stop(step)
+            batch = ev.to_device(ev.make_batch(p.tokenizer, task, next(data), cfg.seq_len), p.device)
+            loss = p.model(**batch).loss  # mean over answer tokens (chat) or examples (classification)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+
+            losses.append(loss.item())
+            tokens_seen += int(batch["attention_mask"].sum())
+            elapsed = time.perf_counter() - train_start
+            yield Step(
+                step=step,
+                loss=losses[-1],
+                lr=schedule.get_last_lr()[0],
+                grad_norm=float(grad_norm) if math.isfinite(float(grad_norm)) else -1.0,
+                tokens_per_s=tokens_seen / max(elapsed, 1e-9),
+                elapsed_s=elapsed,
+                eta_s=elapsed / step * (cfg.steps - step),
+                memory_bytes=memory_bytes(p.device),
+            )
+            if not math.isfinite(losses[-1]):
+                raise ValueError(f"the loss diverged at step {step}: try a lower lr")
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                yield self._eval(task, step)
+            if method.spectrum != "none" and (step % cfg.spectrum_every == 0 or step == cfg.steps):
+                yield self._spectrum(method.spectrum, step)
+
+        # 6. after training: the tuned model's answers next to the base model's
+        after = ev.answer(p.model, p.tokenizer, task, prompts, cfg.max_new_tokens, cfg.seq_len, p.device)
+        for prompt, old, new in zip(prompts, before, after, strict=True):
+            yield Sample(step=cfg.steps, prompt=prompt, before=old, after=new)
+
+        # 7. the summary
+        p.model.eval()
+        final = self._last_eval
+        yield Done(
+            summary={
+                "model": cfg.model,
+                "method": cfg.method,
+                "task": task.name,
+                "device": p.device,
+                "steps": cfg.steps,
+                "wall_s": round(self._elapsed(), 2),
+                "load_s": round(load_s, 2),
+                "train_s": round(time.perf_counter() - train_start, 2),
+                "final_loss": losses[-1],
+                "final_eval_loss": final.eval_loss if final else None,
+                "metric": final.metric if final else None,
+                "metric_name": final.metric_name if final else None,
+                "trainable_params": p.counts.trainable_params,
+                "total_params": p.counts.total_params,
+                "trainable_pct": p.counts.trainable_pct,
+                "adapter_bytes": p.counts.adapter_bytes,
+                "peak_memory_bytes": memory_bytes(p.device),
+                "tokens_per_s": tokens_seen / max(time.perf_counter() - train_start, 1e-9),
+            }
+        )
+
+    _last_eval: Eval | None = None
+
+    def _eval(self, task: Task, step: int) -> Eval:
+        p, cfg = self.prepared, self.resolved
+        assert p is not None and cfg is not None
+        loss = ev.eval_loss(p.model, p.tokenizer, task, cfg.seq_len, p.device)
+        metric = ev.task_metric(p.model, p.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, p.device)
+        self._last_eval = Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
+        return self._last_eval
+
+    def _spectrum(self, kind: str, step: int) -> Spectrum:
+        p = self.prepared
+        assert p is not None
+        start = time.perf_counter()
+        if kind == "lora":
+            event = Spectrum(step=step, layers=lora_model_spectrum(p.model, max_values=SPECTRUM_VALUES))
+        elif kind == "dense":
+            event = Spectrum(
+                step=step, layers=dense_model_spectrum(p.model, p.snapshot, top_k=SPECTRUM_VALUES)
+            )
+        else:
+            prompt = p.model.get_prompt_embedding_to_save(p.model.active_adapter)  # (k, d)
+            vocab = p.model.get_input_embeddings().weight  # (V, d)
+            geometry = soft_prompt_geometry(prompt, vocab, p.tokenizer, seed=self.config.seed)
+            event = Spectrum(step=step, soft_prompt=geometry)
+        event.compute_ms = 1000 * (time.perf_counter() - start)
+        return event
+
+    def _check_stop(self, step: int) -> None:
+        if self.cancel.is_set():
+            raise _Stop(Cancelled())
+        if self.time_limit_s is not None and self._elapsed() > self.time_limit_s:
+            raise _Stop(Failed(error=f"time limit of {self.time_limit_s:g} s reached before step {step}"))
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._started_at
+
+    # --------------------------------------------------------------------------- after the run
+
+    def save_adapter(self, directory: Path | str) -> Path:
+        """PEFT's adapter_config.json + adapter_model.safetensors (adapter methods only)."""
+        from app.training.counting import is_peft
+
+        if self.prepared is None:
+            raise ValueError("the run has no model (it failed before loading, or was released)")
+        if not is_peft(self.prepared.model):
+            raise NotImplementedError(f"{self.config.method} trains no adapter: it changes the model itself")
+        directory = Path(directory)
+        self.prepared.model.save_pretrained(directory)
+        return directory
+
+    def generate(self, prompt: str, max_new_tokens: int | None = None) -> tuple[str, str]:
+        """(tuned answer, base answer) to one prompt, greedy."""
+        p, cfg = self.prepared, self.resolved
+        if p is None or cfg is None:
+            raise ValueError("the run has no model (it failed before loading, or was released)")
+        task = self.task or load_builtin_task(cfg.task)
+        n = max_new_tokens or cfg.max_new_tokens
+        tuned = ev.answer(p.model, p.tokenizer, task, [prompt], n, cfg.seq_len, p.device)[0]
+        with as_base(p) as base:
+            original = ev.answer(base, p.tokenizer, task, [prompt], n, cfg.seq_len, p.device)[0]
+        return tuned, original
+
+    def release(self) -> None:
+        """Drop the model (and its frozen base copy) so its memory can be reused."""
+        self.prepared = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def memory_bytes(device: str) -> int:
+    """Peak device memory on CUDA; the process's peak resident set on the CPU."""
+    if device == "cuda":
+        return int(torch.cuda.max_memory_allocated())
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
+
+
+def _with_progress(work: Callable[[Callable[[str, float], None]], Any]) -> Iterator[Event]:
+    """Run ``work(report)`` on a helper thread and yield a Loading event for each report as it comes;
+    the generator's return value is work's result (``x = yield from _with_progress(...)``)."""
+    reports: queue.Queue[tuple[str, float] | None] = queue.Queue()
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = work(lambda stage, fraction: reports.put((stage, fraction)))
+        except BaseException as exc:  # re-raised on the generator's thread below
+            result["error"] = exc
+        finally:
+            reports.put(None)
+
+    threading.Thread(target=target, name="ftlab-load", daemon=True).start()
+    while (report := reports.get()) is not None:
+        yield Loading(stage=report[0], progress=min(max(report[1], 0.0), 1.0))
+    if "error" in result:
+        raise result["error"]
+    return result["value"]

@@ -1,0 +1,211 @@
+"""The fine-tuning methods: what each trains, its defaults, and which configurations fit.
+
+Defaults are sized for a 2-core laptop CPU: with SmolLM2-135M on ``tone`` every causal method's
+default run finishes in about a minute and a half including the model load (measured numbers are in
+the project's closing note). How each method wraps a model lives in :mod:`app.training.wrapping`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.training.models import UnknownModelError, spec_for
+from app.training.train_config import TrainConfig
+
+LORA_METHODS = ("lora", "qlora", "sft", "dpo")
+PROMPT_METHODS = ("prompt", "prefix")
+# attention projections by architecture: Llama-style names, then BERT-style names
+DEFAULT_TARGETS = {"causal": ["q_proj", "k_proj", "v_proj", "o_proj"], "encoder": ["query", "key", "value"]}
+
+
+class ConfigError(ValueError):
+    """A configuration that does not fit; ``field`` names the TrainConfig field to fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class Defaults:
+    steps: int
+    lr: float
+    batch_size: int
+    seq_len: int
+    eval_every: int
+    spectrum_every: int
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    label: str
+    trains: str
+    library: str
+    spectrum: str  # "lora" (QR route), "dense" (W − W₀), "soft_prompt", or "none"
+    defaults: dict[str, Defaults] = field(default_factory=dict)  # by model kind; its keys = kinds supported
+    available: bool = True
+    note: str = ""
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.defaults)
+
+
+_CHAT = dict(batch_size=4, seq_len=128)
+METHODS: dict[str, MethodSpec] = {
+    spec.name: spec
+    for spec in (
+        MethodSpec(
+            "full",
+            "Full fine-tuning",
+            "every weight",
+            "torch",
+            "dense",
+            {
+                "causal": Defaults(steps=20, lr=2e-5, eval_every=10, spectrum_every=5, **_CHAT),
+                "encoder": Defaults(
+                    steps=60, lr=5e-5, batch_size=16, seq_len=64, eval_every=20, spectrum_every=20
+                ),
+            },
+        ),
+        MethodSpec(
+            "lora",
+            "LoRA",
+            "A and B of the target projections",
+            "peft",
+            "lora",
+            {
+                "causal": Defaults(steps=30, lr=2e-3, eval_every=10, spectrum_every=5, **_CHAT),
+                "encoder": Defaults(
+                    steps=60, lr=1e-3, batch_size=16, seq_len=64, eval_every=20, spectrum_every=10
+                ),
+            },
+        ),
+        MethodSpec(
+            "qlora",
+            "QLoRA",
+            "LoRA on a 4-bit NF4 base",
+            "peft + bitsandbytes",
+            "lora",
+            {"causal": Defaults(steps=20, lr=2e-3, eval_every=10, spectrum_every=5, **_CHAT)},
+        ),
+        MethodSpec(
+            "prompt",
+            "Prompt tuning",
+            "k soft-prompt vectors",
+            "peft",
+            "soft_prompt",
+            {"causal": Defaults(steps=30, lr=3e-2, eval_every=10, spectrum_every=5, **_CHAT)},
+        ),
+        MethodSpec(
+            "prefix",
+            "Prefix tuning",
+            "per-layer key/value prefixes",
+            "peft",
+            "soft_prompt",
+            {"causal": Defaults(steps=30, lr=1e-2, eval_every=10, spectrum_every=5, **_CHAT)},
+        ),
+        MethodSpec(
+            "head",
+            "Classifier head",
+            "a classifier head on a frozen encoder",
+            "transformers",
+            "none",
+            {
+                "encoder": Defaults(
+                    steps=60, lr=3e-3, batch_size=16, seq_len=64, eval_every=20, spectrum_every=60
+                )
+            },
+        ),
+        MethodSpec(
+            "sft",
+            "SFT (trl)",
+            "instruction tuning with LoRA",
+            "trl",
+            "lora",
+            {"causal": Defaults(steps=30, lr=2e-3, eval_every=10, spectrum_every=5, **_CHAT)},
+            available=False,
+            note="not available yet",
+        ),
+        MethodSpec(
+            "dpo",
+            "DPO (trl)",
+            "preference tuning with LoRA",
+            "trl",
+            "lora",
+            {"causal": Defaults(steps=30, lr=5e-4, eval_every=10, spectrum_every=5, **_CHAT)},
+            available=False,
+            note="not available yet",
+        ),
+    )
+}
+
+
+def method_spec(name: str) -> MethodSpec:
+    if name not in METHODS:
+        raise ConfigError("method", f"unknown method {name!r}; valid methods: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def resolve_config(cfg: TrainConfig, task_kind: str | None = None) -> TrainConfig:
+    """Fill the method's defaults into the ``None`` fields; raise ConfigError for what does not fit.
+
+    ``task_kind`` ("chat" / "classification") is checked when given; built-in tasks are looked up."""
+    method = method_spec(cfg.method)
+    if not method.available:
+        raise ConfigError(
+            "method", f"{cfg.method} is {method.note}; available: {', '.join(available_methods())}"
+        )
+    try:
+        model = spec_for(cfg.model)
+    except UnknownModelError as exc:
+        raise ConfigError("model", str(exc)) from None
+    if model.kind not in method.kinds:
+        fits = ", ".join(n for n, m in METHODS.items() if model.kind in m.kinds and m.available)
+        raise ConfigError(
+            "method",
+            f"{cfg.method} needs a {' or '.join(method.kinds)} model; for {cfg.model} use one of: {fits}",
+        )
+    _check_task(cfg, model.kind, task_kind)
+    _check_options(cfg)
+    defaults = method.defaults[model.kind]
+    filled: dict[str, Any] = {
+        key: getattr(defaults, key)
+        for key in ("steps", "lr", "batch_size", "seq_len", "eval_every", "spectrum_every")
+        if getattr(cfg, key) is None
+    }
+    if cfg.method in LORA_METHODS and cfg.target_modules is None:
+        filled["target_modules"] = DEFAULT_TARGETS[model.kind]
+    return cfg.model_copy(update=filled)
+
+
+def available_methods() -> list[str]:
+    return [name for name, spec in METHODS.items() if spec.available]
+
+
+def _check_task(cfg: TrainConfig, model_kind: str, task_kind: str | None) -> None:
+    if task_kind is None:
+        from app.training.tasks import builtin_task_names, load_builtin_task
+
+        if cfg.task not in builtin_task_names():
+            return  # an uploaded task: the runner passes it in and the loop checks it
+        task_kind = load_builtin_task(cfg.task).kind
+    wanted = "classification" if model_kind == "encoder" else "chat"
+    if task_kind != wanted:
+        raise ConfigError(
+            "task", f"{cfg.task} is a {task_kind} task; {cfg.model} ({model_kind}) trains on {wanted} tasks"
+        )
+
+
+def _check_options(cfg: TrainConfig) -> None:
+    """Options that belong to another method are an error, not silently ignored."""
+    if cfg.method not in LORA_METHODS:
+        for name in ("target_modules", "use_dora", "use_rslora"):
+            if getattr(cfg, name):
+                raise ConfigError(
+                    name, f"applies to LoRA methods ({', '.join(LORA_METHODS)}), not {cfg.method}"
+                )
+    if cfg.prompt_init_text and cfg.method != "prompt":
+        raise ConfigError("prompt_init_text", f"applies to prompt tuning, not {cfg.method}")

@@ -1,0 +1,218 @@
+"""How each method turns a loaded model into the thing that trains (peft / bitsandbytes / transformers).
+
+``prepare`` gets the model (a fresh copy from the cache; a 4-bit load for qlora), puts a classifier
+head on encoders, applies the method and freezes what it does not train.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from app.training.counting import ParamCounts, is_peft, param_counts
+from app.training.methods import ConfigError, method_spec
+from app.training.models import ModelCache, Progress, device_dtype, spec_for
+from app.training.spectra import snapshot_weights
+from app.training.tasks import Task
+from app.training.train_config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+HEAD_MODULES = ("classifier",)  # what `head` trains: the classifier on the encoder's pooled output
+SHOWN_PROJECTIONS = ("q_proj", "v_proj", "query", "value")  # full fine-tuning: ΔW shown for these
+
+
+@dataclass
+class Prepared:
+    model: nn.Module
+    tokenizer: Any
+    kind: str  # "causal" or "encoder"
+    device: str
+    counts: ParamCounts
+    base: nn.Module | None = None  # a frozen copy of the start, for methods peft cannot switch off
+    snapshot: dict[str, Tensor] = field(default_factory=dict)  # full: W₀ of the layers shown
+
+
+def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress) -> Prepared:
+    """The model of one run, wrapped by its method; ``cfg`` must come from ``resolve_config``."""
+    spec = spec_for(cfg.model)
+    torch.manual_seed(cfg.seed)  # LoRA's A, the classifier head and sampled soft prompts start from it
+    if cfg.method == "qlora":
+        model, tokenizer = _load_4bit(cache, cfg.model, progress), cache.get_tokenizer(cfg.model)
+    else:
+        loaded = cache.get(cfg.model, progress)
+        model, tokenizer = loaded.model, loaded.tokenizer
+    if spec.kind == "encoder":
+        model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
+    progress("method", 0.0)
+    prepared = Prepared(model, tokenizer, spec.kind, cache.device, ParamCounts(0, 0, 0))
+    WRAPPERS[cfg.method](prepared, cfg, cache)
+    prepared.counts = param_counts(prepared.model)
+    progress("method", 1.0)
+    return prepared
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _load_4bit(cache: ModelCache, name: str, progress: Progress) -> nn.Module:
+    """The base quantised to NF4 by bitsandbytes as transformers loads it (4-bit works on CPU too)."""
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    path = cache.path(name)
+    progress("quantising", 0.0)
+    quantisation = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=device_dtype(cache.device),
+    )
+    model = AutoModelForCausalLM.from_pretrained(
+        path,
+        quantization_config=quantisation,
+        device_map={"": cache.device},
+        dtype=device_dtype(cache.device),
+    )
+    progress("quantising", 1.0)
+    return model
+
+
+def _with_classifier(encoder: nn.Module, labels: tuple[str, ...]) -> nn.Module:
+    """A sequence-classification model around the (already loaded) encoder; the head starts random."""
+    from transformers import AutoModelForSequenceClassification
+
+    config = copy.deepcopy(encoder.config)
+    config.num_labels = len(labels)
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {label: i for i, label in enumerate(labels)}
+    config.problem_type = "single_label_classification"
+    model = AutoModelForSequenceClassification.from_config(config)
+    setattr(model, model.base_model_prefix, encoder)  # the pretrained encoder replaces the random one
+    return model
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def _full(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+    p.model.requires_grad_(True)
+    p.base = _frozen_copy(p.model)
+    p.snapshot = snapshot_weights(p.model, shown_weights(p.model))
+
+
+def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=cfg.rank,
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=cfg.target_modules,
+        use_dora=cfg.use_dora,
+        use_rslora=cfg.use_rslora,
+        task_type="SEQ_CLS" if p.kind == "encoder" else "CAUSAL_LM",  # SEQ_CLS also trains the head
+    )
+    try:
+        p.model = get_peft_model(p.model, lora)
+    except ValueError as exc:  # peft: "Target modules {...} not found in the base model"
+        raise ConfigError("target_modules", f"{exc}".split("\n")[0]) from None
+
+
+def _qlora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+    from peft import prepare_model_for_kbit_training
+
+    # casts norms to float32 and freezes the 4-bit weights; checkpointing would only slow tiny runs
+    p.model = prepare_model_for_kbit_training(p.model, use_gradient_checkpointing=False)
+    _lora(p, cfg, cache)
+
+
+def _prompt(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+    from peft import PromptTuningConfig, PromptTuningInit, get_peft_model
+
+    text = cfg.prompt_init_text
+    config = PromptTuningConfig(
+        task_type="CAUSAL_LM",
+        num_virtual_tokens=cfg.num_virtual_tokens,
+        # vocabulary-sampled start: random N(0, 1) vectors are far larger than real token embeddings
+        prompt_tuning_init=PromptTuningInit.TEXT if text else PromptTuningInit.SAMPLE_VOCAB,
+        prompt_tuning_init_text=text,
+        tokenizer_name_or_path=str(cache.path(cfg.model)) if text else None,
+    )
+    p.model = get_peft_model(p.model, config)
+
+
+def _prefix(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+    from peft import PrefixTuningConfig, get_peft_model
+
+    config = PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=cfg.num_virtual_tokens)
+    p.model = get_peft_model(p.model, config)
+
+
+def _head(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+    p.model.requires_grad_(False)
+    for name in HEAD_MODULES:
+        getattr(p.model, name).requires_grad_(True)
+    p.base = _frozen_copy(p.model)
+
+
+WRAPPERS: dict[str, Callable[[Prepared, TrainConfig, ModelCache], None]] = {
+    "full": _full,
+    "lora": _lora,
+    "qlora": _qlora,
+    "prompt": _prompt,
+    "prefix": _prefix,
+    "head": _head,
+}
+
+
+def check_wrappers() -> None:
+    """Every available method has a wrapper (called by tests)."""
+    from app.training.methods import available_methods
+
+    for name in available_methods():
+        method_spec(name)
+        assert name in WRAPPERS, f"no wrapper for {name}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _frozen_copy(model: nn.Module) -> nn.Module:
+    base = copy.deepcopy(model).eval()
+    base.requires_grad_(False)
+    return base
+
+
+def shown_weights(model: nn.Module) -> list[str]:
+    """Full fine-tuning's ΔW layers: q and v projections of the first, middle and last block."""
+    candidates: dict[int, list[str]] = {}
+    for name, param in model.named_parameters():
+        match = re.search(r"\.(\d+)\.", name)
+        is_projection = any(f".{proj}.weight" in name for proj in SHOWN_PROJECTIONS)
+        if match and is_projection and param.dim() == 2:
+            candidates.setdefault(int(match.group(1)), []).append(name)
+    if not candidates:
+        return []
+    layers = sorted(candidates)
+    chosen = sorted({layers[0], layers[len(layers) // 2], layers[-1]})
+    return [name for layer in chosen for name in candidates[layer]]
+
+
+@contextmanager
+def as_base(p: Prepared) -> Iterator[nn.Module]:
+    """The model as it was before training: the frozen copy, or the peft model with its adapter off."""
+    if p.base is not None or not is_peft(p.model):
+        yield p.base if p.base is not None else p.model
+    elif p.model.peft_config[p.model.active_adapter].is_prompt_learning:
+        yield p.model.get_base_model()  # prompt learning leaves the base model's modules untouched
+    else:
+        with p.model.disable_adapter():
+            yield p.model
