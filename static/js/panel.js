@@ -120,13 +120,14 @@ export async function mount(container) {
     }
   }
 
+  // Every sample of the latest step: the same prompts before training and now.
   function showSample(event) {
-    sample.replaceChildren(
-      h('p', {}, h('strong', {}, 'Prompt: '), event.prompt),
+    const latest = store ? store.samples.filter((s) => s.step === event.step) : [event];
+    sample.replaceChildren(h('h3', {}, `Samples at step ${event.step}`), ...latest.map((s) => h('div', { class: 'sample-item' },
+      h('p', {}, h('strong', {}, 'Prompt: '), s.prompt),
       h('div', { class: 'sample' },
-        h('div', {}, h('strong', {}, 'Before fine-tuning'), h('pre', {}, event.before)),
-        h('div', {}, h('strong', {}, `After (step ${event.step})`), h('pre', {}, event.after))),
-    );
+        h('div', {}, h('strong', {}, 'Before fine-tuning'), h('pre', {}, s.before || '(nothing)')),
+        h('div', {}, h('strong', {}, `After step ${s.step}`), h('pre', {}, s.after || '(nothing)'))))));
   }
 
   function resetView() {
