@@ -130,7 +130,7 @@ class Runner:
     # -- submitting and asking ----------------------------------------------------------------
     def submit(self, config: TrainConfig, owner: str | None = None, task: Task | None = None) -> SubmitResult:
         """Queue a job. ``config`` is checked with ``resolve_config`` (ConfigError names the field)."""
-        resolved = resolve_config(config)
+        resolved = resolve_config(config, task.kind if task is not None else None)
         with self._lock:
             if self._stopping:
                 raise QueueFull("the server is stopping")

@@ -18,7 +18,15 @@ from tests.utils.databases import database_url  # noqa: F401  (fixture)
 from tests.utils.server import live_server
 
 # A fast real job: tiny-llama is a real (randomly initialised) Llama built in-process.
-TINY_JOB: dict[str, Any] = {"model": "tiny-llama", "method": "lora", "task": "tone", "steps": 4}
+TINY_JOB: dict[str, Any] = {
+    "model": "tiny-llama",
+    "method": "lora",
+    "task": "tone",
+    "steps": 4,
+    "batch_size": 2,
+    "seq_len": 32,
+    "max_new_tokens": 4,
+}
 # Long enough to still be running when a test acts on it (cancelled long before the end).
 LONG_JOB: dict[str, Any] = {**TINY_JOB, "steps": 2000}
 
