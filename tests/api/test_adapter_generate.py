@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from app.training.models import ModelCache
 from fastapi import FastAPI
 from peft import PeftModel
 
 from app.jobs.adapters import ADAPTER_FILES
+from app.training.models import ModelCache
 from tests.api.conftest import TINY_JOB, submit
 from tests.utils.streams import read_stream
 

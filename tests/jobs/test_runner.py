@@ -17,7 +17,9 @@ from app.jobs.store import JobStore
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 
-TINY = TrainConfig(model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4)
+TINY = TrainConfig(
+    model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
+)
 LONG = TINY.model_copy(update={"steps": 2000})
 
 
