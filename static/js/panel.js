@@ -204,16 +204,15 @@ export async function mount(container) {
   });
 
   const jobId = getParam('job');
-  if (jobId) {
+  if (jobId && /^[A-Za-z0-9_-]{1,32}$/.test(jobId)) {
     try {
       const job = await api.job(jobId);
       form.load({ ...job.config, model: job.model, method: job.method, task: job.task });
-      await followJob(jobId);
-      return;
-    } catch (err) {
-      setParams({ job: null });
-      status.textContent = `Could not reopen job ${jobId}: ${err.message}`;
+    } catch {
+      // Someone else's run (a pinned one, say) may be watchable without its details: the stream decides.
     }
+    await followJob(jobId);
+    return;
   }
   const recorded = await loadRecorded('lora').catch(() => null);
   if (recorded && !store) show(recorded, { badge: 'recorded' });
