@@ -44,7 +44,9 @@ export class Chart {
     const projector = document.documentElement.classList.contains('projector');
     const font = { ...BASE_LAYOUT.font, size: projector ? 20 : BASE_LAYOUT.font.size };
     const layout = { ...BASE_LAYOUT, font, height: projector ? Math.round(this.height * 1.25) : this.height, ...this.layout() };
-    this.Plotly.react(this.plot, this.traces(), layout, PLOT_CONFIG);
+    // Series arrays grow in place; Plotly.react redraws them only when datarevision changes.
+    this.revision = (this.revision || 0) + 1;
+    this.Plotly.react(this.plot, this.traces(), { ...layout, datarevision: this.revision }, PLOT_CONFIG);
     this.summary.textContent = this.describe();
   }
 
