@@ -10,10 +10,11 @@ async function start() {
   if (!slot || document.body.classList.contains('presenter')) return;
   let state;
   try {
-    state = await request('GET', '/api/classes/me');
+    state = (await request('GET', '/api/auth/me')).student; // always 200: no console noise for visitors
   } catch {
-    return; // not in a class: the banner stays hidden
+    return;
   }
+  if (!state) return; // not in a class: the banner stays hidden
   const who = h('span', { class: 'banner-who' });
   const note = h('span', { class: 'banner-note', role: 'status' });
   const leave = h('button', { type: 'button', class: 'link-button' }, 'Leave');
