@@ -25,13 +25,13 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
 
 
 def test_jsonl_prints_a_valid_stream_that_ends_in_done(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    code = main([*TINY, "--target-modules", "q_proj", "v_proj", "--jsonl", "--save-adapter", str(tmp_path)])
+    code = main([*TINY, "--target-modules", "q_proj", "--jsonl", "--save-adapter", str(tmp_path)])
     lines = capsys.readouterr().out.splitlines()
     events = [json.loads(line) for line in lines]
     check_stream(events)
     assert code == 0 and events[-1]["type"] == "done"
     started = next(e for e in events if e["type"] == "started")
-    assert started["config"]["target_modules"] == ["q_proj", "v_proj"] and started["steps"] == 2
+    assert started["config"]["target_modules"] == ["q_proj"] and started["steps"] == 2
     assert len({e["job_id"] for e in events}) == 1 and events[0]["job_id"].startswith("cli-")
     assert (tmp_path / "adapter_model.safetensors").stat().st_size == started["adapter_bytes"]
 
