@@ -147,8 +147,9 @@ export async function mount(container) {
     status.textContent = '';
     const label = h('span', { class: `badge ${badge}` }, badge);
     container.querySelector('.panel-badge')?.remove();
+    const what = next.started ? `${next.started.method} on ${next.started.model}` : 'run';
     status.before(h('p', { class: 'panel-badge' }, label, badge === 'recorded'
-      ? ' A recorded LoRA run on SmolLM2 (real numbers from ftlab train). Press Start to train your own.'
+      ? ` A recorded ${what}, shipped with the lesson (real numbers from ftlab train). Press Start to train your own.`
       : ` Job ${next.jobId}`));
     const replay = [...next.seen].length ? collect(next) : [];
     for (const event of replay) render(event, next);
