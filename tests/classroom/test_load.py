@@ -135,14 +135,15 @@ async def one_student(
 
 
 async def watch_dashboard(
-    base: str, code: str, expected: asyncio.Future[int], seen: list[dict[str, Any]]
+    base: str, code: str, ready: asyncio.Event, expected: asyncio.Future[int], seen: list[dict[str, Any]]
 ) -> None:
     """The instructor's dashboard socket, open through the whole run: keeps every snapshot until one
     holds every answer sent (the total is known once the students are done)."""
     url = base.replace("http://", "ws://") + f"/ws/classes/{code}/dashboard"
-    async with connect(url, additional_headers=BEARER, open_timeout=30, max_size=None) as socket:
+    async with connect(url, additional_headers=BEARER, open_timeout=120, max_size=None) as socket:
         while True:
             seen.append(json.loads(await socket.recv()))
+            ready.set()
             if expected.done() and seen[-1]["answers_total"] >= expected.result():
                 return
 
@@ -169,22 +170,24 @@ def test_200_students_join_and_answer_at_once(server_process: str, database_url:
     snapshots: list[dict[str, Any]] = []
 
     async def scenario() -> tuple[list[int], float]:
-        go = asyncio.Event()
+        go, ready = asyncio.Event(), asyncio.Event()
         expected: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        dashboard = asyncio.create_task(watch_dashboard(base, code, expected, snapshots))
+        dashboard = asyncio.create_task(watch_dashboard(base, code, ready, expected, snapshots))
         tasks = [
             asyncio.create_task(one_student(base, code, i, plans[i], meter, go)) for i in range(STUDENTS)
         ]
-        await asyncio.sleep(1.0)  # every client (and the dashboard) ready before the start
+        await asyncio.wait_for(ready.wait(), 120)  # the dashboard is live before anyone joins
+        await asyncio.sleep(0.5)  # every client waiting at the start line
         start = time.perf_counter()
         go.set()
         sent = await asyncio.gather(*tasks)
         wall = time.perf_counter() - start
         expected.set_result(sum(sent))
-        try:
-            await asyncio.wait_for(dashboard, 60)
-        except TimeoutError:
-            pass  # the counts below then show what the dashboard last had
+        done, _ = await asyncio.wait({dashboard}, timeout=60)
+        if not done:  # the counts below then show what the dashboard last had
+            dashboard.cancel()
+        elif dashboard.exception() is not None:
+            raise dashboard.exception()  # type: ignore[misc]
         return sent, wall
 
     sent, wall = asyncio.run(scenario())
