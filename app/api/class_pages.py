@@ -4,6 +4,7 @@ and /classes/{code} (the live dashboard; ``?view=present`` is the projector layo
 from __future__ import annotations
 
 import re
+import socket
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -64,5 +65,32 @@ def dashboard_page(
         info = room.service.get_class(code)
     except UnknownClass:
         raise HTTPException(404, f"no class with code {code!r}") from None
-    context = {"cls": info, "view": view, "asset_version": asset_version()}
+    context = {
+        "cls": info,
+        "view": view,
+        "asset_version": asset_version(),
+        "lan_join_urls": _lan_join_urls(request),
+    }
     return templates.TemplateResponse(request, "class_dashboard.html", context)
+
+
+def _lan_join_urls(request: Request) -> list[str]:
+    """An instructor looking at http://127.0.0.1 would project an address students cannot open:
+    offer this machine's network addresses instead."""
+    host = (request.url.hostname or "").lower()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return []
+    found: set[str] = set()
+    try:
+        found |= {str(i[4][0]) for i in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
+    except OSError:
+        pass
+    try:  # the address of the default route's interface; a UDP "connect" sends no packet
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))
+            found.add(probe.getsockname()[0])
+    except OSError:
+        pass
+    addresses = sorted(a for a in found if not a.startswith(("127.", "0.")))
+    port = f":{request.url.port}" if request.url.port else ""
+    return [f"http://{a}{port}/join" for a in addresses[:3]]
