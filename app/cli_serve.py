@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+KEEP_ALIVE_S = 65
+
 
 def add_command(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="serve the lesson and the training API")
@@ -31,6 +33,9 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_interval_s,
+        # uvicorn's 5 s default is shorter than a loaded class server's pauses: a client reusing a
+        # connection just as the server drops it as idle loses its request (seen with 200 students).
+        timeout_keep_alive=KEEP_ALIVE_S,
         log_level="info" if args.verbose else "warning",
     )
     return 0
