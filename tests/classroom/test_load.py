@@ -35,8 +35,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture
 def server_process(tmp_path: Path, database_url: str) -> Iterator[str]:
-    """``ftlab``'s app under uvicorn in its own process, so the 200 clients here do not share a
-    GIL with the server they measure."""
+    """``ftlab serve`` in its own process, so the 200 clients here do not share a GIL with the server
+    they measure."""
     port = free_port()
     env = {
         **os.environ,
@@ -46,8 +46,7 @@ def server_process(tmp_path: Path, database_url: str) -> Iterator[str]:
         "FTLAB_SECRET_KEY": "load-test-secret",
         "FTLAB_DEVICE": "cpu",
     }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning"]
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]  # what an instructor runs
     log_path = tmp_path / "server.log"
     log = log_path.open("wb")  # a file, not a pipe: a full pipe would stall the server mid-test
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
