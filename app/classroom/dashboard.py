@@ -36,7 +36,7 @@ def dashboard_state(
     service = room.service
     info = service.get_class(code)
     members = service.members(code)
-    answers = service.all_answers(code)
+    scores = service.member_scores(code)
     run_counts = service.run_counts(code)
     names = {m.id: m.shown_as(info.anonymous) for m in members}
     students = [
@@ -44,8 +44,8 @@ def dashboard_state(
             "name": names[m.id],
             "number": m.number,
             "joined_at": m.joined_at,
-            "answered": len(answers.get(m.id, {})),
-            "correct": sum(answers.get(m.id, {}).values()),
+            "answered": scores.get(m.id, (0, 0))[0],
+            "correct": scores.get(m.id, (0, 0))[1],
             "runs": run_counts.get(m.id, 0),
         }
         for m in members

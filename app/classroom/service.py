@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -276,6 +276,16 @@ class ClassroomService:
         )
         with self._sessions() as session:
             return [(q, c, bool(ok), int(n)) for q, c, ok, n in session.execute(query)]
+
+    def member_scores(self, code: str) -> dict[str, tuple[int, int]]:
+        """member id → (questions answered, answered correctly), counted by the database."""
+        query = (
+            select(AnswerRow.member_id, func.count(), func.sum(case((AnswerRow.correct, 1), else_=0)))
+            .where(AnswerRow.class_code == normalise_code(code))
+            .group_by(AnswerRow.member_id)
+        )
+        with self._sessions() as session:
+            return {str(m): (int(n), int(ok or 0)) for m, n, ok in session.execute(query)}
 
     def all_answers(self, code: str) -> dict[str, dict[str, bool]]:
         """member id → question id → correct."""

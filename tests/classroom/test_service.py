@@ -118,6 +118,7 @@ def test_answers_replace_earlier_ones_and_reset(service: ClassroomService) -> No
     ]
     assert [x.choice_id for x in service.answers_of(a.id)] == ["y", "x"]
     assert service.all_answers(code) == {a.id: {"q1": True, "q2": False}, b.id: {"q1": False}}
+    assert service.member_scores(code) == {a.id: (2, 1), b.id: (1, 0)}
     assert service.reset_question(code, "q1") == 2
     assert service.answer_counts(code) == [("q2", "x", False, 1)]
 
