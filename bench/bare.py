@@ -17,13 +17,15 @@ WARMUP_FRACTION = 0.1
 
 
 def load_base(model_dir: Any, name: str = "smollm2-135m") -> tuple[Any, Any]:
-    """(model, tokenizer) straight from the cached files with transformers."""
+    """(model, tokenizer) straight from the cached files with transformers, on the device (and in
+    the dtype) ftlab's runner would use: float32 on the CPU, bf16 on a CUDA GPU."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from app.training.models import spec_for
+    from app.training.models import device_dtype, resolve_device, spec_for
 
+    device = resolve_device("auto")
     path = model_dir / spec_for(name).dir_name
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=device_dtype(device)).to(device)
     return model, AutoTokenizer.from_pretrained(path)
 
 
@@ -49,6 +51,7 @@ def bare_run(
 
     torch.manual_seed(seed)
     model = copy.deepcopy(base)
+    device = next(model.parameters()).device
     if method == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -76,13 +79,14 @@ def bare_run(
     for _ in range(steps):
         examples = next(data)
         batch = chat_batch(tokenizer, [(e.prompt, e.answer) for e in examples], seq_len)
+        batch = {key: value.to(device) for key, value in batch.items()}
         loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        loss.item()
+        loss.item()  # also waits for the GPU
         now = time.perf_counter()
         times.append(now - start)
         start = now

@@ -194,7 +194,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     with running_server(subscriber_queue_size=16) as server:
         healthy = 3 if quick else 20
         stall = _round(
-            server, healthy, 60 if quick else 150, max(1, loops // 4), stalled=True, payload_layers=30
+            server, healthy, 60 if quick else 150, max(1, loops // 4), stalled=True, payload_layers=120
         )
     print_table(
         "fanout: one stalled client (reads nothing for 8 s; subscriber queue 16 events, ~70 KB events)",
