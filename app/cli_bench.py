@@ -34,5 +34,8 @@ def run_bench(args: argparse.Namespace) -> int:
         choices = ", ".join(NAMES)
         print(f"error: unknown benchmark {', '.join(unknown)}: choose from {choices}", file=sys.stderr)
         return 2
-    run_benchmarks(args.names, quick=args.quick)
-    return 0
+    results = run_benchmarks(args.names, quick=args.quick)
+    failed = [name for name, result in results.items() if "error" in result]
+    for name in failed:
+        print(f"error: benchmark {name} failed: {results[name]['error']}", file=sys.stderr)
+    return 1 if failed else 0

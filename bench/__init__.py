@@ -6,8 +6,11 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Sequence
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 # name → module (each has ``run(quick: bool) -> dict``, the JSON it writes)
 BENCHMARKS: dict[str, str] = {
@@ -25,8 +28,12 @@ def run_benchmarks(names: Sequence[str], quick: bool = False) -> dict[str, dict[
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
         raise ValueError(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for name in names or list(BENCHMARKS):
-        module = importlib.import_module(BENCHMARKS[name])
-        results[name] = module.run(quick=quick)
+        try:
+            module = importlib.import_module(BENCHMARKS[name])
+            results[name] = module.run(quick=quick)
+        except Exception as exc:  # one broken benchmark must not hide the others' numbers
+            logger.exception("benchmark %s failed", name)
+            results[name] = {"name": name, "error": f"{type(exc).__name__}: {exc}"}
     return results

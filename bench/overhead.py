@@ -109,8 +109,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     methods = ["lora"] if quick else ["lora", "full"]
     steps, repeats = (3, 1) if quick else (12, 2)
     base, tokenizer = load_base(get_settings().model_dir)
+    rows: list[dict[str, Any]] = []
     with running_server() as server:
-        rows = [_measure(m, steps, repeats, server, base, tokenizer) for m in methods]
+        for method in methods:  # written after each method: a partial run still leaves numbers
+            rows.append(_measure(method, steps, repeats, server, base, tokenizer))
+            write_result("overhead", quick, {"rows": rows, "partial": method != methods[-1]})
     print_table(
         f"overhead: smollm2-135m on {rows[0]['batch_size']}x{rows[0]['seq_len']}, {steps} steps x {repeats}",
         ["method", "ours step s", "bare step s", "ratio", "per-repeat ratios", "spectrum ms", "eval s"],
