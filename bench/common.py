@@ -37,6 +37,11 @@ def machine() -> dict[str, Any]:
     }
 
 
+def repeats(default: int) -> int:
+    """Repeats of a benchmark: its default, or ``FTLAB_BENCH_REPEATS`` (a busy shared machine)."""
+    return int(os.environ.get("FTLAB_BENCH_REPEATS") or default)
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import median, print_table, print_targets, target, write_result
+from bench.common import median, print_table, print_targets, repeats, target, write_result
 from bench.jobs import WatchedJob, run_job, step_seconds
 from bench.server import running_server
 
@@ -33,7 +33,7 @@ def _breakdown(job: WatchedJob) -> dict[str, float]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    steps, servers = (3, 1) if quick else (4, 2)
+    steps, servers = (3, 1) if quick else (4, repeats(2))
     # the overhead benchmark's small batch and 4 generated tokens (the base model's sample answers
     # and the step-0 evaluation come before the first step: 32 tokens each take minutes on a busy CPU)
     config = {

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.bare import bare_run, load_base
 from bench.common import interleaved, median, print_table, print_targets, target, write_result
+from bench.common import repeats as bench_repeats
 from bench.jobs import WatchedJob, run_job, step_seconds
 from bench.server import running_server
 
@@ -107,7 +108,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     from app.config import get_settings
 
     methods = ["lora"] if quick else ["lora", "full"]
-    steps, repeats = (3, 1) if quick else (12, 2)
+    steps, repeats = (3, 1) if quick else (12, bench_repeats(2))
     base, tokenizer = load_base(get_settings().model_dir)
     rows: list[dict[str, Any]] = []
     with running_server() as server:
