@@ -25,8 +25,14 @@ class Login(BaseModel):
 
 @router.post("/login")
 def login(body: Login, request: Request, response: Response, room: ClassroomDep) -> dict[str, Any]:
+    address = request.client.host if request.client else "?"
+    if room.auth.login_throttle.blocked(address):
+        raise HTTPException(
+            429, "too many wrong tokens from this address; wait a minute", {"Retry-After": "60"}
+        )
     if not room.auth.token_matches(body.token.strip()):
-        logger.warning("failed instructor login from %s", request.client.host if request.client else "?")
+        logger.warning("failed instructor login from %s", address)
+        room.auth.login_throttle.failed(address)
         raise HTTPException(403, "that is not the instructor token (ftlab serve prints it at start)")
     response.set_cookie(
         INSTRUCTOR_COOKIE,

@@ -10,6 +10,8 @@ import hmac
 import logging
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +63,37 @@ class StudentSeat:
         return STUDENT_OWNER_PREFIX + self.member_id
 
 
+class LoginThrottle:
+    """Wrong instructor tokens per client address in the current minute: a chosen (short) token
+    cannot be guessed by trying thousands. In memory; a restart forgets, fine for a minute."""
+
+    def __init__(self, per_minute: int = 10) -> None:
+        self.per_minute = per_minute
+        self._failures: dict[str, tuple[int, int]] = {}  # address -> (minute, failures)
+        self._lock = threading.Lock()
+
+    def _count(self, address: str, minute: int) -> int:
+        seen_minute, count = self._failures.get(address, (minute, 0))
+        return count if seen_minute == minute else 0
+
+    def blocked(self, address: str) -> bool:
+        with self._lock:
+            return self._count(address, int(time.time() // 60)) >= self.per_minute
+
+    def failed(self, address: str) -> None:
+        minute = int(time.time() // 60)
+        with self._lock:
+            if len(self._failures) > 10_000:  # many addresses: keep only this minute's
+                self._failures = {k: v for k, v in self._failures.items() if v[0] == minute}
+            self._failures[address] = (minute, self._count(address, minute) + 1)
+
+
 class ClassroomAuth:
     """Checks the instructor token and makes and reads the signed cookies."""
 
     def __init__(self, instructor_token: str, secret_key: str) -> None:
         self._token = instructor_token
+        self.login_throttle = LoginThrottle()
         self._serializer = URLSafeTimedSerializer(secret_key, salt="ftlab.classroom")
         # The instructor cookie carries a digest of the token: a new token logs old cookies out.
         self._token_digest = hashlib.sha256(instructor_token.encode()).hexdigest()[:32]
