@@ -1,0 +1,108 @@
+"""The real pretrained models through the whole loop (``-m slow``; models from `ftlab models fetch`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from torch import nn
+
+from app.config import get_settings
+from app.events import EventStamper, check_stream
+from app.training.loop import TrainingRun
+from app.training.models import ModelCache
+from app.training.train_config import TrainConfig
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cache() -> ModelCache:
+    return ModelCache(get_settings().model_dir, device="cpu")
+
+
+def stream(run: TrainingRun) -> list[dict[str, Any]]:
+    events = [event.model_dump() for event in EventStamper("slow").stamp_all(run.events())]
+    check_stream(events)
+    assert events[-1]["type"] == "done", events[-1]
+    return events
+
+
+def first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    return next(e for e in events if e["type"] == kind)
+
+
+def test_smollm2_lora_on_tone(cache: ModelCache, tmp_path: Path) -> None:
+    config = TrainConfig(
+        model="smollm2-135m",
+        method="lora",
+        task="tone",
+        steps=6,
+        eval_every=6,
+        spectrum_every=3,
+        max_new_tokens=8,
+    )
+    run = TrainingRun(config, cache=cache)
+    events = stream(run)
+    started = first(events, "started")
+    projections = [
+        m
+        for name, m in run.model.get_base_model().named_modules()
+        if name.endswith(("q_proj", "k_proj", "v_proj", "o_proj"))
+    ]
+    assert len(projections) == 4 * 30  # SmolLM2-135M has 30 blocks
+    assert started["trainable_params"] == sum(8 * (m.in_features + m.out_features) for m in projections)
+    assert started["total_params"] == run.model.get_nb_trainable_parameters()[1]
+    spectrum = [e for e in events if e["type"] == "spectrum"][-1]
+    assert len(spectrum["layers"]) == 120 and all(
+        len(layer["singular_values"]) == 8 for layer in spectrum["layers"]
+    )
+    evals = [e for e in events if e["type"] == "eval"]
+    assert [e["step"] for e in evals] == [0, 6] and evals[-1]["metric_name"] == "voice"
+    assert all(s["before"] for s in events if s["type"] == "sample")  # the real model answers something
+    saved = run.save_adapter(tmp_path) / "adapter_model.safetensors"
+    assert saved.stat().st_size == started["adapter_bytes"]
+
+
+def test_smollm2_qlora_trains_on_a_4bit_base(cache: ModelCache) -> None:
+    import bitsandbytes as bnb
+
+    config = TrainConfig(
+        model="smollm2-135m",
+        method="qlora",
+        task="tone",
+        steps=2,
+        eval_every=2,
+        spectrum_every=2,
+        max_new_tokens=4,
+    )
+    run = TrainingRun(config, cache=cache)
+    events = stream(run)
+    four_bit = [m for m in run.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert len(four_bit) == 7 * 30  # every projection of every block is NF4
+    full_precision = [
+        name
+        for name, m in run.model.named_modules()
+        if isinstance(m, nn.Linear) and not isinstance(m, bnb.nn.Linear4bit)
+    ]
+    assert all(".lora_" in name or name.endswith("lm_head") for name in full_precision)  # the factors train
+    steps = [e for e in events if e["type"] == "step"]
+    assert len(steps) == 2 and all(s["loss"] > 0 for s in steps)
+
+
+@pytest.mark.parametrize("method", ["head", "lora"])
+def test_minilm_reaches_the_accuracy_target(cache: ModelCache, method: str) -> None:
+    """The method's default run on the sentiment task: at least 80 % held-out accuracy."""
+    run = TrainingRun(TrainConfig(model="minilm-l6", method=method, task="sentiment"), cache=cache)
+    events = stream(run)
+    summary = events[-1]["summary"]
+    assert summary["metric_name"] == "accuracy" and summary["metric"] >= 0.8, summary
+    started = first(events, "started")
+    if method == "head":
+        head = run.model.classifier
+        assert started["trainable_params"] == sum(p.numel() for p in head.parameters())
+    else:
+        assert started["trainable_params"] == run.model.get_nb_trainable_parameters()[0]
+    after = [e for e in events if e["type"] == "sample" and e["step"] > 0]
+    assert after and all("(p=" in e["after"] for e in after)
