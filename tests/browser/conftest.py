@@ -37,7 +37,9 @@ def chromium_path() -> str | None:
     return candidate if candidate and Path(candidate).exists() else None
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is open,
+# so asyncio.run / anyio tests collected after tests/browser (classroom, jobs) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     path = chromium_path()
     if path is None:
