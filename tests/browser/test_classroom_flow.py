@@ -104,8 +104,9 @@ def test_join_pin_and_answer(browser, class_server: str) -> None:  # noqa: ANN00
         # The loss curve is drawn: the train line's SVG path goes through all 6 steps.
         pupil.wait_for_function(
             """(() => {
-              const line = document.querySelector('#class-banner .pinned-chart .scatterlayer .trace path.js-line');
-              return line !== null && (line.getAttribute('d').match(/L/g) || []).length === 5;
+              const chart = document.querySelector('#class-banner .pinned-chart');
+              const line = chart && chart.querySelector('.scatterlayer .trace path.js-line');
+              return !!line && (line.getAttribute('d').match(/L/g) || []).length === 5;
             })()""",
             timeout=20_000,
         )
