@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -93,6 +94,7 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]
     print("  ".join("-" * w for w in widths))
     for row in cells:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    sys.stdout.flush()  # logs of long runs show each table as it comes
 
 
 def target(name: str, value: float, limit: float, op: str = "<=", unit: str = "") -> dict[str, Any]:
