@@ -26,7 +26,7 @@ from app.training.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
-HEAD_MODULES = ("classifier",)  # what `head` trains: the classifier on the encoder's pooled output
+HEAD_MODULES = ("classifier",)  # what `head` trains: the linear layer on the mean-pooled states
 SHOWN_PROJECTIONS = ("q_proj", "v_proj", "query", "value")  # full fine-tuning: ΔW shown for these
 
 
@@ -86,17 +86,11 @@ def _load_4bit(cache: ModelCache, name: str, progress: Progress) -> nn.Module:
 
 
 def _with_classifier(encoder: nn.Module, labels: tuple[str, ...]) -> nn.Module:
-    """A sequence-classification model around the (already loaded) encoder; the head starts random."""
-    from transformers import AutoModelForSequenceClassification
+    """The encoder with a mean-pooling classifier head on top (see classifier.py for why); the head
+    starts from the run's seed."""
+    from app.training.classifier import SentenceClassifier
 
-    config = copy.deepcopy(encoder.config)
-    config.num_labels = len(labels)
-    config.id2label = dict(enumerate(labels))
-    config.label2id = {label: i for i, label in enumerate(labels)}
-    config.problem_type = "single_label_classification"
-    model = AutoModelForSequenceClassification.from_config(config)
-    setattr(model, model.base_model_prefix, encoder)  # the pretrained encoder replaces the random one
-    return model
+    return SentenceClassifier(encoder, labels)
 
 
 # --------------------------------------------------------------------------- methods
@@ -118,7 +112,8 @@ def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
         target_modules=cfg.target_modules,
         use_dora=cfg.use_dora,
         use_rslora=cfg.use_rslora,
-        task_type="SEQ_CLS" if p.kind == "encoder" else "CAUSAL_LM",  # SEQ_CLS also trains the head
+        task_type=None if p.kind == "encoder" else "CAUSAL_LM",
+        modules_to_save=list(HEAD_MODULES) if p.kind == "encoder" else None,  # the new head trains too
     )
     try:
         p.model = get_peft_model(p.model, lora)
