@@ -77,7 +77,7 @@ METHODS: dict[str, MethodSpec] = {
             "peft",
             "lora",
             {
-                "causal": Defaults(steps=30, lr=2e-3, eval_every=10, spectrum_every=5, **_CHAT),
+                "causal": Defaults(steps=30, lr=2e-3, eval_every=15, spectrum_every=5, **_CHAT),
                 "encoder": Defaults(
                     steps=60, lr=1e-3, batch_size=16, seq_len=64, eval_every=20, spectrum_every=10
                 ),
@@ -125,7 +125,7 @@ METHODS: dict[str, MethodSpec] = {
             "instruction tuning with LoRA",
             "trl",
             "lora",
-            {"causal": Defaults(steps=30, lr=2e-3, eval_every=10, spectrum_every=5, **_CHAT)},
+            {"causal": Defaults(steps=30, lr=2e-3, eval_every=15, spectrum_every=5, **_CHAT)},
             available=False,
             note="not available yet",
         ),
