@@ -306,8 +306,14 @@ def _pca_axes(x: Tensor) -> tuple[Tensor, Tensor]:
     not flip between events: each axis is turned so its largest-magnitude coordinate is positive."""
     mean = x.mean(dim=0)
     centred = x - mean
-    _, vectors = torch.linalg.eigh((centred.T @ centred).double())  # ascending eigenvalues
-    axes = vectors[:, -3:].flip(1).float()  # (d, ≤3), largest variance first
+    if centred.shape[0] < centred.shape[1]:
+        # few wide rows (prefix tuning: 8 × 11,520): a d × d eigenproblem would take minutes; the
+        # thin SVD of the sample gives the same axes at O(n² d)
+        _, _, vh = torch.linalg.svd(centred.double(), full_matrices=False)  # vh: (n, d), descending
+        axes = vh[:3].T.float()  # (d, ≤3), largest variance first
+    else:
+        _, vectors = torch.linalg.eigh((centred.T @ centred).double())  # ascending eigenvalues
+        axes = vectors[:, -3:].flip(1).float()  # (d, ≤3), largest variance first
     signs = torch.sign(axes.gather(0, axes.abs().argmax(dim=0, keepdim=True)))
     axes = axes * torch.where(signs == 0, torch.ones_like(signs), signs)
     if axes.shape[1] < 3:  # fewer than 3 dimensions: pad with zero axes
