@@ -27,6 +27,7 @@ from app.training.train_config import TrainConfig
 logger = logging.getLogger(__name__)
 
 HEAD_MODULES = ("classifier",)  # what `head` trains: the linear layer on the mean-pooled states
+PREFIX_INIT_TEXT = "Answer the question below."
 SHOWN_PROJECTIONS = ("q_proj", "v_proj", "query", "value")  # full fine-tuning: ΔW shown for these
 
 
@@ -149,6 +150,28 @@ def _prefix(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
 
     config = PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=cfg.num_virtual_tokens)
     p.model = get_peft_model(p.model, config)
+    init_prefix_from_text(p.model, p.tokenizer, PREFIX_INIT_TEXT)
+
+
+def init_prefix_from_text(model: Any, tokenizer: Any, text: str) -> None:
+    """Start the prefix as the model's own keys and values of a real text (Li & Liang's init).
+
+    peft starts it from N(0, 1) vectors, far from any real key or value: SmolLM2's held-out loss on
+    ``tone`` jumps from 4.4 to 8.9 before the first step. With the text's KV cache (positions 0..k-1,
+    RoPE applied) the prefixed model starts exactly as the base model reading that text first."""
+    k = model.peft_config[model.active_adapter].num_virtual_tokens
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = (ids * (k // max(len(ids), 1) + 1))[:k]  # repeat a short text, cut a long one
+    base = model.get_base_model()
+    device = next(base.parameters()).device
+    with torch.no_grad():
+        cache = base(input_ids=torch.tensor([ids], device=device), use_cache=True).past_key_values
+        layers = [(layer.keys, layer.values) for layer in cache.layers]  # each (1, kv_heads, k, head_dim)
+        kv = torch.stack([torch.stack(pair) for pair in layers])  # (layers, 2, 1, kv_heads, k, head_dim)
+        # peft reads each virtual token's vector as [layer][key|value][head][head_dim]
+        vectors = kv[:, :, 0].permute(3, 0, 1, 2, 4).reshape(k, -1)  # (k, layers·2·kv_heads·head_dim)
+        embedding = model.prompt_encoder[model.active_adapter].embedding.weight
+        embedding.copy_(vectors.to(embedding.dtype))
 
 
 def _head(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
