@@ -62,14 +62,21 @@ async def job_stream(websocket: WebSocket, job_id: str, after: Annotated[int, Qu
         return
     broadcaster: Broadcaster = state.broadcaster
     subscription = broadcaster.subscribe(job_id)
-    sender = asyncio.create_task(_send_events(websocket, store, subscription, after, job.state.finished))
+    sent = [after]  # the last seq sent, kept up to date by the sender
+    sender = asyncio.create_task(_send_events(websocket, store, subscription, sent, job.state.finished))
     watcher = asyncio.create_task(_until_client_leaves(websocket))
+    overflow = asyncio.create_task(subscription.overflow.wait())
     try:
-        await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({sender, watcher, overflow}, return_when=asyncio.FIRST_COMPLETED)
+        if overflow in done and not sender.done():  # stuck writing to a client that stopped reading
+            sender.cancel()
+            broadcaster.unsubscribe(subscription)  # at once: the close below may wait for a full socket
+            logger.info("job %s: dropping a websocket client that stopped reading", job_id)
+            await _close(websocket, TOO_SLOW, f"client too slow; reconnect with ?after={sent[0]}")
     finally:
-        for task in (sender, watcher):
+        for task in (sender, watcher, overflow):
             task.cancel()
-        await asyncio.gather(sender, watcher, return_exceptions=True)
+        await asyncio.gather(sender, watcher, overflow, return_exceptions=True)
         broadcaster.unsubscribe(subscription)
 
 
@@ -81,11 +88,11 @@ async def _until_client_leaves(websocket: WebSocket) -> None:
 
 
 async def _send_events(
-    websocket: WebSocket, store: JobStore, subscription: Subscription, after: int, job_finished: bool
+    websocket: WebSocket, store: JobStore, subscription: Subscription, sent: list[int], job_finished: bool
 ) -> None:
-    job_id, last = subscription.job_id, after
+    job_id, last = subscription.job_id, sent[0]
     try:
-        last, finished = await _replay(websocket, store, job_id, last)
+        last, finished = await _replay(websocket, store, job_id, last, sent=sent)
         finished = finished or job_finished  # a finished job's events are all stored: nothing will follow
         while not finished:
             message = await subscription.get()
@@ -94,10 +101,11 @@ async def _send_events(
                 continue
             if message.seq > last + 1:  # cannot happen while store-then-publish holds; stay exact anyway
                 last, finished = await _replay(
-                    websocket, store, subscription.job_id, last, upto=message.seq - 1
+                    websocket, store, subscription.job_id, last, upto=message.seq - 1, sent=sent
                 )
             await websocket.send_text(message.data)
             last, finished = message.seq, message.terminal
+            sent[0] = last
         await _close(websocket, 1000, "job finished")
     except SubscriberOverflow:
         logger.info(
@@ -109,7 +117,12 @@ async def _send_events(
 
 
 async def _replay(
-    websocket: WebSocket, store: JobStore, job_id: str, last: int, upto: int | None = None
+    websocket: WebSocket,
+    store: JobStore,
+    job_id: str,
+    last: int,
+    upto: int | None = None,
+    sent: list[int] | None = None,
 ) -> tuple[int, bool]:
     """Send stored events after ``last`` (up to ``upto``), page by page; return (last seq, terminal seen)."""
     while True:
@@ -119,6 +132,8 @@ async def _replay(
                 return last, False
             await websocket.send_text(event.data)
             last = event.seq
+            if sent is not None:
+                sent[0] = last
             if event.terminal:
                 return last, True
         if len(page) < REPLAY_PAGE:

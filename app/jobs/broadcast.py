@@ -38,6 +38,9 @@ class Subscription:
         self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=maxsize + 1)  # +1: room for the notice
         self.maxsize = maxsize
         self.overflowed = False
+        # Set on overflow, so a sender stuck in a send to a client that stopped reading (its socket
+        # buffers full) is cancelled too, not only one that comes back to ``get``.
+        self.overflow = asyncio.Event()
 
     def _offer(self, message: Message) -> None:
         """Runs on the subscriber's loop."""
@@ -45,6 +48,7 @@ class Subscription:
             return
         if self.queue.qsize() >= self.maxsize:
             self.overflowed = True
+            self.overflow.set()
             while not self.queue.empty():  # nobody will read these now; free them
                 self.queue.get_nowait()
             self.queue.put_nowait(_OVERFLOW)

@@ -101,6 +101,58 @@ def test_a_slow_client_is_dropped_with_a_clear_code_and_others_get_everything(se
     assert close.reason.startswith("client too slow; reconnect with ?after=")
 
 
+def test_a_client_that_never_reads_is_dropped_while_the_job_runs(settings: Settings) -> None:
+    """Its socket buffers fill, so the server's send to it blocks: it is still dropped once it falls a
+    queue behind, without waiting for the job to end, and the healthy client gets everything."""
+    app = create_app(settings.model_copy(update={"subscriber_queue_size": 16}))
+    count, size = 200, 100_000
+    with live_server(app) as base:
+        job_id = "stalltest"
+        fast: list[dict[str, Any]] = []
+        ready = threading.Barrier(3)
+        release = threading.Event()
+
+        def read_fast() -> None:
+            with connect(ws_url(base, job_id), open_timeout=30, max_size=None) as ws:
+                ready.wait()
+                try:
+                    while True:
+                        fast.append(json.loads(ws.recv(timeout=120)))
+                except ConnectionClosed:
+                    pass
+
+        def never_read() -> None:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+            with connect(ws_url(base, job_id), sock=sock, open_timeout=30, max_size=None, max_queue=1):
+                ready.wait()
+                release.wait(120)
+
+        _running_job_row(app, job_id)
+        readers = [threading.Thread(target=read_fast), threading.Thread(target=never_read)]
+        for reader in readers:
+            reader.start()
+        ready.wait()
+        broadcaster = app.state.broadcaster
+        dropped_at: list[int] = []
+
+        def keep_up(seq: int) -> bool:
+            if not dropped_at and broadcaster.subscriber_count(job_id) == 1:
+                dropped_at.append(seq)
+            return len(fast) >= seq - 8
+
+        _publish_events(app, job_id, count, size, halfway=threading.Event(), keep_up=keep_up)
+        release.set()
+        for reader in readers:
+            reader.join(180)
+
+    check_stream(fast)
+    assert len(fast) == count
+    # 20 MB were published; the stalled client was let go long before the end.
+    assert dropped_at and dropped_at[0] < count - 1, "the stalled client was held until the job ended"
+
+
 def _running_job_row(app: FastAPI, job_id: str) -> None:
     app.state.store.create_job(job_id, {"model": "tiny-llama", "method": "lora", "task": "tone"})
     app.state.store.set_state(job_id, JobState.RUNNING)
