@@ -12,8 +12,8 @@ pytestmark = pytest.mark.browser
 
 PANEL = "#widget-live-panel"
 LOSS_POINTS = f"(document.querySelector('{PANEL} .plot')?.data?.[0]?.x?.length || 0)"
-# tiny-llama LoRA default: evaluations every 10 steps keep it running for a minute on 2 CPU cores.
-STEPS = 30
+# Long enough that the run is surely still going at the reload on any machine; the test cancels it.
+STEPS = 2000
 
 
 def open_panel(page, query: str = "") -> None:
@@ -41,16 +41,25 @@ def test_lora_run_live_then_reload_restores_the_curve(page, base_url: str) -> No
     page.wait_for_function("new URLSearchParams(location.search).has('job')", timeout=30_000)
     job_id = page.evaluate("new URLSearchParams(location.search).get('job')")
     page.wait_for_function(f"{LOSS_POINTS} >= 3", timeout=120_000)
+    seen = page.evaluate(LOSS_POINTS)
     state = httpx.get(f"{base_url}/api/jobs/{job_id}", timeout=10).json()["state"]
-    assert state == "running", f"the run is {state} before the reload; raise STEPS"
+    assert state == "running", f"the run is {state} before the reload"
 
     page.reload()
     page.locator(PANEL).scroll_into_view_if_needed()
+    # The whole curve comes back: at least every point drawn before the reload, then more as it trains.
+    page.wait_for_function(f"{LOSS_POINTS} >= {seen + 5}", timeout=120_000)
     page.wait_for_function(
-        f"document.querySelector('{PANEL} [data-stat=state]')?.textContent === 'done'", timeout=300_000
+        f"document.querySelectorAll('{PANEL} .plot')[1]?.data?.some(t => t.type === 'surface')",
+        timeout=60_000,
+    )
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_function(
+        f"document.querySelector('{PANEL} [data-stat=state]')?.textContent === 'cancelled'", timeout=60_000
     )
     steps = step_events(base_url, job_id)
-    assert len(steps) == STEPS
+    assert seen + 5 <= len(steps) < STEPS
+    assert [e["step"] for e in steps] == list(range(1, len(steps) + 1))
     page.wait_for_function(f"{LOSS_POINTS} === {len(steps)}", timeout=10_000)
     drawn = page.evaluate(f"document.querySelector('{PANEL} .plot').data[0].y")
     assert drawn == pytest.approx([e["loss"] for e in steps])
@@ -62,6 +71,7 @@ def test_lora_run_live_then_reload_restores_the_curve(page, base_url: str) -> No
     assert page.locator(f"{PANEL} [data-stat=trainable]").inner_text() != "–"
     # The held-out loss (dotted) came with it.
     assert page.evaluate(f"document.querySelector('{PANEL} .plot').data[1].x.length") >= 1
+    assert httpx.get(f"{base_url}/api/jobs/{job_id}", timeout=10).json()["state"] == "cancelled"
 
 
 def test_server_error_shown_next_to_its_field(page) -> None:
