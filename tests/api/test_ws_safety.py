@@ -60,19 +60,10 @@ def test_a_slow_client_is_dropped_with_a_clear_code_and_others_get_everything(se
         stalled = threading.Event()
 
         def read_fast() -> None:
-            with connect(ws_url(base, job_id), open_timeout=30, max_size=None) as ws:
-                ready.wait()
-                try:
-                    while True:
-                        fast.append(json.loads(ws.recv(timeout=120)))
-                except ConnectionClosed:
-                    pass
+            _read_all(base, job_id, fast, ready)
 
         def read_slow() -> None:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a phone on a bad link
-            sock.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
-            with connect(ws_url(base, job_id), sock=sock, open_timeout=30, max_size=None, max_queue=1) as ws:
+            with _small_window_client(base, job_id) as ws:
                 ready.wait()
                 stalled.wait(120)  # reads nothing while half the job goes by, then catches up
                 try:
@@ -113,19 +104,10 @@ def test_a_client_that_never_reads_is_dropped_while_the_job_runs(settings: Setti
         release = threading.Event()
 
         def read_fast() -> None:
-            with connect(ws_url(base, job_id), open_timeout=30, max_size=None) as ws:
-                ready.wait()
-                try:
-                    while True:
-                        fast.append(json.loads(ws.recv(timeout=120)))
-                except ConnectionClosed:
-                    pass
+            _read_all(base, job_id, fast, ready)
 
         def never_read() -> None:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
-            with connect(ws_url(base, job_id), sock=sock, open_timeout=30, max_size=None, max_queue=1):
+            with _small_window_client(base, job_id):
                 ready.wait()
                 release.wait(120)
 
@@ -151,6 +133,24 @@ def test_a_client_that_never_reads_is_dropped_while_the_job_runs(settings: Setti
     assert len(fast) == count
     # 20 MB were published; the stalled client was let go long before the end.
     assert dropped_at and dropped_at[0] < count - 1, "the stalled client was held until the job ended"
+
+
+def _read_all(base: str, job_id: str, sink: list[dict[str, Any]], ready: threading.Barrier) -> None:
+    with connect(ws_url(base, job_id), open_timeout=30, max_size=None) as ws:
+        ready.wait()
+        try:
+            while True:
+                sink.append(json.loads(ws.recv(timeout=120)))
+        except ConnectionClosed:
+            pass
+
+
+def _small_window_client(base: str, job_id: str) -> Any:
+    """A websocket over a socket with a 4 KiB receive buffer (a phone on a bad link)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+    return connect(ws_url(base, job_id), sock=sock, open_timeout=30, max_size=None, max_queue=1)
 
 
 def _running_job_row(app: FastAPI, job_id: str) -> None:
