@@ -1,11 +1,11 @@
-// A job's event stream over a websocket that reconnects with ?after=<last seq> and backs off,
-// so a dropped connection (or a laptop waking from sleep) misses no event.
+// Websockets that come back after a drop: the job stream (replayed from ?after=<last seq>) and the
+// base class the classroom's socket shares.
 import { TERMINAL } from './store.js';
 
-export class JobSocket {
-  constructor(jobId, store, { onStatus = () => {}, baseDelayMs = 500, maxDelayMs = 10000 } = {}) {
-    this.jobId = jobId;
-    this.store = store;
+// A websocket of JSON messages that reconnects with jittered exponential backoff. Subclasses say
+// where to connect (url), what a message does (receive) and which close codes end it (stopReason).
+export class ReconnectingSocket {
+  constructor({ onStatus = () => {}, baseDelayMs = 500, maxDelayMs = 10000 } = {}) {
     this.onStatus = onStatus;
     this.baseDelayMs = baseDelayMs;
     this.maxDelayMs = maxDelayMs;
@@ -15,14 +15,12 @@ export class JobSocket {
     this.timer = null;
   }
 
-  url() {
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const id = encodeURIComponent(this.jobId);
-    return `${proto}//${location.host}/ws/jobs/${id}?after=${this.store.lastSeq}`;
+  done() {
+    return this.closed;
   }
 
   open() {
-    if (this.closed || this.store.finished) return;
+    if (this.done()) return;
     this.onStatus(this.attempt ? 'reconnecting' : 'connecting');
     const socket = new WebSocket(this.url());
     this.socket = socket;
@@ -31,20 +29,20 @@ export class JobSocket {
       this.onStatus('live');
     };
     socket.onmessage = (message) => {
-      let event;
+      let data;
       try {
-        event = JSON.parse(message.data);
+        data = JSON.parse(message.data);
       } catch {
-        return; // not an event (a ping, say)
+        return; // not JSON (a ping, say)
       }
-      this.store.add(event);
-      if (TERMINAL.has(event.type)) this.close('finished');
+      this.receive(data);
     };
     socket.onclose = (ev) => {
       this.socket = null;
-      if (this.closed || this.store.finished) return;
-      if (ev.code === 4404 || ev.code === 1008) {
-        this.close('unknown job');
+      if (this.done()) return;
+      const reason = this.stopReason(ev.code);
+      if (reason) {
+        this.close(reason);
         return;
       }
       this.schedule();
@@ -65,6 +63,35 @@ export class JobSocket {
     if (this.socket) this.socket.close();
     this.socket = null;
     this.onStatus(reason);
+  }
+}
+
+// A job's event stream: each reconnect asks for ?after=<last seq>, so a dropped connection (or a
+// laptop waking from sleep) misses no event and sees none twice.
+export class JobSocket extends ReconnectingSocket {
+  constructor(jobId, store, options = {}) {
+    super(options);
+    this.jobId = jobId;
+    this.store = store;
+  }
+
+  url() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const id = encodeURIComponent(this.jobId);
+    return `${proto}//${location.host}/ws/jobs/${id}?after=${this.store.lastSeq}`;
+  }
+
+  done() {
+    return this.closed || this.store.finished;
+  }
+
+  receive(event) {
+    this.store.add(event);
+    if (TERMINAL.has(event.type)) this.close('finished');
+  }
+
+  stopReason(code) {
+    return code === 4404 || code === 1008 ? 'unknown job' : null;
   }
 }
 
