@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,17 +30,28 @@ class Settings(BaseSettings):
     )
     instructor_token_generated: bool = False
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32), description="signs cookies")
-    runner: str = Field("local", description="'local', or 'ray' / 'ray://host:port'")
+    runner: str = Field("local", description="'local': worker threads in this process (the only runner)")
     device: str = Field("auto", description="'auto', 'cpu' or 'cuda'")
     cpu_workers: int = Field(1, ge=1, le=16, description="training jobs at once on the CPU")
     job_time_limit_s: float = Field(900.0, gt=0, description="wall-time limit of one job")
     default_model: str = "smollm2-135m"
-    allowed_hub_models: list[str] = Field(default_factory=list, description="extra hub ids an instructor allows")
-    allowed_origins: list[str] = Field(default_factory=list, description="extra origins allowed to open websockets")
+    allowed_hub_models: list[str] = Field(
+        default_factory=list, description="extra hub ids an instructor allows"
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="extra origins allowed to open websockets"
+    )
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
     max_body_bytes: int = Field(4_000_000, ge=1_000)
     subscriber_queue_size: int = Field(1024, ge=8)
     ws_ping_interval_s: float = Field(20.0, gt=0)
+
+    @field_validator("runner")
+    @classmethod
+    def _known_runner(cls, value: str) -> str:
+        if value != "local":  # DESIGN's Ray backend for clusters is not built: refuse rather than ignore
+            raise ValueError(f"runner {value!r} is not available; the only runner is 'local'")
+        return value
 
     @property
     def resolved_database_url(self) -> str:
