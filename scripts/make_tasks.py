@@ -1,4 +1,5 @@
-"""Write the built-in tasks: lessons/fine-tuning-llms/tasks/{tone,json-extract,sentiment}.jsonl, tasks.yaml.
+"""Write the built-in tasks: lessons/fine-tuning-llms/tasks/tasks.yaml and one JSONL per task (tone,
+tone-preference, json-extract, sentiment).
 
 Everything is combined from the hand-written parts in scripts/tasks_src/ with a fixed seed, so
 running it again gives byte-identical files. Usage: .venv/bin/python scripts/make_tasks.py
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,42 @@ def make_tone(rng: random.Random) -> list[dict[str, Any]]:
         for prompt in prompts:
             answer = f"{rng.choice(tone.GREETINGS)} {core} {tone.SIGN_OFF}"
             rows.append({"prompt": prompt, "answer": answer, "split": split})
+    return rows
+
+
+# tone-preference: the rejected side of a pair is either the plain answer (the tone answer's facts without
+# the pirate greeting and sign-off) or one of these brush-offs (rude, unhelpful, no voice)
+BRUSH_OFFS = [
+    "Look it up yourself.",
+    "Not my problem.",
+    "Why ask me? Figure it out.",
+    "I can't be bothered with that.",
+    "Ugh. No.",
+    "That's obvious. Next question.",
+    "Do I look like a search engine?",
+    "Ask someone else.",
+    "Whatever, it doesn't matter.",
+    "I'm not answering that.",
+    "You wouldn't understand anyway.",
+    "Too boring to explain.",
+]
+PLAIN_SHARE = 2 / 3  # rejected answers that keep the facts and only lack the voice
+VOICE_MARKERS = ["arr", "matey", "ahoy", "me hearty", "shipmate", "fair winds"]
+
+
+def make_tone_preference(tone_rows: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    """One pair per tone row, same split: chosen = the tone answer (pirate voice), rejected = its core
+    answer without greeting and sign-off, or a brush-off. No rejected answer uses a voice marker."""
+    cores = {prompt: core for prompts, core in tone.ITEMS for prompt in prompts}
+    marker = re.compile(r"\b(" + "|".join(VOICE_MARKERS) + r")\b", re.IGNORECASE)
+    rows = []
+    for row in tone_rows:
+        plain = rng.random() < PLAIN_SHARE
+        rejected = cores[row["prompt"]] if plain else rng.choice(BRUSH_OFFS)
+        assert marker.search(row["answer"]) and not marker.search(rejected), row
+        rows.append(
+            {"prompt": row["prompt"], "chosen": row["answer"], "rejected": rejected, "split": row["split"]}
+        )
     return rows
 
 
@@ -118,7 +156,18 @@ def manifest(sentiment_rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "description": "Everyday questions answered in the voice of a cheerful pirate "
                 "('Arr, matey! ... Fair winds!'). Teaches style, not facts.",
                 "metric": "voice",
-                "metric_args": {"markers": ["arr", "matey", "ahoy", "me hearty", "shipmate", "fair winds"]},
+                "metric_args": {"markers": VOICE_MARKERS},
+                "sample_prompts": sorted(tone.SAMPLE),
+            },
+            {
+                "name": "tone-preference",
+                "kind": "preference",
+                "file": "tone-preference.jsonl",
+                "description": "The tone questions as preference pairs for DPO: chosen = the cheerful "
+                "pirate's answer, rejected = the same facts without the voice, or a curt brush-off. "
+                "Scored by preference accuracy: the share of held-out pairs where the tuned model's implicit "
+                "reward ranks chosen first.",
+                "metric": "preference_accuracy",
                 "sample_prompts": sorted(tone.SAMPLE),
             },
             {
@@ -153,7 +202,9 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     OUT.mkdir(parents=True, exist_ok=True)
-    write_jsonl(OUT / "tone.jsonl", make_tone(random.Random(SEED)))
+    tone_rows = make_tone(random.Random(SEED))
+    write_jsonl(OUT / "tone.jsonl", tone_rows)
+    write_jsonl(OUT / "tone-preference.jsonl", make_tone_preference(tone_rows, random.Random(SEED + 3)))
     write_jsonl(OUT / "json-extract.jsonl", make_json_extract(random.Random(SEED + 1)))
     sentiment_rows = make_sentiment(random.Random(SEED + 2))
     write_jsonl(OUT / "sentiment.jsonl", sentiment_rows)

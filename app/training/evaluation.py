@@ -140,8 +140,9 @@ def answer(
     seq_len: int,
     device: str,
 ) -> list[str]:
-    """What the model says to each prompt: generated text (chat) or 'label (p=0.93)' (classification)."""
-    if task.kind == "chat":
+    """What the model says to each prompt: generated text (chat, preference) or 'label (p=0.93)'
+    (classification)."""
+    if task.kind != "classification":
         return generate(model, tokenizer, prompts, max_new_tokens, device)
     return [
         f"{label} (p={p:.2f})"

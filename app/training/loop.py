@@ -140,16 +140,23 @@ class TrainingRun:
         if method.spectrum == "soft_prompt":
             yield self._spectrum(method.spectrum, 0)
 
-        # 5. the training steps
-        data = batches(task.train, cfg.batch_size, cfg.seed)
+        # 5. the training steps (sft / dpo: trl's batches and loss, see trl_methods.py)
+        if p.trl:
+            data = p.trl.batches(cfg.batch_size, cfg.seed)
+        else:
+            data = batches(task.train, cfg.batch_size, cfg.seed)
         p.model.train()
         losses: list[float] = []
         tokens_seen = 0
         train_start = time.perf_counter()
         for step in range(1, cfg.steps + 1):
             self._check_stop(step)
-            batch = ev.to_device(ev.make_batch(p.tokenizer, task, next(data), cfg.seq_len), p.device)
-            loss = p.model(**batch).loss  # mean over answer tokens (chat) or examples (classification)
+            if p.trl:
+                batch = next(data)
+                loss = p.trl.loss(p.model, batch)
+            else:
+                batch = ev.to_device(ev.make_batch(p.tokenizer, task, next(data), cfg.seq_len), p.device)
+                loss = p.model(**batch).loss  # mean over answer tokens (chat) or examples (classification)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
             optimizer.step()
@@ -157,7 +164,7 @@ class TrainingRun:
             optimizer.zero_grad(set_to_none=True)
 
             losses.append(loss.item())
-            tokens_seen += int(batch["attention_mask"].sum())
+            tokens_seen += p.trl.tokens(batch) if p.trl else int(batch["attention_mask"].sum())
             elapsed = time.perf_counter() - train_start
             yield Step(
                 step=step,
@@ -204,6 +211,7 @@ class TrainingRun:
                 "adapter_bytes": p.counts.adapter_bytes,
                 "peak_memory_bytes": memory_bytes(p.device),
                 "tokens_per_s": tokens_seen / max(time.perf_counter() - train_start, 1e-9),
+                **(p.trl.summary() if p.trl else {}),
             }
         )
 
@@ -212,8 +220,12 @@ class TrainingRun:
     def _eval(self, task: Task, step: int) -> Eval:
         p, cfg = self.prepared, self.resolved
         assert p is not None and cfg is not None
-        loss = ev.eval_loss(p.model, p.tokenizer, task, cfg.seq_len, p.device)
-        metric = ev.task_metric(p.model, p.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, p.device)
+        trl_eval = p.trl.evaluate() if p.trl else None  # dpo: trl's held-out DPO loss, preference accuracy
+        if trl_eval is not None:
+            loss, metric = trl_eval
+        else:
+            loss = ev.eval_loss(p.model, p.tokenizer, task, cfg.seq_len, p.device)
+            metric = ev.task_metric(p.model, p.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, p.device)
         self._last_eval = Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
         return self._last_eval
 

@@ -14,6 +14,7 @@ from app.training.models import UnknownModelError, spec_for
 from app.training.train_config import TrainConfig
 
 LORA_METHODS = ("lora", "qlora", "sft", "dpo")
+TRL_METHODS = ("sft", "dpo")  # LoRA trained on trl's batches and loss (app/training/trl_methods.py)
 PROMPT_METHODS = ("prompt", "prefix")
 # attention projections by architecture: Llama-style names, then BERT-style names
 DEFAULT_TARGETS = {"causal": ["q_proj", "k_proj", "v_proj", "o_proj"], "encoder": ["query", "key", "value"]}
@@ -47,6 +48,7 @@ class MethodSpec:
     defaults: dict[str, Defaults] = field(default_factory=dict)  # by model kind; its keys = kinds supported
     available: bool = True
     note: str = ""
+    task_kind: str | None = None  # task kind it trains on; None: chat (causal) / classification (encoder)
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -119,25 +121,36 @@ METHODS: dict[str, MethodSpec] = {
                 )
             },
         ),
+        # sft: batch_size counts rows of seq_len tokens into which trl packs whole examples (2.05 SmolLM2
+        # tone examples per 192-token row): about lora's 4 examples a step, without computing any padding
         MethodSpec(
             "sft",
             "SFT (trl)",
             "instruction tuning with LoRA",
             "trl",
             "lora",
-            {"causal": Defaults(steps=30, lr=2e-3, eval_every=15, spectrum_every=5, **_CHAT)},
-            available=False,
-            note="not available yet",
+            {
+                "causal": Defaults(
+                    steps=30, lr=2e-3, batch_size=2, seq_len=192, eval_every=15, spectrum_every=5
+                )
+            },
+            note="trl's SFTTrainer: completion-only loss, examples packed padding-free into seq_len rows",
         ),
+        # dpo: batch_size counts pairs; each step runs the policy and the reference (adapter off) on both
+        # answers of each pair
         MethodSpec(
             "dpo",
             "DPO (trl)",
             "preference tuning with LoRA",
             "trl",
             "lora",
-            {"causal": Defaults(steps=30, lr=5e-4, eval_every=10, spectrum_every=5, **_CHAT)},
-            available=False,
-            note="not available yet",
+            {
+                "causal": Defaults(
+                    steps=20, lr=5e-4, batch_size=2, seq_len=128, eval_every=10, spectrum_every=5
+                )
+            },
+            note="trl's DPOTrainer loss; the reference is the base model (adapter disabled)",
+            task_kind="preference",
         ),
     )
 }
@@ -152,7 +165,8 @@ def method_spec(name: str) -> MethodSpec:
 def resolve_config(cfg: TrainConfig, task_kind: str | None = None) -> TrainConfig:
     """Fill the method's defaults into the ``None`` fields; raise ConfigError for what does not fit.
 
-    ``task_kind`` ("chat" / "classification") is checked when given; built-in tasks are looked up."""
+    ``task_kind`` ("chat" / "classification" / "preference") is checked when given; built-in tasks are
+    looked up."""
     method = method_spec(cfg.method)
     if not method.available:
         raise ConfigError(
@@ -168,7 +182,7 @@ def resolve_config(cfg: TrainConfig, task_kind: str | None = None) -> TrainConfi
             "method",
             f"{cfg.method} needs a {' or '.join(method.kinds)} model; for {cfg.model} use one of: {fits}",
         )
-    _check_task(cfg, model.kind, task_kind)
+    _check_task(cfg, method, model.kind, task_kind)
     _check_options(cfg)
     defaults = method.defaults[model.kind]
     filled: dict[str, Any] = {
@@ -185,17 +199,32 @@ def available_methods() -> list[str]:
     return [name for name, spec in METHODS.items() if spec.available]
 
 
-def _check_task(cfg: TrainConfig, model_kind: str, task_kind: str | None) -> None:
-    if task_kind is None:
-        from app.training.tasks import builtin_task_names, load_builtin_task
+def task_kind_for(method: MethodSpec, model_kind: str) -> str:
+    """The kind of task a method trains on with a model of this kind."""
+    return method.task_kind or ("classification" if model_kind == "encoder" else "chat")
 
+
+def _check_task(cfg: TrainConfig, method: MethodSpec, model_kind: str, task_kind: str | None) -> None:
+    from app.training.tasks import builtin_task_names, load_builtin_task
+
+    if task_kind is None:
         if cfg.task not in builtin_task_names():
             return  # an uploaded task: the runner passes it in and the loop checks it
         task_kind = load_builtin_task(cfg.task).kind
-    wanted = "classification" if model_kind == "encoder" else "chat"
+    wanted = task_kind_for(method, model_kind)
     if task_kind != wanted:
+        fits = [
+            name
+            for name, spec in METHODS.items()
+            if spec.available and model_kind in spec.kinds and task_kind_for(spec, model_kind) == task_kind
+        ]
+        examples = [name for name in builtin_task_names() if load_builtin_task(name).kind == wanted]
         raise ConfigError(
-            "task", f"{cfg.task} is a {task_kind} task; {cfg.model} ({model_kind}) trains on {wanted} tasks"
+            "task",
+            f"{cfg.task} is a {task_kind} task; {cfg.method} on {cfg.model} ({model_kind}) trains on "
+            f"{wanted} tasks"
+            + (f" (built-in: {', '.join(examples)})" if examples else "")
+            + (f"; for a {task_kind} task use {', '.join(fits)}" if fits else ""),
         )
 
 
@@ -209,3 +238,8 @@ def _check_options(cfg: TrainConfig) -> None:
                 )
     if cfg.prompt_init_text and cfg.method != "prompt":
         raise ConfigError("prompt_init_text", f"applies to prompt tuning, not {cfg.method}")
+    if cfg.method == "dpo" and cfg.dropout:
+        raise ConfigError(
+            "dropout",
+            "dpo trains without dropout (trl's disable_dropout): the policy and its reference must agree",
+        )

@@ -1,4 +1,7 @@
-"""Uploaded task files (JSONL or CSV) → validated examples; every error names the line and the problem."""
+"""Uploaded task files (JSONL or CSV) → validated examples; every error names the line and the problem.
+
+Three kinds of rows: prompt/answer (chat), prompt/chosen/rejected (preference pairs, for DPO) and
+text/label (classification); each with an optional ``split``."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ MAX_LABELS = 20
 MIN_PER_LABEL = 2  # one for training, one held out
 SPLITS = ("train", "test")
 
-Kind = Literal["chat", "classification"]
+Kind = Literal["chat", "classification", "preference"]
 
 
 class TaskFileError(ValueError):
@@ -46,11 +49,22 @@ class LabelledExample:
     split: str | None = None
 
 
-Example = ChatExample | LabelledExample
+@dataclass(frozen=True)
+class PreferenceExample:
+    """A prompt with a preferred (chosen) and a dispreferred (rejected) answer."""
+
+    prompt: str
+    chosen: str
+    rejected: str
+    split: str | None = None
+
+
+Example = ChatExample | LabelledExample | PreferenceExample
 
 
 def parse_task_file(data: bytes, filename: str, max_examples: int | None = MAX_EXAMPLES) -> list[Example]:
-    """Examples from a JSONL or CSV file with prompt/answer or text/label fields (optional ``split``).
+    """Examples from a JSONL or CSV file with prompt/answer, prompt/chosen/rejected or text/label fields
+    (optional ``split``).
 
     Raises :class:`TaskFileError` naming the line and the problem.
     """
@@ -93,7 +107,11 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         if not reader.fieldnames:
-            raise TaskFileError(1, "the first line must be a header such as 'prompt,answer' or 'text,label'")
+            raise TaskFileError(
+                1,
+                "the first line must be a header such as 'prompt,answer', 'prompt,chosen,rejected' "
+                "or 'text,label'",
+            )
         for row in reader:
             if not any((v or "").strip() for k, v in row.items() if k is not None):
                 continue
@@ -116,12 +134,16 @@ def _examples(rows: Iterator[tuple[int, dict[str, Any]]], max_examples: int | No
 
 
 def _row_kind(number: int, row: dict[str, Any]) -> Kind:
+    if "chosen" in row or "rejected" in row:
+        return "preference"
     if "prompt" in row or "answer" in row:
         return "chat"
     if "text" in row or "label" in row:
         return "classification"
     raise TaskFileError(
-        number, "expected fields 'prompt' and 'answer' (chat) or 'text' and 'label' (classification)"
+        number,
+        "expected fields 'prompt' and 'answer' (chat), 'prompt', 'chosen' and 'rejected' (preference) "
+        "or 'text' and 'label' (classification)",
     )
 
 
@@ -132,6 +154,13 @@ def _example(number: int, row: dict[str, Any], kind: Kind) -> Example:
     if kind == "chat":
         prompt = _field(number, row, "prompt", MAX_TEXT_CHARS)
         return ChatExample(prompt, _field(number, row, "answer", MAX_TEXT_CHARS), split)
+    if kind == "preference":
+        prompt = _field(number, row, "prompt", MAX_TEXT_CHARS)
+        chosen = _field(number, row, "chosen", MAX_TEXT_CHARS)
+        rejected = _field(number, row, "rejected", MAX_TEXT_CHARS)
+        if chosen == rejected:
+            raise TaskFileError(number, "'chosen' and 'rejected' are the same text; a pair needs two answers")
+        return PreferenceExample(prompt, chosen, rejected, split)
     text = _field(number, row, "text", MAX_TEXT_CHARS)
     return LabelledExample(text, _field(number, row, "label", MAX_LABEL_CHARS), split)
 

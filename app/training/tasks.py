@@ -1,7 +1,8 @@
 """Tasks: built-in data sets and uploaded files, validated, split, batched and scored.
 
-A task is either ``chat`` (prompt → answer, trained on the answer tokens only) or
-``classification`` (text → one of a few labels). Built-in tasks live in
+A task is ``chat`` (prompt → answer, trained on the answer tokens only), ``classification``
+(text → one of a few labels) or ``preference`` (prompt → a chosen and a rejected answer, for DPO).
+Built-in tasks live in
 ``lessons/fine-tuning-llms/tasks/`` (``tasks.yaml`` + one JSONL per task, each line with a fixed
 ``split``). Uploads (JSONL or CSV) go through :func:`parse_task_file`, whose errors name the line.
 File parsing lives in :mod:`app.training.task_files`, tokenisation in
@@ -44,6 +45,7 @@ from app.training.task_files import (  # noqa: F401  (re-exported: one import fo
     Example,
     Kind,
     LabelledExample,
+    PreferenceExample,
     TaskFileError,
     parse_task_file,
 )
@@ -100,6 +102,12 @@ def voice(predictions: Sequence[str], references: Sequence[str], markers: Sequen
     return _mean(bool(pattern.search(p)) for p in predictions) if markers else 0.0
 
 
+def preference_accuracy(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Share of pairs where the model prefers the reference side: predictions and references are
+    "chosen" or "rejected" (the DPO run computes it from trl's implicit rewards, ties counting as wrong)."""
+    return accuracy(predictions, references)
+
+
 def _mean(values: Any) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
@@ -110,6 +118,7 @@ METRICS: dict[str, Callable[..., float]] = {
     "exact_match": exact_match,
     "json_exact": json_exact,
     "voice": voice,
+    "preference_accuracy": preference_accuracy,
 }
 
 
@@ -164,7 +173,7 @@ class Task:
         if not name or len(name) > MAX_NAME_CHARS:
             raise ValueError(f"a task name has 1 to {MAX_NAME_CHARS} characters")
         _check_examples(examples)
-        kind: Kind = "chat" if isinstance(examples[0], ChatExample) else "classification"
+        kind = kind_of(examples[0])
         train, test = _split(examples, test_fraction, seed)
         labels = tuple(sorted({e.label for e in examples})) if kind == "classification" else ()
         if metric_name is None:
@@ -187,13 +196,21 @@ class Task:
         )
 
 
+def kind_of(example: Example) -> Kind:
+    if isinstance(example, ChatExample):
+        return "chat"
+    return "preference" if isinstance(example, PreferenceExample) else "classification"
+
+
 def _input_text(example: Example) -> str:
-    return example.prompt if isinstance(example, ChatExample) else example.text
+    return example.text if isinstance(example, LabelledExample) else example.prompt
 
 
 def _default_metric(kind: Kind, examples: Sequence[Example]) -> str:
     if kind == "classification":
         return "accuracy"
+    if kind == "preference":
+        return "preference_accuracy"
     answers = [_parse_json(e.answer) for e in examples if isinstance(e, ChatExample)]
     return "json_exact" if all(isinstance(a, dict | list) for a in answers) else "exact_match"
 
@@ -202,7 +219,7 @@ def _check_examples(examples: Sequence[Example]) -> None:
     if not examples:
         raise ValueError("a task needs examples")
     if len({type(e) for e in examples}) > 1:
-        raise ValueError("a task mixes chat and classification examples")
+        raise ValueError("a task mixes kinds of examples (chat, preference, classification)")
     marked = sum(e.split is not None for e in examples)
     if marked not in (0, len(examples)):
         raise ValueError("give a split to every example or to none")

@@ -24,12 +24,16 @@ CHAT_TEMPLATE = (
 
 
 def _corpus() -> list[str]:
-    from app.training.tasks import ChatExample, builtin_task_names, load_builtin_task
+    from app.training.tasks import ChatExample, LabelledExample, builtin_task_names, load_builtin_task
 
     texts: list[str] = []
     for name in builtin_task_names():
         for example in load_builtin_task(name).train:
-            texts += [example.prompt, example.answer] if isinstance(example, ChatExample) else [example.text]
+            if isinstance(example, ChatExample):
+                texts += [example.prompt, example.answer]
+            elif isinstance(example, LabelledExample):
+                texts.append(example.text)
+            # preference pairs reuse the tone texts: without them the tokenizer (and model) stay as before
     return texts
 
 

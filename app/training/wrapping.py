@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from app.training.counting import ParamCounts, is_peft, param_counts
-from app.training.methods import ConfigError, method_spec
+from app.training.methods import TRL_METHODS, ConfigError, method_spec
 from app.training.models import ModelCache, Progress, device_dtype, spec_for
 from app.training.spectra import snapshot_weights
 from app.training.tasks import Task
@@ -40,6 +40,7 @@ class Prepared:
     counts: ParamCounts
     base: nn.Module | None = None  # a frozen copy of the start, for methods peft cannot switch off
     snapshot: dict[str, Tensor] = field(default_factory=dict)  # full: W₀ of the layers shown
+    trl: Any = None  # sft / dpo: trl_methods.TrlSteps, trl's batches, loss (and for dpo its evaluation)
 
 
 def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress) -> Prepared:
@@ -55,7 +56,12 @@ def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress)
         model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
     progress("method", 0.0)
     prepared = Prepared(model, tokenizer, spec.kind, cache.device, ParamCounts(0, 0, 0))
-    WRAPPERS[cfg.method](prepared, cfg, cache)
+    if cfg.method in TRL_METHODS:
+        from app.training.trl_methods import attach_trainer
+
+        attach_trainer(prepared, cfg, task)  # trl's trainer puts the LoRA adapter on (from lora_config)
+    else:
+        WRAPPERS[cfg.method](prepared, cfg, cache)
     prepared.counts = param_counts(prepared.model)
     progress("method", 1.0)
     return prepared
@@ -103,21 +109,27 @@ def _full(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
     p.snapshot = snapshot_weights(p.model, shown_weights(p.model))
 
 
-def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
-    from peft import LoraConfig, get_peft_model
+def lora_config(cfg: TrainConfig, kind: str) -> Any:
+    """peft's LoraConfig of a run (lora, qlora, and the LoRA that trl puts on for sft / dpo)."""
+    from peft import LoraConfig
 
-    lora = LoraConfig(
+    return LoraConfig(
         r=cfg.rank,
         lora_alpha=cfg.alpha,
         lora_dropout=cfg.dropout,
         target_modules=cfg.target_modules,
         use_dora=cfg.use_dora,
         use_rslora=cfg.use_rslora,
-        task_type=None if p.kind == "encoder" else "CAUSAL_LM",
-        modules_to_save=list(HEAD_MODULES) if p.kind == "encoder" else None,  # the new head trains too
+        task_type=None if kind == "encoder" else "CAUSAL_LM",
+        modules_to_save=list(HEAD_MODULES) if kind == "encoder" else None,  # the new head trains too
     )
+
+
+def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+    from peft import get_peft_model
+
     try:
-        p.model = get_peft_model(p.model, lora)
+        p.model = get_peft_model(p.model, lora_config(cfg, p.kind))
     except ValueError as exc:  # peft: "Target modules {...} not found in the base model"
         raise ConfigError("target_modules", f"{exc}".split("\n")[0]) from None
 
@@ -197,7 +209,7 @@ def check_wrappers() -> None:
 
     for name in available_methods():
         method_spec(name)
-        assert name in WRAPPERS, f"no wrapper for {name}"
+        assert name in WRAPPERS or name in TRL_METHODS, f"no wrapper for {name}"
 
 
 # --------------------------------------------------------------------------- helpers

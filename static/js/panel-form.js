@@ -113,7 +113,9 @@ export class PanelForm {
       const first = [...this.method.input.options].find((o) => !o.disabled);
       if (first) this.method.input.value = first.value;
     }
-    const wanted = kind === 'encoder' ? 'classification' : 'chat';
+    // Only tasks the method trains on: its own kind (dpo: preference pairs), else chat for causal models
+    // and classification for encoders (GET /api/methods gives task_kind).
+    const wanted = this.currentMethod()?.task_kind || (kind === 'encoder' ? 'classification' : 'chat');
     const tasks = this.tasks.filter((t) => !t.kind || t.kind === wanted);
     this.setOptions(this.task.input, tasks.map((t) => [t.name, t.builtin === false ? `${t.name} (uploaded)` : t.name]));
     this.buildNumbers();

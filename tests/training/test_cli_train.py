@@ -36,6 +36,19 @@ def test_jsonl_prints_a_valid_stream_that_ends_in_done(capsys: pytest.CaptureFix
     assert (tmp_path / "adapter_model.safetensors").stat().st_size == started["adapter_bytes"]
 
 
+@pytest.mark.parametrize(("method", "task"), [("dpo", "tone-preference"), ("sft", "tone")])
+def test_trl_methods_print_only_events_on_stdout(
+    capsys: pytest.CaptureFixture, method: str, task: str
+) -> None:
+    """trl's trainer must not print its own logs into the JSONL stream."""
+    code = main(["train", "--model", "tiny-llama", "--method", method, "--task", task, "--steps", "2",
+                 "--eval-every", "1", "--max-new-tokens", "2", "--jsonl"])  # fmt: skip
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    check_stream(events)
+    assert code == 0 and events[-1]["type"] == "done" and events[-1]["summary"]["method"] == method
+    assert [e["step"] for e in events if e["type"] == "eval"] == [0, 1, 2]
+
+
 def test_readable_display_and_time_limit(capsys: pytest.CaptureFixture) -> None:
     assert main([*TINY, "--time-limit", "0.001"]) == 1
     assert "failed: time limit" in capsys.readouterr().out
@@ -52,6 +65,14 @@ def test_readable_display_and_time_limit(capsys: pytest.CaptureFixture) -> None:
         (["--method", "head"], "--method: head needs"),
         (["--task", "nope"], "--task: unknown task 'nope'; valid tasks: tone"),
         (["--model", "nope"], "--model: unknown model 'nope'; valid models: smollm2-135m"),
+        (
+            ["--method", "dpo"],
+            "--task: tone is a chat task; dpo on smollm2-135m (causal) trains on preference",
+        ),
+        (
+            ["--method", "dpo", "--task", "tone-preference", "--dropout", "0.1"],
+            "--dropout: dpo trains without",
+        ),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(

@@ -111,8 +111,13 @@ def test_a_missing_model_names_the_fix(tmp_path: Path) -> None:
         (dict(method="prompt", use_dora=True), "use_dora", "LoRA methods"),
         (dict(method="full", target_modules=["q_proj"]), "target_modules", "LoRA methods"),
         (dict(model="tiny-llama", task="sentiment"), "task", "classification"),
-        (dict(method="sft"), "method", "not available yet"),
-        (dict(method="dpo"), "method", "not available yet"),
+        (dict(method="dpo"), "task", "tone is a chat task; dpo on smollm2-135m (causal) trains on pref"),
+        (dict(method="dpo", task="json-extract"), "task", "built-in: tone-preference"),
+        (dict(method="lora", task="tone-preference"), "task", "for a preference task use dpo"),
+        (dict(method="sft", task="tone-preference"), "task", "trains on chat tasks"),
+        (dict(model="tiny-llama", method="sft", task="sentiment"), "task", "classification"),
+        (dict(model="minilm-l6", method="dpo", task="sentiment"), "method", "dpo needs a causal model"),
+        (dict(method="dpo", task="tone-preference", dropout=0.1), "dropout", "without dropout"),
     ],
 )
 def test_combinations_that_do_not_fit_name_the_field(settings: dict, field: str, words: str) -> None:

@@ -17,7 +17,10 @@ from app.training.loop import TrainingRun
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 
-CAUSAL_METHODS = ("full", "lora", "qlora", "prompt", "prefix")
+CAUSAL_METHODS = ("full", "lora", "qlora", "prompt", "prefix", "sft", "dpo")
+LORA_LIKE = ("lora", "qlora", "sft", "dpo")
+TASK_OF = {"dpo": "tone-preference"}  # dpo trains on preference pairs; every other method on tone
+METRIC_OF = {"dpo": "preference_accuracy"}
 SHORT = dict(model="tiny-llama", task="tone", steps=3, eval_every=2, spectrum_every=2, max_new_tokens=4)
 
 
@@ -39,7 +42,10 @@ def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def runs(cache: ModelCache) -> dict[str, tuple[TrainingRun, list[dict[str, Any]]]]:
     """One short run per method, shared by the tests below (each run takes a second or two)."""
-    return {method: run_events(cache, method=method) for method in CAUSAL_METHODS}
+    return {
+        method: run_events(cache, method=method, task=TASK_OF.get(method, "tone"))
+        for method in CAUSAL_METHODS
+    }
 
 
 @pytest.mark.parametrize("method", CAUSAL_METHODS)
@@ -58,7 +64,7 @@ def test_stream_is_valid_and_in_order(runs: dict, method: str) -> None:
     summary = events[-1]["summary"]
     assert summary["steps"] == 3 and summary["final_loss"] == of_type(events, "step")[-1]["loss"]
     assert summary["final_eval_loss"] == of_type(events, "eval")[-1]["eval_loss"]
-    assert summary["metric_name"] == "voice" and 0.0 <= summary["metric"] <= 1.0
+    assert summary["metric_name"] == METRIC_OF.get(method, "voice") and 0.0 <= summary["metric"] <= 1.0
     for step in of_type(events, "step"):
         assert step["loss"] > 0 and step["grad_norm"] >= 0 and step["memory_bytes"] > 0
 
@@ -99,7 +105,7 @@ def test_prompt_count_is_k_times_width(runs: dict) -> None:
     assert started["trainable_params"] == started["config"]["num_virtual_tokens"] * width
 
 
-@pytest.mark.parametrize("method", ["lora", "qlora", "prompt", "prefix"])
+@pytest.mark.parametrize("method", ["lora", "qlora", "prompt", "prefix", "sft", "dpo"])
 def test_adapter_bytes_equal_the_saved_file(runs: dict, method: str, tmp_path: Path) -> None:
     run, events = runs[method]
     directory = run.save_adapter(tmp_path / method)
@@ -141,7 +147,7 @@ def test_spectrum_events_fit_the_method(runs: dict, method: str) -> None:
         assert len(geometry["norms"]) == k and all(len(p) == 3 for p in geometry["points"])
         return
     assert [s["step"] for s in spectra] == [2, 3] and last["layers"]
-    if method in ("lora", "qlora"):
+    if method in LORA_LIKE:
         n_lora = sum(1 for name, _ in run.model.named_modules() if name.endswith("lora_A"))
         rank = of_type(events, "started")[0]["config"]["rank"]
         assert len(last["layers"]) == n_lora

@@ -16,6 +16,7 @@ from app.training.tasks import (
     MIN_EXAMPLES,
     ChatExample,
     LabelledExample,
+    PreferenceExample,
     Task,
     TaskFileError,
     UnknownTaskError,
@@ -26,7 +27,7 @@ from app.training.tasks import (
     parse_task_file,
 )
 
-MINIMUM_SIZE = {"tone": 150, "json-extract": 150, "sentiment": 300}
+MINIMUM_SIZE = {"tone": 150, "tone-preference": 150, "json-extract": 150, "sentiment": 300}
 
 
 # --------------------------------------------------------------------------- built-in data
@@ -39,10 +40,14 @@ def _raw_rows(name: str) -> list[dict]:
 
 
 def test_builtin_names() -> None:
-    assert builtin_task_names() == ["tone", "json-extract", "sentiment"]
+    assert builtin_task_names() == ["tone", "tone-preference", "json-extract", "sentiment"]
 
 
-@pytest.mark.parametrize("name", ["tone", "json-extract", "sentiment"])
+def _input(example: object) -> str:
+    return example.text if isinstance(example, LabelledExample) else example.prompt  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", ["tone", "tone-preference", "json-extract", "sentiment"])
 def test_builtin_file_parses_with_fixed_split_and_no_duplicates(name: str) -> None:
     rows = _raw_rows(name)
     assert len(rows) >= MINIMUM_SIZE[name]
@@ -57,11 +62,28 @@ def test_builtin_file_parses_with_fixed_split_and_no_duplicates(name: str) -> No
     assert task.builtin and task.description
     assert len(task.train) + len(task.test) == len(rows)
     # the before/after sample prompts are held out, never trained on
-    held_out = {e.prompt if isinstance(e, ChatExample) else e.text for e in task.test}
-    trained = {e.prompt if isinstance(e, ChatExample) else e.text for e in task.train}
+    held_out = {_input(e) for e in task.test}
+    trained = {_input(e) for e in task.train}
     assert 2 <= len(task.sample_prompts) <= 3
     assert set(task.sample_prompts) <= held_out
     assert not set(task.sample_prompts) & trained
+
+
+def test_tone_preference_pairs_the_tone_answers_with_voiceless_ones() -> None:
+    """chosen = the tone task's pirate answer to the same prompt (same split); rejected has no voice."""
+    pairs, tone = load_builtin_task("tone-preference"), load_builtin_task("tone")
+    assert pairs.kind == "preference" and pairs.metric_name == "preference_accuracy"
+    answers = {(e.prompt, e.split): e.answer for e in tone.train + tone.test}
+    examples = [e for e in pairs.train + pairs.test if isinstance(e, PreferenceExample)]
+    assert len(examples) == len(answers) >= 150
+    assert all(answers[(e.prompt, e.split)] == e.chosen for e in examples)
+    voice = tone.metric  # share of replies with a pirate marker word
+    assert voice([e.chosen for e in examples], [""] * len(examples)) == 1.0
+    assert voice([e.rejected for e in examples], [""] * len(examples)) == 0.0
+    plain = sum(e.rejected in e.chosen for e in examples) / len(
+        examples
+    )  # the answer without greeting/sign-off
+    assert 0.5 < plain < 0.85  # the rest are brush-offs
 
 
 def test_tone_answers_share_the_voice_and_stay_short() -> None:
@@ -228,6 +250,40 @@ def test_parse_errors_name_the_line_and_problem(data: bytes, line: int | None, p
     assert problem in error.problem
     if line is not None:
         assert str(error).startswith(f"line {line}: ")
+
+
+def _pair_rows(n: int) -> list[dict]:
+    return [
+        {"prompt": f"question {i}", "chosen": f"good answer {i}", "rejected": f"bad {i}"} for i in range(n)
+    ]
+
+
+def test_preference_files_parse_to_preference_tasks() -> None:
+    examples = parse_task_file(_jsonl(_pair_rows(12)), "pairs.jsonl")
+    assert examples[2] == PreferenceExample("question 2", "good answer 2", "bad 2")
+    csv_text = "prompt,chosen,rejected\n" + "".join(f"q{i},yes {i},no {i}\n" for i in range(10))
+    assert parse_task_file(csv_text.encode(), "pairs.csv")[9] == PreferenceExample("q9", "yes 9", "no 9")
+    task = Task.from_examples("pairs", examples)
+    assert task.kind == "preference" and task.metric_name == "preference_accuracy"
+    assert task.metric(["chosen", "rejected"], ["chosen", "chosen"]) == 0.5
+    assert task.sample_prompts == tuple(e.prompt for e in task.test[:2])
+    assert task.info()["kind"] == "preference"
+    with pytest.raises(ValueError, match="mixes kinds"):
+        Task.from_examples("mixed", examples + _chat(3))
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "problem"),
+    [
+        (_pair_rows(3) + [{"prompt": "p", "chosen": "c"}], 4, "missing field 'rejected'"),
+        (_pair_rows(3) + [{"prompt": "p", "chosen": "same", "rejected": "same"}], 4, "the same text"),
+        ([{"chosen": "c", "rejected": "r"}], 1, "missing field 'prompt'"),
+        (_pair_rows(3) + [{"prompt": "p", "answer": "a"}], 4, "missing field 'chosen'"),
+    ],
+)
+def test_preference_parse_errors_name_the_line(rows: list[dict], line: int, problem: str) -> None:
+    error = _error(_jsonl(rows))
+    assert (error.line, problem in error.problem) == (line, True), error
 
 
 def test_parse_errors_for_csv_and_files() -> None:
