@@ -232,7 +232,9 @@ function collect(store) {
 function summaryText(summary = {}) {
   const parts = [];
   if (summary.final_eval_loss != null) parts.push(`held-out loss ${num(summary.final_eval_loss)}`);
-  if (summary.metric != null) parts.push(`${summary.metric_name || 'metric'} ${num(summary.metric)}`);
+  if (summary.metric != null) parts.push(`${(summary.metric_name || 'metric').replaceAll('_', ' ')} ${num(summary.metric)}`);
+  // dpo: how much more the tuned model prefers chosen over rejected answers than the base did (β·log-ratio)
+  if (summary.reward_margin != null) parts.push(`reward margin ${num(summary.reward_margin)}`);
   if (summary.wall_s != null) parts.push(`${seconds(summary.wall_s)} wall time`);
   return parts.join(', ');
 }
