@@ -13,6 +13,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +26,11 @@ from app.jobs.broadcast import Broadcaster, Message
 from app.jobs.queue import DurationModel, FairQueue, start_times
 from app.jobs.state import STATE_OF_TERMINAL_EVENT, JobState
 from app.jobs.store import JobStore, JobView
+from app.jobs.uploads import load_task
 from app.training.loop import TrainingRun
 from app.training.methods import resolve_config
-from app.training.models import ModelCache
+from app.training.models import ModelCache, ModelNotAvailable
+from app.training.restore import restore_run
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig
 
@@ -85,7 +89,7 @@ class Runner:
         max_queued: int = 500,
     ) -> None:
         self.store, self.broadcaster, self.cache = store, broadcaster, cache
-        self.adapter_root = data_dir / "adapters"
+        self.data_dir, self.adapter_root = data_dir, data_dir / "adapters"
         self.workers, self.time_limit_s = workers, time_limit_s
         self.keep_finished, self.max_queued = keep_finished, max_queued
         self.durations = DurationModel()
@@ -93,6 +97,8 @@ class Runner:
         self._handles: dict[str, _Handle] = {}  # queued and running
         self._finished: OrderedDict[str, _Handle] = OrderedDict()  # tuned models kept for generate
         self._pinned: set[str] = set()
+        self._restoring: dict[str, tuple[threading.Lock, list[int]]] = {}  # job id → its lock, waiters
+        self.restores = 0  # tuned models rebuilt from their adapters (after eviction or a restart)
         self._lock = threading.Lock()
         self._work_ready = threading.Condition(self._lock)
         self._announce_lock = threading.Lock()
@@ -196,17 +202,94 @@ class Runner:
 
     # -- the tuned model after a run ----------------------------------------------------------
     def generate(self, job_id: str, prompt: str, max_new_tokens: int) -> tuple[str, str]:
-        """(tuned, base) completions from a finished job's model held in memory."""
+        """(tuned, base) completions from a finished job's model: the one held in memory, else the
+        model rebuilt from the job's saved adapter (then kept like a just-finished one). Raises
+        NotInMemory when neither is possible (e.g. full and head save no adapter)."""
+        handle = self._kept(job_id)
+        if handle is not None:
+            with handle.emit_lock:  # serialises generation on this model with its release
+                if handle.run is not None:
+                    return handle.run.generate(prompt, max_new_tokens)
+        with self._restore_lock(job_id):  # one rebuild per job, however many ask at once
+            handle = self._kept(job_id)  # rebuilt by whoever held the lock before us
+            fresh = handle is None
+            if fresh:
+                handle = self._restore(job_id)
+            assert handle is not None
+            with handle.emit_lock:
+                if handle.run is None:
+                    raise NotInMemory(f"job {job_id}'s tuned model was released just now; try again")
+                result = handle.run.generate(prompt, max_new_tokens)
+            if fresh:  # generate first: with keep_finished=0 keeping it releases it at once
+                with self._lock:
+                    evicted = self._keep_locked(handle)
+                for old in evicted:
+                    self._release(old)
+        return result
+
+    def _kept(self, job_id: str) -> _Handle | None:
+        """The held handle of a finished (done) job, marked as just used; None if not held."""
         with self._lock:
             handle = self._finished.get(job_id)
             if handle is not None:
                 self._finished.move_to_end(job_id)
-        if handle is None:
-            raise NotInMemory(f"job {job_id}'s tuned model is not in memory (only the last few are kept)")
-        with handle.emit_lock:  # serialises generation on this model with its release
-            if handle.run is None:
-                raise NotInMemory(f"job {job_id}'s tuned model was released")
-            return handle.run.generate(prompt, max_new_tokens)
+            else:  # done, but its worker has not handed it over yet
+                handle = self._handles.get(job_id)
+                if handle is not None and handle.last_type != "done":
+                    handle = None
+        return handle if handle is not None and handle.run is not None else None
+
+    @contextmanager
+    def _restore_lock(self, job_id: str) -> Iterator[None]:
+        with self._lock:
+            lock, waiters = self._restoring.setdefault(job_id, (threading.Lock(), [0]))
+            waiters[0] += 1
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                waiters[0] -= 1
+                if not waiters[0]:
+                    del self._restoring[job_id]
+
+    def _restore(self, job_id: str) -> _Handle:
+        """A handle holding the job's tuned model rebuilt from its adapter (not yet kept)."""
+        view = self.store.get_job(job_id)
+        if view is None or view.state != JobState.DONE:
+            state = view.state.value if view else "unknown"
+            raise NotInMemory(f"job {job_id} is {state}; generation needs a finished job")
+        if not view.has_adapter:
+            raise NotInMemory(
+                f"job {job_id}'s tuned model is no longer in memory: method {view.method!r} changes the "
+                f"model itself and saves no adapter to rebuild it from, and only the last "
+                f"{self.keep_finished} finished models are kept in memory; run the job again"
+            )
+        start = time.perf_counter()
+        try:
+            config = TrainConfig.model_validate(view.config)
+            task = load_task(self.store, self.data_dir, config.task)  # None: a built-in task
+            run = restore_run(config, self.cache, self.adapter_dir(job_id), task)
+        except (LookupError, OSError, ValueError, ModelNotAvailable) as exc:  # ValueError: ConfigError too
+            raise NotInMemory(
+                f"job {job_id}'s tuned model could not be rebuilt from its adapter: {exc}"
+            ) from None
+        with self._lock:
+            self.restores += 1
+        logger.info(
+            "job %s: tuned model rebuilt from its adapter in %.2f s", job_id, time.perf_counter() - start
+        )
+        handle = _Handle(job_id, view.owner, run.resolved or config, task, EventStamper(job_id))
+        handle.state, handle.finished, handle.last_type, handle.run = JobState.DONE, True, "done", run
+        return handle
+
+    def _keep_locked(self, handle: _Handle) -> list[_Handle]:
+        """Hold a finished job's model for generate (``_lock`` held); returns what to release: the
+        oldest unpinned models beyond ``keep_finished`` (or this one, while stopping)."""
+        if self._stopping:
+            return [handle]
+        self._finished[handle.id] = handle
+        return self._evict_locked()
 
     def tuned_run(self, job_id: str) -> TrainingRun | None:
         """The run of a job: while it runs, and after it finished for as long as it is kept."""
@@ -283,14 +366,11 @@ class Runner:
     def _after_run(self, handle: _Handle) -> None:
         if not handle.finished:  # the loop promises a terminal event; never leave a job open
             self._emit(handle, Failed(error="the training loop ended without a result"))
-        with self._lock:
+        with self._lock:  # one step: a generate call sees the model here or in _handles, never neither
             self._handles.pop(handle.id, None)
             handle.state = STATE_OF_TERMINAL_EVENT.get(handle.last_type, JobState.FAILED)
-            if handle.run is not None and handle.state == JobState.DONE and not self._stopping:
-                self._finished[handle.id] = handle
-                evicted = self._evict_locked()
-            else:
-                evicted = [handle]
+            kept = handle.run is not None and handle.state == JobState.DONE
+            evicted = self._keep_locked(handle) if kept else [handle]
         for old in evicted:
             self._release(old)
 

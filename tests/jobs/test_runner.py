@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from app.config import Settings
-from app.db import Base, make_engine, make_sessionmaker
 from app.events import check_stream, parse_event
-from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import STOPPED_REASON, Runner
-from app.jobs.store import JobStore
-from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
+from tests.jobs.conftest import wait_state as _wait
 
 TINY = TrainConfig(
     model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
 )
 LONG = TINY.model_copy(update={"steps": 2000})
-
-
-@pytest.fixture
-def make_runner(tmp_path: Path, database_url: str) -> Iterator:  # noqa: ANN001
-    made: list[tuple[Runner, object]] = []
-
-    def make(**options: object) -> Runner:
-        engine = make_engine(database_url)
-        Base.metadata.create_all(engine)
-        cache = ModelCache(Settings().model_dir, "cpu")
-        runner = Runner(JobStore(make_sessionmaker(engine)), Broadcaster(), cache, tmp_path, **options)  # type: ignore[arg-type]
-        runner.start()
-        made.append((runner, engine))
-        return runner
-
-    yield make
-    for runner, engine in made:
-        runner.stop()
-        engine.dispose()  # type: ignore[attr-defined]
-
-
-def _wait(runner: Runner, job_id: str, states: set[str], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while runner.get(job_id).state.value not in states:  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, f"job {job_id} never reached {states}"
-        time.sleep(0.05)
 
 
 def _events(runner: Runner, job_id: str) -> list[dict]:

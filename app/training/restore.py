@@ -1,0 +1,89 @@
+"""A finished job's tuned model, rebuilt from its saved PEFT adapter after it left memory.
+
+    run = restore_run(config, cache, adapter_dir, task)   # task None: the built-in task config.task
+    tuned, base = run.generate(prompt, max_new_tokens)     # as TrainingRun.generate after training
+    run.release()
+
+The base comes from the model cache as a training run gets it (dense: a copy sharing the cached
+base's storage; qlora: the 4-bit load, prepared as for training), a new classifier head on encoders,
+then ``PeftModel.from_pretrained`` reads the adapter: ``adapter_model.safetensors`` only (never a
+pickle, never the hub), into a frozen inference-mode model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import torch
+
+from app.training.counting import param_counts
+from app.training.loop import TrainingRun
+from app.training.methods import resolve_config
+from app.training.models import ModelCache, device_dtype, spec_for
+from app.training.tasks import Task, load_builtin_task
+from app.training.train_config import TrainConfig
+from app.training.wrapping import Prepared, _load_4bit, _with_classifier
+
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+class AdapterMissing(FileNotFoundError):
+    """The adapter directory lacks PEFT's config or safetensors weights."""
+
+
+class RestoredRun(TrainingRun):
+    """A TrainingRun whose model came from the saved adapter instead of training: ``generate``,
+    ``model``, ``tokenizer``, ``save_adapter`` and ``release`` work as after a run; it trains nothing."""
+
+    def __init__(self, config: TrainConfig, cache: ModelCache, task: Task, prepared: Prepared) -> None:
+        super().__init__(config, cache=cache, task=task)
+        self.resolved, self.prepared = config, prepared
+
+    def events(self) -> NoReturn:  # type: ignore[override]
+        raise RuntimeError("a restored run has already trained; it only generates")
+
+
+def restore_run(
+    config: TrainConfig, cache: ModelCache, adapter_dir: Path | str, task: Task | None = None
+) -> RestoredRun:
+    """The tuned model of a finished job with an adapter. ``config`` as submitted (its defaults are
+    filled in again); ``adapter_dir`` must be server-made, never a user's path. Raises AdapterMissing,
+    ModelNotAvailable (the base left the cache) or ConfigError (the config no longer resolves)."""
+    task = task or load_builtin_task(config.task)
+    cfg = resolve_config(config, task.kind)
+    adapter_dir = Path(adapter_dir)
+    missing = [name for name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS) if not (adapter_dir / name).is_file()]
+    if missing:
+        raise AdapterMissing(f"the job's adapter files are missing: {', '.join(missing)}")
+    return RestoredRun(cfg, cache, task, _load(cfg, task, cache, adapter_dir))
+
+
+def _load(cfg: TrainConfig, task: Task, cache: ModelCache, adapter_dir: Path) -> Prepared:
+    from peft import PeftModel
+
+    spec = spec_for(cfg.model)
+    if cfg.method == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        # as in training: norms (and other unquantised weights) in float32 around the NF4 weights
+        model = _load_4bit(cache, cfg.model, _no_progress)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        tokenizer = cache.get_tokenizer(cfg.model)
+    else:  # adapters never write to the base: a view of the cached weights, no bytes copied
+        loaded = cache.get(cfg.model, share_weights=True)
+        model, tokenizer = loaded.model, loaded.tokenizer
+    if spec.kind == "encoder":
+        # The head the job started from, seeded as in training (the base's answers use it); the
+        # adapter's modules_to_save copy holds the trained head. The server's RNG is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
+    model = PeftModel.from_pretrained(model, adapter_dir, is_trainable=False, torch_device=cache.device)
+    model.requires_grad_(False)
+    return Prepared(model.eval(), tokenizer, spec.kind, cache.device, param_counts(model))
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    pass

@@ -1,0 +1,119 @@
+"""Generation after a finished job's tuned model left memory: rebuilt once from its saved adapter,
+answering as the model did before; full fine-tuning, which saves no adapter, says why it cannot."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from app.config import Settings
+from app.jobs import runner as runner_module
+from app.jobs.runner import NotInMemory, Runner
+from app.training.loop import TrainingRun
+from app.training.models import ModelCache
+from app.training.restore import restore_run
+from app.training.train_config import TrainConfig
+from tests.jobs.conftest import wait_state
+from tests.utils.restore_cases import (
+    ADAPTER_JOBS,
+    FILLER_JOB,
+    FULL_JOB,
+    NEW_TOKENS,
+    PROMPT,
+    logits_of,
+    one_thread,  # noqa: F401  (autouse fixture)
+)
+
+
+def run_job(runner: Runner, body: dict[str, Any]) -> str:
+    job_id = runner.submit(TrainConfig(**body)).id
+    wait_state(runner, job_id, {"done", "failed", "cancelled"})
+    assert runner.get(job_id).state.value == "done", runner.get(job_id)  # type: ignore[union-attr]
+    return job_id
+
+
+@pytest.mark.parametrize("method", list(ADAPTER_JOBS))
+def test_an_evicted_job_generates_again_from_its_adapter(make_runner, method: str) -> None:  # noqa: ANN001
+    runner = make_runner(keep_finished=1)
+    job_id = run_job(runner, ADAPTER_JOBS[method])
+    before = runner.generate(job_id, PROMPT, NEW_TOKENS)
+    logits = logits_of(runner.tuned_run(job_id))
+
+    run_job(runner, FILLER_JOB)  # keeps one: the filler's model pushes this job's out
+    assert runner.tuned_run(job_id) is None and runner.restores == 0
+
+    assert runner.generate(job_id, PROMPT, NEW_TOKENS) == before  # greedy: the same (tuned, base) answers
+    assert runner.restores == 1
+    torch.testing.assert_close(logits_of(runner.tuned_run(job_id)), logits, atol=1e-5, rtol=0)
+    assert runner.generate(job_id, "hello", 3) == runner.generate(job_id, "hello", 3)
+    assert runner.restores == 1  # kept like a just-finished model: no second rebuild
+
+
+def test_concurrent_generates_rebuild_once(make_runner, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    runner = make_runner(keep_finished=0)
+    job_id = run_job(runner, ADAPTER_JOBS["prompt"])
+    assert runner.tuned_run(job_id) is None
+
+    real_restore = runner_module.restore_run
+
+    def slow_restore(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        time.sleep(0.3)  # every caller arrives while the first one rebuilds
+        return real_restore(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "restore_run", slow_restore)
+    runner.keep_finished = 1
+    start = threading.Barrier(4)
+    answers: list[tuple[str, str]] = []
+
+    def ask() -> None:
+        start.wait()
+        answers.append(runner.generate(job_id, PROMPT, NEW_TOKENS))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) == 4 and len(set(answers)) == 1
+    assert runner.restores == 1
+
+
+def test_rebuilt_models_are_evicted_and_pinned_like_finished_ones(make_runner) -> None:  # noqa: ANN001
+    runner = make_runner(keep_finished=1)
+    first, second = run_job(runner, ADAPTER_JOBS["prompt"]), run_job(runner, FILLER_JOB)
+    runner.generate(first, PROMPT, 2)  # rebuilt; pushes the second job's model out
+    assert runner.restores == 1 and runner.tuned_run(second) is None
+    runner.pin(first)
+    runner.generate(second, PROMPT, 2)  # rebuilt too; the pinned first stays
+    assert runner.restores == 2 and runner.tuned_run(first) is not None
+    runner.generate(first, PROMPT, 2)
+    assert runner.restores == 2
+
+
+def test_full_fine_tuning_after_eviction_says_why(make_runner) -> None:  # noqa: ANN001
+    runner = make_runner(keep_finished=0)
+    job_id = run_job(runner, FULL_JOB)
+    assert runner.get(job_id).has_adapter is False  # type: ignore[union-attr]
+    with pytest.raises(NotInMemory, match="changes the model itself and saves no adapter"):
+        runner.generate(job_id, PROMPT, NEW_TOKENS)
+    assert runner.restores == 0
+
+
+def test_qlora_rebuilds_the_model_as_trained(tmp_path: Path) -> None:
+    """The 4-bit base is quantised again from the cached files: the same NF4 weights, so the same logits
+    as the trained model (taken before saving: on CPUs with AVX512-BF16, bitsandbytes' state_dict,
+    which save_adapter calls, re-quantises the held model's absmax and moves its logits by ~2e-3)."""
+    cache = ModelCache(Settings().model_dir, "cpu")
+    config = TrainConfig(**{**FILLER_JOB, "method": "qlora", "steps": 3})
+    run = TrainingRun(config, cache=cache)
+    assert list(run.events())[-1].type == "done"
+    trained = logits_of(run)
+    run.save_adapter(tmp_path / "adapter")
+    torch.testing.assert_close(
+        logits_of(restore_run(config, cache, tmp_path / "adapter")), trained, atol=1e-5, rtol=0
+    )
