@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from torch import nn
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 ModelKind = Literal["causal", "encoder"]
+MEMO_ENTRIES = 64
 
 
 @dataclass(frozen=True)
@@ -127,13 +129,24 @@ class ModelCache:
         self.device = resolve_device(device)
         self._bases: dict[str, _Base] = {}
         self._lock = threading.Lock()
+        self._memo: dict[tuple[Any, ...], Any] = {}  # results that depend on a base only (see ``memo``)
+        self._memo_lock = threading.Lock()
 
-    def get(self, name: str, progress: Progress | None = None) -> LoadedModel:
+    def get(self, name: str, progress: Progress | None = None, share_weights: bool = False) -> LoadedModel:
+        """A fresh copy of the base. ``share_weights``: the copy's parameters are new Parameter objects
+        over the base's own storage (no bytes copied), for methods that freeze the base and never write
+        to it (adapters, prompts, a head); a method that changes the weights gets its own bytes."""
         spec = spec_for(name)
         base = self._base(spec, progress)
         if progress:
             progress("copying", 0.0)
-        model = copy.deepcopy(base.model).to(self.device, device_dtype(self.device))
+        memo: dict[int, Any] = {}  # deepcopy's memo: what is already "copied"
+        if share_weights:
+            for param in base.model.parameters():  # tied weights are one Parameter: they stay tied
+                memo[id(param)] = nn.Parameter(param.detach(), requires_grad=param.requires_grad)
+            for buffer in base.model.buffers():
+                memo[id(buffer)] = buffer
+        model = copy.deepcopy(base.model, memo).to(self.device, device_dtype(self.device))
         if progress:
             progress("copying", 1.0)
         return LoadedModel(spec.name, spec, model, base.tokenizer, self.device, base.path)
@@ -146,12 +159,28 @@ class ModelCache:
         """The model's tokenizer (shared, read-only), without copying the weights."""
         return self._base(spec_for(name), None).tokenizer
 
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per key while the base named by ``key[0]`` stays loaded: for what only the
+        unmodified base decides (its greedy answers, its held-out loss), which every job would
+        otherwise recompute before its first step."""
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._memo_lock:
+            if len(self._memo) >= MEMO_ENTRIES:
+                self._memo.pop(next(iter(self._memo)))  # oldest first
+            self._memo[key] = value
+        return value
+
     def is_loaded(self, name: str) -> bool:
         return name in self._bases
 
     def evict(self, name: str) -> None:
         with self._lock:
             self._bases.pop(name, None)
+        with self._memo_lock:
+            self._memo = {key: value for key, value in self._memo.items() if key[0] != name}
 
     def _base(self, spec: ModelSpec, progress: Progress | None) -> _Base:
         with self._lock:  # one reader per process: two jobs asking at once share one read
