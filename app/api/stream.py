@@ -23,7 +23,7 @@ from starlette.datastructures import Headers
 
 from app.classroom.access import may_view
 from app.classroom.gate import owner_of
-from app.jobs.broadcast import Broadcaster, SubscriberOverflow, Subscription
+from app.jobs.broadcast import Broadcaster, Subscription
 from app.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -64,19 +64,18 @@ async def job_stream(websocket: WebSocket, job_id: str, after: Annotated[int, Qu
     subscription = broadcaster.subscribe(job_id)
     sent = [after]  # the last seq sent, kept up to date by the sender
     sender = asyncio.create_task(_send_events(websocket, store, subscription, sent, job.state.finished))
+    subscription.on_overflow = sender.cancel  # wherever it waits: on the queue or on a full socket
     watcher = asyncio.create_task(_until_client_leaves(websocket))
-    overflow = asyncio.create_task(subscription.overflow.wait())
     try:
-        done, _ = await asyncio.wait({sender, watcher, overflow}, return_when=asyncio.FIRST_COMPLETED)
-        if overflow in done and not sender.done():  # stuck writing to a client that stopped reading
-            sender.cancel()
+        await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if subscription.overflowed:
             broadcaster.unsubscribe(subscription)  # at once: the close below may wait for a full socket
-            logger.info("job %s: dropping a websocket client that stopped reading", job_id)
+            logger.info("job %s: dropping a websocket client %d events behind", job_id, subscription.maxsize)
             await _close(websocket, TOO_SLOW, f"client too slow; reconnect with ?after={sent[0]}")
     finally:
-        for task in (sender, watcher, overflow):
+        for task in (sender, watcher):
             task.cancel()
-        await asyncio.gather(sender, watcher, overflow, return_exceptions=True)
+        await asyncio.gather(sender, watcher, return_exceptions=True)
         broadcaster.unsubscribe(subscription)
 
 
@@ -107,11 +106,6 @@ async def _send_events(
             last, finished = message.seq, message.terminal
             sent[0] = last
         await _close(websocket, 1000, "job finished")
-    except SubscriberOverflow:
-        logger.info(
-            "job %s: dropping a websocket client %d events behind", subscription.job_id, subscription.maxsize
-        )
-        await _close(websocket, TOO_SLOW, f"client too slow; reconnect with ?after={last}")
     except Exception as exc:  # the client went away mid-send
         logger.debug("job %s: websocket send ended: %r", job_id, exc)
 

@@ -12,7 +12,9 @@ import asyncio
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +40,9 @@ class Subscription:
         self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=maxsize + 1)  # +1: room for the notice
         self.maxsize = maxsize
         self.overflowed = False
-        # Set on overflow, so a sender stuck in a send to a client that stopped reading (its socket
-        # buffers full) is cancelled too, not only one that comes back to ``get``.
-        self.overflow = asyncio.Event()
+        # Called (on the subscriber's loop) when it overflows: a sender stuck in a send to a client
+        # that stopped reading (its socket buffers full) never comes back to ``get`` to hear of it.
+        self.on_overflow: Callable[[], Any] | None = None
 
     def _offer(self, message: Message) -> None:
         """Runs on the subscriber's loop."""
@@ -48,10 +50,11 @@ class Subscription:
             return
         if self.queue.qsize() >= self.maxsize:
             self.overflowed = True
-            self.overflow.set()
             while not self.queue.empty():  # nobody will read these now; free them
                 self.queue.get_nowait()
             self.queue.put_nowait(_OVERFLOW)
+            if self.on_overflow is not None:
+                self.on_overflow()
             return
         self.queue.put_nowait(message)
 
