@@ -12,6 +12,7 @@ evaluations and ΔW spectra on their schedule) → answers after training → a 
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import math
 import queue
@@ -130,13 +131,18 @@ class TrainingRun:
             config=cfg.model_dump(),
         )
 
-        # 4. before training: the base model's answers, the held-out loss and metric
+        # 4. before training: the base model's answers, the held-out loss and metric. Both depend on
+        # the base alone where the method starts as the base, so a server works them out once.
         prompts = list(task.sample_prompts)
-        with as_base(p) as base:
-            before = ev.answer(base, p.tokenizer, task, prompts, cfg.max_new_tokens, cfg.seq_len, p.device)
+        base_key = _base_key(cfg, task)
+        before = self.cache.memo((*base_key, "answers"), lambda: self._base_answers(task, prompts))
         for prompt, text in zip(prompts, before, strict=True):
             yield Sample(step=0, prompt=prompt, before=text, after=text)
-        yield self._eval(task, 0)
+        if starts_as_base(cfg):
+            self._last_eval = self.cache.memo((*base_key, "eval"), lambda: self._eval(task, 0))
+            yield self._last_eval.model_copy()
+        else:
+            yield self._eval(task, 0)
         if method.spectrum == "soft_prompt":
             yield self._spectrum(method.spectrum, 0)
 
@@ -229,6 +235,12 @@ class TrainingRun:
         self._last_eval = Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
         return self._last_eval
 
+    def _base_answers(self, task: Task, prompts: list[str]) -> list[str]:
+        p, cfg = self.prepared, self.resolved
+        assert p is not None and cfg is not None
+        with as_base(p) as base:
+            return ev.answer(base, p.tokenizer, task, prompts, cfg.max_new_tokens, cfg.seq_len, p.device)
+
     def _spectrum(self, kind: str, step: int) -> Spectrum:
         p = self.prepared
         assert p is not None
@@ -291,6 +303,23 @@ class TrainingRun:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def starts_as_base(cfg: TrainConfig) -> bool:
+    """Does the model at step 0 compute exactly what its base computes? Full fine-tuning starts from
+    the base weights; LoRA's B starts at zero (DoRA's magnitude vector only rounds to the same). dpo
+    starts as the base too, but its evaluation is trl's, of preference pairs: not shared."""
+    return cfg.method == "full" or (cfg.method in ("lora", "qlora", "sft") and not cfg.use_dora)
+
+
+def _base_key(cfg: TrainConfig, task: Task) -> tuple[Any, ...]:
+    """What the base's answers and held-out results depend on (the model's name comes first)."""
+    content = repr(
+        (task.kind, task.metric_name, task.metric_args, task.test, task.sample_prompts, task.labels)
+    )
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    base = "nf4" if cfg.method == "qlora" else "dense"
+    return (cfg.model, base, task.name, digest, cfg.seq_len, cfg.max_new_tokens)
 
 
 def memory_bytes(device: str) -> int:

@@ -50,7 +50,8 @@ def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress)
     if cfg.method == "qlora":
         model, tokenizer = _load_4bit(cache, cfg.model, progress), cache.get_tokenizer(cfg.model)
     else:
-        loaded = cache.get(cfg.model, progress)
+        # only full fine-tuning writes to the base weights; every other method freezes them
+        loaded = cache.get(cfg.model, progress, share_weights=cfg.method != "full")
         model, tokenizer = loaded.model, loaded.tokenizer
     if spec.kind == "encoder":
         model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
@@ -105,7 +106,10 @@ def _with_classifier(encoder: nn.Module, labels: tuple[str, ...]) -> nn.Module:
 
 def _full(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
     p.model.requires_grad_(True)
-    p.base = _frozen_copy(p.model)
+    if p.kind == "causal":  # the cached base is the start: a view of its weights, no second copy
+        p.base = cache.get(cfg.model, share_weights=True).model.eval().requires_grad_(False)
+    else:  # the start includes this run's new classifier head
+        p.base = _frozen_copy(p.model)
     p.snapshot = snapshot_weights(p.model, shown_weights(p.model))
 
 

@@ -15,6 +15,7 @@ from app.events import EventStamper, check_stream
 from app.training.loop import TrainingRun
 from app.training.methods import ConfigError, resolve_config
 from app.training.models import ModelCache, ModelNotAvailable
+from app.training.models import spec_for as cache_spec
 from app.training.train_config import TrainConfig
 
 TINY = dict(model="tiny-llama", task="tone", max_new_tokens=2, eval_every=100, spectrum_every=100)
@@ -61,6 +62,23 @@ def test_each_run_starts_from_the_unmodified_base(cache: ModelCache) -> None:
     stream(run)
     assert not torch.equal(run.model.state_dict()[name], before)  # the run changed its copy
     assert torch.equal(cache.get("tiny-llama").model.state_dict()[name], before)  # not the base
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt", "prefix"])
+def test_methods_that_freeze_the_base_share_its_bytes_and_leave_it_unchanged(
+    cache: ModelCache, method: str
+) -> None:
+    base = cache.get("tiny-llama").model  # a private copy: what the base was before
+    expected = {name: tensor.clone() for name, tensor in base.state_dict().items()}
+    run = TrainingRun(TrainConfig(**TINY, method=method, steps=3, lr=1e-2), cache=cache)
+    events = stream(run)
+    assert events[-1]["type"] == "done"
+    shared = run.model.get_base_model().model.layers[0].self_attn.q_proj
+    shared = getattr(shared, "base_layer", shared)  # LoRA wraps the projection
+    original = cache._base(cache_spec("tiny-llama"), None).model.model.layers[0].self_attn.q_proj
+    assert shared.weight.data_ptr() == original.weight.data_ptr()  # no bytes copied for this run
+    after = cache.get("tiny-llama").model.state_dict()
+    assert all(torch.equal(after[name], tensor) for name, tensor in expected.items())
 
 
 def test_cancel_ends_between_steps(cache: ModelCache) -> None:
@@ -168,3 +186,44 @@ def test_saved_adapter_reloads_through_peft(cache: ModelCache, method: str, tmp_
         assert torch.allclose(reloaded(input_ids=ids).logits, tuned(input_ids=ids).logits, atol=1e-5)
         base = cache.get("tiny-llama").model.eval()(input_ids=ids).logits
     assert not torch.allclose(base, tuned(input_ids=ids).logits, atol=1e-5)  # the adapter does something
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_step_zero_results_of_the_base_are_worked_out_once_per_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """A second job on the same base gets the base's answers and step-0 evaluation from memory: the same
+    events, without generating or evaluating again before its first step."""
+    from app.training import evaluation
+
+    cache = ModelCache(tmp_path, device="cpu")
+    config = TrainConfig(**TINY, method=method, steps=2)
+    calls = {"answer": 0, "eval_loss": 0}
+    for name in calls:
+        real = getattr(evaluation, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(evaluation, name, counted)
+
+    def step_zero(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [
+            (e["type"], e.get("before"), e.get("eval_loss"), e.get("metric"))
+            for e in events
+            if e["type"] in ("sample", "eval") and e["step"] == 0
+        ]
+
+    first = stream(TrainingRun(config, cache=cache))
+    once = dict(calls)
+    second = stream(TrainingRun(config, cache=cache))
+    assert step_zero(second) == step_zero(first) and len(step_zero(first)) == 4  # 3 samples + 1 eval
+    # the second run answered and evaluated only after training (the final eval and its samples)
+    assert calls["answer"] - once["answer"] == once["answer"] - 1
+    assert calls["eval_loss"] - once["eval_loss"] == once["eval_loss"] - 1
+    # a method that does not start as the base (prompt tuning) still evaluates its own step 0
+    prompt = stream(TrainingRun(config.model_copy(update={"method": "prompt"}), cache=cache))
+    assert [e["type"] for e in prompt if e.get("step") == 0].count("eval") == 1
+    cache.evict("tiny-llama")
+    assert not cache._memo
