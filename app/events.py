@@ -124,7 +124,18 @@ Event = Annotated[
     Queued | Loading | Started | Step | Eval | Sample | Spectrum | Done | Failed | Cancelled,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: tuple[type[_Event], ...] = (Queued, Loading, Started, Step, Eval, Sample, Spectrum, Done, Failed, Cancelled)
+EVENT_TYPES: tuple[type[_Event], ...] = (
+    Queued,
+    Loading,
+    Started,
+    Step,
+    Eval,
+    Sample,
+    Spectrum,
+    Done,
+    Failed,
+    Cancelled,
+)
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 

@@ -32,7 +32,9 @@ class TrainConfig(BaseModel):
     use_dora: bool = Field(False, description="weight-decomposed LoRA (DoRA)")
     use_rslora: bool = Field(False, description="rank-stabilised scale alpha / sqrt(r)")
     num_virtual_tokens: int = Field(8, ge=1, le=64, description="soft-prompt / prefix length")
-    prompt_init_text: str | None = Field(None, max_length=200, description="initialise the soft prompt from text")
+    prompt_init_text: str | None = Field(
+        None, max_length=200, description="initialise the soft prompt from text"
+    )
     eval_every: int | None = Field(None, ge=1, le=2000, description="steps between held-out evaluations")
     spectrum_every: int | None = Field(None, ge=1, le=2000, description="steps between spectrum events")
     max_new_tokens: int = Field(32, ge=1, le=128, description="tokens generated for samples")
@@ -45,5 +47,7 @@ class TrainConfig(BaseModel):
             return value
         for name in value:
             if not name or len(name) > 64 or not name.replace("_", "").replace(".", "").isalnum():
-                raise ValueError("each target module is a name of letters, digits, '_' or '.', at most 64 chars")
+                raise ValueError(
+                    "each target module is a name of letters, digits, '_' or '.', at most 64 chars"
+                )
         return value

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly
-from app.training.methods import METHODS
 from fastapi.testclient import TestClient
 
 from app.events import EVENT_TYPES
+from app.training.methods import METHODS
 from app.training.train_config import TrainConfig
 
 
