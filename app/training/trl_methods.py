@@ -50,7 +50,7 @@ from app.training.task_encoding import has_chat_template
 from app.training.tasks import ChatExample, PreferenceExample, Task, batches, prompt_text
 from app.training.train_config import TrainConfig
 
-# Trainer wants an output_dir; with saving and logging off nothing is written there
+# Trainer wants an output_dir (and makes the folder); with saving and logging off it stays empty
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "ftlab-trl-unused"
 # dpo: held-out pairs per evaluation. Each costs the policy and the reference on both answers: 8 pairs
 # (32 sequences) take about what lora's held-out loss + metric take on SmolLM2 (9 s on one CPU thread)
