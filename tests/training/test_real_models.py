@@ -106,3 +106,40 @@ def test_minilm_reaches_the_accuracy_target(cache: ModelCache, method: str) -> N
         assert started["trainable_params"] == run.model.get_nb_trainable_parameters()[0]
     after = [e for e in events if e["type"] == "sample" and e["step"] > 0]
     assert after and all("(p=" in e["after"] for e in after)
+
+
+def test_smollm2_dpo_default_run_prefers_the_pirate(cache: ModelCache) -> None:
+    """dpo's default run on tone-preference: starts at ln 2 (policy = reference), ends ranking chosen
+    above rejected on held-out pairs. The voice share of the after-samples and the wall time are logged."""
+    import logging
+    import math
+
+    from app.training.tasks import load_builtin_task
+
+    run = TrainingRun(TrainConfig(model="smollm2-135m", method="dpo", task="tone-preference"), cache=cache)
+    events = stream(run)
+    steps = [e for e in events if e["type"] == "step"]
+    evals = [e for e in events if e["type"] == "eval"]
+    assert steps[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)
+    assert evals[0]["eval_loss"] == pytest.approx(math.log(2), abs=1e-4)
+    assert evals[-1]["eval_loss"] < math.log(2) - 0.1 and evals[-1]["metric"] >= 0.75, evals
+    summary = events[-1]["summary"]
+    afters = [e["after"] for e in events if e["type"] == "sample" and e["step"] > 0]
+    voice = load_builtin_task("tone").metric(afters, afters)
+    logging.getLogger(__name__).info(
+        "dpo default: wall %.1f s, eval %s, reward margin %.3f, voice of samples %.2f, samples %s",
+        summary["wall_s"],
+        [(e["step"], round(e["eval_loss"], 4), e["metric"]) for e in evals],
+        summary["reward_margin"],
+        voice,
+        afters,
+    )
+
+
+def test_smollm2_sft_default_run_learns_the_voice(cache: ModelCache) -> None:
+    """sft's default run on tone (trl, packed padding-free): held-out loss falls and the voice appears."""
+    run = TrainingRun(TrainConfig(model="smollm2-135m", method="sft", task="tone"), cache=cache)
+    events = stream(run)
+    evals = [e for e in events if e["type"] == "eval"]
+    assert evals[-1]["eval_loss"] < evals[0]["eval_loss"] - 0.5, evals
+    assert evals[-1]["metric_name"] == "voice" and evals[-1]["metric"] >= 0.5, evals
