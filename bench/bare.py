@@ -13,8 +13,6 @@ from typing import Any
 
 import torch
 
-WARMUP_FRACTION = 0.1
-
 
 def load_base(model_dir: Any, name: str = "smollm2-135m") -> tuple[Any, Any]:
     """(model, tokenizer) straight from the cached files with transformers, on the device (and in
@@ -45,8 +43,7 @@ def bare_run(
     targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj"),
 ) -> list[float]:
     """Seconds of each step (forward, backward, clip, optimizer step, loss.item())."""
-    from transformers import get_cosine_schedule_with_warmup
-
+    from app.training.loop import warmup_cosine
     from app.training.tasks import batches, chat_batch, load_builtin_task
 
     torch.manual_seed(seed)
@@ -70,7 +67,7 @@ def bare_run(
         model.requires_grad_(True)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    schedule = get_cosine_schedule_with_warmup(optimizer, max(1, round(WARMUP_FRACTION * steps)), steps)
+    schedule = warmup_cosine(optimizer, steps)  # the same schedule as ftlab's loop
     task = load_builtin_task(task_name)
     data = batches(task.train, batch_size, seed)
     model.train()

@@ -227,3 +227,22 @@ def test_step_zero_results_of_the_base_are_worked_out_once_per_server(
     assert [e["type"] for e in prompt if e.get("step") == 0].count("eval") == 1
     cache.evict("tiny-llama")
     assert not cache._memo
+
+
+@pytest.mark.parametrize("steps", [1, 2, 20, 30])
+def test_every_update_has_a_positive_rate_warmup_then_cosine(steps: int) -> None:
+    from app.training.loop import warmup_cosine
+
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    schedule = warmup_cosine(optimizer, steps)
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])  # what this update uses
+        optimizer.step()
+        schedule.step()
+    warmup = max(1, round(0.1 * steps))
+    assert all(rate > 0 for rate in rates)
+    assert rates[warmup - 1] == pytest.approx(1.0)  # the peak at the end of warmup
+    assert (
+        rates[:warmup] == sorted(rates[:warmup]) and rates[warmup - 1 :] == sorted(rates[warmup - 1 :])[::-1]
+    )
