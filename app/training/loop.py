@@ -162,6 +162,7 @@ class TrainingRun:
                 loss = p.model(**batch).loss  # mean over answer tokens (chat) or examples (classification)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
+            lr = optimizer.param_groups[0]["lr"]  # the rate of this update (the schedule moves on below)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
@@ -172,7 +173,7 @@ class TrainingRun:
             yield Step(
                 step=step,
                 loss=losses[-1],
-                lr=schedule.get_last_lr()[0],
+                lr=lr,
                 grad_norm=float(grad_norm) if math.isfinite(float(grad_norm)) else -1.0,
                 tokens_per_s=tokens_seen / max(elapsed, 1e-9),
                 elapsed_s=elapsed,

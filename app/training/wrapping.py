@@ -89,8 +89,21 @@ def _load_4bit(cache: ModelCache, name: str, progress: Progress) -> nn.Module:
         device_map={"": cache.device},
         dtype=device_dtype(cache.device),
     )
+    keep_4bit_weights_differentiable(model)
     progress("quantising", 1.0)
     return model
+
+
+def keep_4bit_weights_differentiable(model: nn.Module) -> None:
+    """Turn off bitsandbytes' CPU inference repacking. On CPUs with AVX512-BF16, the first forward in
+    eval mode without grad (our step-0 evaluation) repacks each 4-bit weight, in place, for a bf16
+    kernel that has no backward: training after it silently gets no gradient through the frozen base
+    (LoRA B of early layers stays at zero, the loss climbs). The plain path dequantises and is exact."""
+    import bitsandbytes as bnb
+
+    for module in model.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            module.support_avx512bf16_for_cpu = False
 
 
 def _with_classifier(encoder: nn.Module, labels: tuple[str, ...]) -> nn.Module:

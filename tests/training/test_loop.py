@@ -246,3 +246,10 @@ def test_every_update_has_a_positive_rate_warmup_then_cosine(steps: int) -> None
     assert (
         rates[:warmup] == sorted(rates[:warmup]) and rates[warmup - 1 :] == sorted(rates[warmup - 1 :])[::-1]
     )
+
+
+def test_step_events_report_the_rate_of_their_own_update(cache: ModelCache) -> None:
+    events = stream(TrainingRun(TrainConfig(**TINY, method="lora", steps=20, lr=1e-3), cache=cache))
+    rates = [e["lr"] for e in events if e["type"] == "step"]
+    assert rates[0] == pytest.approx(5e-4) and rates[1] == pytest.approx(1e-3)  # warmup: 2 of 20 updates
+    assert max(rates) == pytest.approx(1e-3) and rates[-1] > 0

@@ -43,3 +43,32 @@ def test_prefix_init_repeats_or_cuts_the_text(tmp_path, k: int) -> None:  # noqa
     init_prefix_from_text(model, cache.get_tokenizer("tiny-llama"), "Hi there.")
     assert model.prompt_encoder["default"].embedding.weight.shape[0] == k
     assert torch.isfinite(model.prompt_encoder["default"].embedding.weight).all()
+
+
+def test_qlora_gradients_reach_early_layers_after_an_evaluation(tmp_path) -> None:  # noqa: ANN001
+    """The step-0 evaluation (eval mode, no grad) must not change how the 4-bit base trains: the
+    gradients of the first layer's LoRA B equal those of a model that was never evaluated. (Without
+    keep_4bit_weights_differentiable, on CPUs with AVX512-BF16, they came out as zeros.)"""
+    from app.training import evaluation as ev
+    from app.training.methods import resolve_config
+    from app.training.tasks import load_builtin_task
+    from app.training.train_config import TrainConfig
+    from app.training.wrapping import prepare
+
+    cache = ModelCache(tmp_path, device="cpu")
+    task = load_builtin_task("tone")
+    cfg = resolve_config(TrainConfig(model="tiny-llama", method="qlora", task="tone", steps=2), task.kind)
+
+    def first_layer_grads(evaluate_first: bool) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        p = prepare(cfg, task, cache, lambda stage, fraction: None)
+        if evaluate_first:
+            ev.eval_loss(p.model, p.tokenizer, task, 64, "cpu")
+        p.model.train()
+        p.model(**ev.make_batch(p.tokenizer, task, task.train[:4], 64)).loss.backward()
+        return {n: w.grad for n, w in p.model.named_parameters() if "layers.0." in n and "lora_B" in n}
+
+    fresh, evaluated = first_layer_grads(False), first_layer_grads(True)
+    assert fresh and all(grad.abs().sum() > 0 for grad in fresh.values())
+    for name, grad in fresh.items():
+        assert torch.allclose(evaluated[name], grad, rtol=1e-4, atol=1e-7), name
