@@ -99,7 +99,7 @@ METHODS: dict[str, MethodSpec] = {
             "k soft-prompt vectors",
             "peft",
             "soft_prompt",
-            {"causal": Defaults(steps=30, lr=3e-2, eval_every=10, spectrum_every=5, **_CHAT)},
+            {"causal": Defaults(steps=30, lr=3e-2, eval_every=15, spectrum_every=5, **_CHAT)},
         ),
         MethodSpec(
             "prefix",
@@ -107,7 +107,7 @@ METHODS: dict[str, MethodSpec] = {
             "per-layer key/value prefixes",
             "peft",
             "soft_prompt",
-            {"causal": Defaults(steps=30, lr=1e-2, eval_every=10, spectrum_every=5, **_CHAT)},
+            {"causal": Defaults(steps=30, lr=1e-2, eval_every=15, spectrum_every=5, **_CHAT)},
         ),
         MethodSpec(
             "head",

@@ -11,7 +11,13 @@ import { bytes, num, pct, seconds } from './format.js';
 import { methodStyle } from './palette.js';
 
 const CAUSAL_METHODS = ['full', 'lora', 'qlora', 'prompt', 'prefix'];
-const COLUMNS = ['method', 'run', 'trainable %', 'adapter size', 'held-out loss / metric', 'wall time', 'peak memory', 'state'];
+const COLUMNS = ['method', 'model · task', 'run', 'trainable %', 'adapter size', 'held-out loss / metric', 'wall time', 'peak memory', 'state'];
+
+// The chart shares one axis: a language model's loss on its answer tokens. DPO's preference loss and
+// an encoder's classification loss are on other scales; their numbers stay in the table.
+function onLossChart(started) {
+  return !started || (started.method !== 'dpo' && started.model !== 'minilm-l6');
+}
 
 export async function mount(container) {
   const runs = []; // {store, row}
@@ -34,12 +40,15 @@ export async function mount(container) {
     note, h('div', { class: 'table-wrap' }, table), chartCell,
   );
   const chart = new LossChart(chartCell, { height: 320 });
+  chartCell.after(h('p', { class: 'muted' }, 'The curves show the loss on answer tokens of the language-model runs; '
+    + 'DPO (a preference loss) and the MiniLM classifier (a classification loss) are on other scales, so they appear in the table only.'));
 
   function cells(store) {
     const s = store.summary();
     const metric = s.metric != null ? `${s.metric_name || 'metric'} ${num(s.metric)}` : null;
     return [
       s.method || '…',
+      s.model ? `${s.model} · ${s.task}` : '…',
       store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live' }, `live ${store.jobId}`),
       pct(s.trainable_pct), s.adapter_bytes != null ? bytes(s.adapter_bytes) : '–',
       [s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '),
@@ -53,6 +62,7 @@ export async function mount(container) {
     const draw = () => row.replaceChildren(...cells(store).map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))));
     const plot = (event) => {
       const method = store.started ? store.started.method : null;
+      if (!onLossChart(store.started)) return;
       if (event.type === 'step') chart.addPoint('train', event.step, event.loss, store.jobId, label(method), method);
       if (event.type === 'eval') chart.addPoint('eval', event.step, event.eval_loss, store.jobId, label(method), method);
     };
