@@ -13,6 +13,7 @@ client that reads nothing (4 KB receive buffer) next to healthy ones, events of 
 from __future__ import annotations
 
 import multiprocessing as mp
+import random
 import secrets
 import time
 from typing import Any
@@ -25,6 +26,10 @@ from bench.server import Server, running_server
 
 PER_PROCESS = 250
 TARGET_P99_MS, TARGET_SLOWDOWN = 100.0, 1.05
+# The stalled client reads nothing this long: in a full run, long enough for the 400 events (~7.6 MB
+# on the wire after compression) to outgrow what the kernel buffers of one loopback socket hold.
+STALL_HOLD_S = {True: 8.0, False: 30.0}
+STALL_QUEUE = 64  # events a subscriber may fall behind in the stall demo (the server default is 1024)
 
 
 def _workload(size: int, loops: int) -> None:
@@ -57,8 +62,16 @@ def publish(server: Server, job_id: str, events: int, loops: int, payload_layers
     store, broadcaster = server.state.store, server.state.broadcaster
     store.set_state(job_id, JobState.RUNNING)
     stamper = EventStamper(job_id)
+    # Spectrum-sized events with realistic (incompressible) digits: a constant payload would shrink
+    # ~100x under permessage-deflate and never fill a stalled client's socket buffers.
+    rng = random.Random(0)
     layers = [
-        LayerSpectrum(name=f"layer.{i}", singular_values=[0.5] * 64, effective_rank=8, frobenius=1.0)
+        LayerSpectrum(
+            name=f"model.layers.{i}.self_attn.q_proj",
+            singular_values=sorted((rng.random() for _ in range(16)), reverse=True),
+            effective_rank=8,
+            frobenius=1.0,
+        )
         for i in range(payload_layers)
     ]
     emit_s: list[float] = []
@@ -90,7 +103,13 @@ def publish(server: Server, job_id: str, events: int, loops: int, payload_layers
 
 
 def _round(
-    server: Server, clients: int, events: int, loops: int, stalled: bool = False, payload_layers: int = 0
+    server: Server,
+    clients: int,
+    events: int,
+    loops: int,
+    stalled: bool = False,
+    payload_layers: int = 0,
+    hold_s: float = 8.0,
 ) -> dict[str, Any]:
     job_id = _new_job(server)
     url = f"{server.ws_url}/ws/jobs/{job_id}"
@@ -101,7 +120,7 @@ def _round(
     )
     processes = []
     for index, size in enumerate(sizes):
-        hold = 8.0 if stalled and index == 0 else None
+        hold = hold_s if stalled and index == 0 else None
         processes.append(ctx.Process(target=client_process, args=(url, size, hold, out), daemon=True))
     for process in processes:
         process.start()
@@ -191,13 +210,20 @@ def run(quick: bool = False) -> dict[str, Any]:
             for r in rows
         ],
     )
-    with running_server(subscriber_queue_size=16) as server:
-        healthy = 3 if quick else 20
+    with running_server(subscriber_queue_size=STALL_QUEUE) as server:
+        healthy = 3 if quick else 10
         stall = _round(
-            server, healthy, 60 if quick else 150, max(1, loops // 4), stalled=True, payload_layers=120
+            server,
+            healthy,
+            60 if quick else 400,
+            loops,
+            stalled=True,
+            payload_layers=120,
+            hold_s=STALL_HOLD_S[quick],
         )
     print_table(
-        "fanout: one stalled client (reads nothing for 8 s; subscriber queue 16 events, ~70 KB events)",
+        f"fanout: one stalled client (reads nothing for {STALL_HOLD_S[quick]:g} s;"
+        f" subscriber queue {STALL_QUEUE} events, ~50 KB spectrum events)",
         [
             "healthy clients",
             "healthy complete",

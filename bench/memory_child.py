@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import sys
 
 
@@ -15,17 +14,17 @@ def main(method: str, steps: int) -> None:
     import transformers  # noqa: F401
 
     from app.config import get_settings
-    from app.training.loop import TrainingRun
+    from app.training.loop import TrainingRun, peak_rss_bytes
     from app.training.models import ModelCache
     from app.training.train_config import TrainConfig
 
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    baseline = peak_rss_bytes()
     config = TrainConfig(model="smollm2-135m", method=method, task="tone", steps=steps, max_new_tokens=4)
     run = TrainingRun(config, cache=ModelCache(get_settings().model_dir, "cpu"))
     last = None
     for event in run.events():
         last = event
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss_bytes()
     print(
         json.dumps(
             {

@@ -339,7 +339,19 @@ def memory_bytes(device: str) -> int:
     """Peak device memory on CUDA; the process's peak resident set on the CPU."""
     if device == "cuda":
         return int(torch.cuda.max_memory_allocated())
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
+    return peak_rss_bytes()
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set: Linux's VmHWM, which starts afresh with each program. (Linux
+    carries ru_maxrss over fork and exec, so a child started by a big parent reports the parent's.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
 
 
 def _with_progress(work: Callable[[Callable[[str, float], None]], Any]) -> Iterator[Event]:
