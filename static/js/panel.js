@@ -105,6 +105,7 @@ export async function mount(container) {
     if (event.type === 'queued' || event.type === 'loading' || event.type === 'started' || s.finished) {
       setStat('state', s.finished ? s.terminal.type : event.type === 'started' ? 'running' : event.type);
     }
+    if (s.finished) setStat('eta', '–'); // nothing is left once the run has ended, however it ended
     if (s.finished && !s.recorded) setRunning(false);
   }
 

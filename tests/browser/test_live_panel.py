@@ -72,6 +72,7 @@ def test_lora_run_live_then_reload_restores_the_curve(page, base_url: str) -> No
     # The held-out loss (dotted) came with it.
     assert page.evaluate(f"document.querySelector('{PANEL} .plot').data[1].x.length") >= 1
     assert httpx.get(f"{base_url}/api/jobs/{job_id}", timeout=10).json()["state"] == "cancelled"
+    assert page.locator(f"{PANEL} [data-stat=eta]").inner_text() == "–"  # no time left after the end
 
 
 def test_server_error_shown_next_to_its_field(page) -> None:
