@@ -61,6 +61,7 @@ export async function mount(container) {
         status.textContent = `Queued: ${event.position} job(s) ahead${event.eta_s != null ? `, about ${seconds(event.eta_s)}` : ''}.`;
         break;
       case 'loading':
+        setStat('queue', '–'); // out of the queue: this job holds a worker now
         status.textContent = `Loading ${event.stage}… ${Math.round(event.progress * 100)}%`;
         break;
       case 'started':

@@ -51,7 +51,8 @@ export class Spectrum3D extends Chart {
   }
 
   traces() {
-    if (!this.event) return [];
+    // Before the first event: an empty 3D trace, so Plotly draws the (empty) 3D scene, not 2D axes.
+    if (!this.event) return [{ type: 'scatter3d', mode: 'markers', x: [], y: [], z: [], hoverinfo: 'skip', showlegend: false }];
     const { width, z } = this.grid();
     const layers = this.event.layers;
     const x = Array.from({ length: width }, (_, i) => i + 1);
