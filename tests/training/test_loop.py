@@ -17,6 +17,7 @@ from app.training.methods import ConfigError, resolve_config
 from app.training.models import ModelCache, ModelNotAvailable
 from app.training.models import spec_for as cache_spec
 from app.training.train_config import TrainConfig
+from tests.utils.adapters import assert_adapter_reloads_through_peft
 
 TINY = dict(model="tiny-llama", task="tone", max_new_tokens=2, eval_every=100, spectrum_every=100)
 
@@ -174,18 +175,9 @@ def test_defaults_are_filled_per_method_and_kind() -> None:
 
 @pytest.mark.parametrize("method", ["lora", "prefix"])
 def test_saved_adapter_reloads_through_peft(cache: ModelCache, method: str, tmp_path: Path) -> None:
-    from peft import PeftModel
-
     run = TrainingRun(TrainConfig(**TINY, method=method, steps=3, lr=5e-2), cache=cache)
     stream(run)
-    directory = run.save_adapter(tmp_path / method)
-    reloaded = PeftModel.from_pretrained(cache.get("tiny-llama").model, directory).eval()
-    tuned = run.model.eval()
-    ids = run.tokenizer("Why is the sky blue?", return_tensors="pt")["input_ids"]
-    with torch.no_grad():
-        assert torch.allclose(reloaded(input_ids=ids).logits, tuned(input_ids=ids).logits, atol=1e-5)
-        base = cache.get("tiny-llama").model.eval()(input_ids=ids).logits
-    assert not torch.allclose(base, tuned(input_ids=ids).logits, atol=1e-5)  # the adapter does something
+    assert_adapter_reloads_through_peft(run, cache, tmp_path / method)
 
 
 @pytest.mark.parametrize("method", ["lora", "full"])

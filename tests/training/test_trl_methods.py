@@ -17,6 +17,7 @@ from app.training.methods import METHODS, ConfigError, resolve_config
 from app.training.models import ModelCache
 from app.training.tasks import PreferenceExample, Task, load_builtin_task
 from app.training.train_config import TrainConfig
+from tests.utils.adapters import assert_adapter_reloads_through_peft
 
 DPO = dict(model="tiny-llama", method="dpo", task="tone-preference", max_new_tokens=2)
 SFT = dict(model="tiny-llama", method="sft", task="tone", max_new_tokens=2)
@@ -192,18 +193,9 @@ def test_cancel_ends_between_steps(cache: ModelCache, settings: dict) -> None:
 
 @pytest.mark.parametrize("settings", [DPO, SFT], ids=["dpo", "sft"])
 def test_saved_adapter_reloads_through_peft(cache: ModelCache, settings: dict, tmp_path: Path) -> None:
-    from peft import PeftModel
-
     run = TrainingRun(TrainConfig(**settings, steps=3, lr=5e-2, eval_every=100), cache=cache)
     assert stream(run)[-1]["type"] == "done"
-    directory = run.save_adapter(tmp_path / settings["method"])
-    reloaded = PeftModel.from_pretrained(cache.get("tiny-llama").model, directory).eval()
-    tuned = run.model.eval()
-    ids = run.tokenizer("Why is the sky blue?", return_tensors="pt")["input_ids"]
-    with torch.no_grad():
-        assert torch.allclose(reloaded(input_ids=ids).logits, tuned(input_ids=ids).logits, atol=1e-5)
-        base = cache.get("tiny-llama").model.eval()(input_ids=ids).logits
-    assert not torch.allclose(base, tuned(input_ids=ids).logits, atol=1e-5)
+    assert_adapter_reloads_through_peft(run, cache, tmp_path / settings["method"])
 
 
 def test_bad_target_modules_name_the_field(cache: ModelCache) -> None:
