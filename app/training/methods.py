@@ -3,7 +3,7 @@
 Defaults are sized for a 2-core laptop CPU: with SmolLM2-135M on ``tone`` every causal method's
 default run finishes within 90 s including the model load (measured on an idle 2-core CPU, the runs
 shipped in lessons/fine-tuning-llms/recorded/: lora 62 s, full 73 s, qlora 50 s, prompt 73 s, prefix
-81 s, sft 67 s, dpo 66 s; MiniLM head 8 s).
+81 s, sft 67 s, dpo 65 s; MiniLM head 8 s).
 How each method wraps a model lives in :mod:`app.training.wrapping`.
 """
 
