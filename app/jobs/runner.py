@@ -13,8 +13,6 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from pydantic import BaseModel
 from app.events import Cancelled, EventStamper, Failed, Queued
 from app.events import _Event as AnyEvent
 from app.jobs.broadcast import Broadcaster, Message
+from app.jobs.keyed_lock import KeyedLocks
 from app.jobs.queue import DurationModel, FairQueue, start_times
 from app.jobs.state import STATE_OF_TERMINAL_EVENT, JobState
 from app.jobs.store import JobStore, JobView
@@ -97,7 +96,7 @@ class Runner:
         self._handles: dict[str, _Handle] = {}  # queued and running
         self._finished: OrderedDict[str, _Handle] = OrderedDict()  # tuned models kept for generate
         self._pinned: set[str] = set()
-        self._restoring: dict[str, tuple[threading.Lock, list[int]]] = {}  # job id → its lock, waiters
+        self._restoring = KeyedLocks()  # a lock per job whose model is being rebuilt
         self.restores = 0  # tuned models rebuilt from their adapters (after eviction or a restart)
         self._lock = threading.Lock()
         self._work_ready = threading.Condition(self._lock)
@@ -210,7 +209,7 @@ class Runner:
             with handle.emit_lock:  # serialises generation on this model with its release
                 if handle.run is not None:
                     return handle.run.generate(prompt, max_new_tokens)
-        with self._restore_lock(job_id):  # one rebuild per job, however many ask at once
+        with self._restoring.hold(job_id):  # one rebuild per job, however many ask at once
             handle = self._kept(job_id)  # rebuilt by whoever held the lock before us
             fresh = handle is None
             if fresh:
@@ -238,20 +237,6 @@ class Runner:
                 if handle is not None and handle.last_type != "done":
                     handle = None
         return handle if handle is not None and handle.run is not None else None
-
-    @contextmanager
-    def _restore_lock(self, job_id: str) -> Iterator[None]:
-        with self._lock:
-            lock, waiters = self._restoring.setdefault(job_id, (threading.Lock(), [0]))
-            waiters[0] += 1
-        try:
-            with lock:
-                yield
-        finally:
-            with self._lock:
-                waiters[0] -= 1
-                if not waiters[0]:
-                    del self._restoring[job_id]
 
     def _restore(self, job_id: str) -> _Handle:
         """A handle holding the job's tuned model rebuilt from its adapter (not yet kept)."""

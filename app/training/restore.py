@@ -4,8 +4,8 @@
     tuned, base = run.generate(prompt, max_new_tokens)     # as TrainingRun.generate after training
     run.release()
 
-The base comes from the model cache as a training run gets it (dense: a copy sharing the cached
-base's storage; qlora: the 4-bit load, prepared as for training), a new classifier head on encoders,
+The base comes from ``wrapping.load_base``, as a training run gets it (dense: a copy sharing the
+cached base's storage; qlora: the 4-bit load, prepared as for training; encoders: a seeded head),
 then ``PeftModel.from_pretrained`` reads the adapter: ``adapter_model.safetensors`` only (never a
 pickle, never the hub), into a frozen inference-mode model.
 """
@@ -20,10 +20,10 @@ import torch
 from app.training.counting import param_counts
 from app.training.loop import TrainingRun
 from app.training.methods import resolve_config
-from app.training.models import ModelCache, device_dtype, spec_for
+from app.training.models import ModelCache, spec_for
 from app.training.tasks import Task, load_builtin_task
 from app.training.train_config import TrainConfig
-from app.training.wrapping import Prepared, _load_4bit, _with_classifier
+from app.training.wrapping import Prepared, load_base
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -63,26 +63,15 @@ def restore_run(
 def _load(cfg: TrainConfig, task: Task, cache: ModelCache, adapter_dir: Path) -> Prepared:
     from peft import PeftModel
 
-    spec = spec_for(cfg.model)
-    if cfg.method == "qlora":
-        from peft import prepare_model_for_kbit_training
-
-        # as in training: norms (and other unquantised weights) in float32 around the NF4 weights
-        model = _load_4bit(cache, cfg.model, _no_progress)
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-        tokenizer = cache.get_tokenizer(cfg.model)
-    else:  # adapters never write to the base: a view of the cached weights, no bytes copied
-        loaded = cache.get(cfg.model, share_weights=True)
-        model, tokenizer = loaded.model, loaded.tokenizer
-    if spec.kind == "encoder":
-        # The head the job started from, seeded as in training (the base's answers use it); the
-        # adapter's modules_to_save copy holds the trained head. The server's RNG is left as it was.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
+    # The base as training got it; an encoder's new head seeded as in training (the base's answers
+    # use it; the adapter's modules_to_save copy holds the trained head). The server's RNG is left as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model, tokenizer = load_base(cfg, task, cache, _no_progress)
     model = PeftModel.from_pretrained(model, adapter_dir, is_trainable=False, torch_device=cache.device)
     model.requires_grad_(False)
-    return Prepared(model.eval(), tokenizer, spec.kind, cache.device, param_counts(model))
+    kind = spec_for(cfg.model).kind
+    return Prepared(model.eval(), tokenizer, kind, cache.device, param_counts(model))
 
 
 def _no_progress(stage: str, fraction: float) -> None:

@@ -102,12 +102,6 @@ def voice(predictions: Sequence[str], references: Sequence[str], markers: Sequen
     return _mean(bool(pattern.search(p)) for p in predictions) if markers else 0.0
 
 
-def preference_accuracy(predictions: Sequence[str], references: Sequence[str]) -> float:
-    """Share of pairs where the model prefers the reference side: predictions and references are
-    "chosen" or "rejected" (the DPO run computes it from trl's implicit rewards, ties counting as wrong)."""
-    return accuracy(predictions, references)
-
-
 def _mean(values: Any) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
@@ -118,7 +112,9 @@ METRICS: dict[str, Callable[..., float]] = {
     "exact_match": exact_match,
     "json_exact": json_exact,
     "voice": voice,
-    "preference_accuracy": preference_accuracy,
+    # pairs where the tuned model prefers the chosen answer ("chosen"/"rejected" as labels); the DPO
+    # run reads it from trl's implicit rewards, ties counting as wrong
+    "preference_accuracy": accuracy,
 }
 
 

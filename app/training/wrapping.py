@@ -47,14 +47,7 @@ def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress)
     """The model of one run, wrapped by its method; ``cfg`` must come from ``resolve_config``."""
     spec = spec_for(cfg.model)
     torch.manual_seed(cfg.seed)  # LoRA's A, the classifier head and sampled soft prompts start from it
-    if cfg.method == "qlora":
-        model, tokenizer = _load_4bit(cache, cfg.model, progress), cache.get_tokenizer(cfg.model)
-    else:
-        # only full fine-tuning writes to the base weights; every other method freezes them
-        loaded = cache.get(cfg.model, progress, share_weights=cfg.method != "full")
-        model, tokenizer = loaded.model, loaded.tokenizer
-    if spec.kind == "encoder":
-        model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
+    model, tokenizer = load_base(cfg, task, cache, progress)
     progress("method", 0.0)
     prepared = Prepared(model, tokenizer, spec.kind, cache.device, ParamCounts(0, 0, 0))
     if cfg.method in TRL_METHODS:
@@ -69,6 +62,26 @@ def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress)
 
 
 # --------------------------------------------------------------------------- loading
+
+
+def load_base(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress) -> tuple[nn.Module, Any]:
+    """(model, tokenizer) a run starts from, before its method: the 4-bit base prepared for k-bit
+    training (qlora), else a copy of the cached base; encoders get a new classifier head (drawn from
+    the torch RNG as it stands). Training and rebuilding from an adapter both start here."""
+    if cfg.method == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        # casts norms to float32 and freezes the 4-bit weights; checkpointing would only slow tiny runs
+        model = _load_4bit(cache, cfg.model, progress)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        tokenizer = cache.get_tokenizer(cfg.model)
+    else:
+        # only full fine-tuning writes to the base weights; every other method freezes them
+        loaded = cache.get(cfg.model, progress, share_weights=cfg.method != "full")
+        model, tokenizer = loaded.model, loaded.tokenizer
+    if spec_for(cfg.model).kind == "encoder":
+        model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
+    return model, tokenizer
 
 
 def _load_4bit(cache: ModelCache, name: str, progress: Progress) -> nn.Module:
@@ -151,14 +164,6 @@ def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
         raise ConfigError("target_modules", f"{exc}".split("\n")[0]) from None
 
 
-def _qlora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
-    from peft import prepare_model_for_kbit_training
-
-    # casts norms to float32 and freezes the 4-bit weights; checkpointing would only slow tiny runs
-    p.model = prepare_model_for_kbit_training(p.model, use_gradient_checkpointing=False)
-    _lora(p, cfg, cache)
-
-
 def _prompt(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
     from peft import PromptTuningConfig, PromptTuningInit, get_peft_model
 
@@ -213,7 +218,7 @@ def _head(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
 WRAPPERS: dict[str, Callable[[Prepared, TrainConfig, ModelCache], None]] = {
     "full": _full,
     "lora": _lora,
-    "qlora": _qlora,
+    "qlora": _lora,  # on the 4-bit base that load_base prepared
     "prompt": _prompt,
     "prefix": _prefix,
     "head": _head,
