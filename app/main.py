@@ -14,6 +14,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
+from app.api.adapters import router as adapters_router
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
@@ -22,7 +23,9 @@ from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import Base, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
+from app.jobs.adapter_service import AdapterService, LocalTunedModels
 from app.jobs.broadcast import Broadcaster
+from app.jobs.combined_store import CombinedStore
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
 from app.training.models import ModelCache
@@ -57,11 +60,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
     app.state.classroom = Classroom(sessions, settings, persistent_secret(settings))
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
+    tuned_models = LocalTunedModels(cache)  # swap/combine/merge; the worker-side room can replace it
+    app.state.adapters = AdapterService(store, CombinedStore(sessions), settings.data_dir, tuned_models)
     runner.start()
     try:
         yield
     finally:
         await anyio.to_thread.run_sync(runner.stop)
+        tuned_models.release()
         engine.dispose()
 
 
@@ -72,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
-    routers += (lessons.router,)
+    routers += (lessons.router, adapters_router)
     classroom = (classes.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)

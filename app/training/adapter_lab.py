@@ -150,7 +150,9 @@ def check_combination(sources: Sequence[AdapterSource], weights: Sequence[float]
                 if source.config.use_dora
                 else "peft folds α/√r into the weights but keeps use_rslora, rescaling the result by √r"
             )
-            raise AdapterLabError(f"{source.name} is a {flag} adapter: add_weighted_adapter cannot combine it ({why})")
+            raise AdapterLabError(
+                f"{source.name} is a {flag} adapter: add_weighted_adapter cannot combine it ({why})"
+            )
         if source.task.kind != "chat":
             raise AdapterLabError(
                 f"{source.name} trained on {source.task.name!r} ({source.task.kind} pairs); a combination is "

@@ -57,7 +57,9 @@ def merge_report(source: AdapterSource, cache: ModelCache, repeats: int = 5) -> 
     tokenizer = cache.get_tokenizer(cfg.model)
     texts = [prompt_text(tokenizer, prompt) for prompt in prompts]
     batch = tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
-    batch = to_device({"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}, cache.device)
+    batch = to_device(
+        {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}, cache.device
+    )
     real = batch["attention_mask"].bool()  # (B, T)
 
     nf4 = precision_of(cfg) == "nf4"
@@ -72,7 +74,9 @@ def merge_report(source: AdapterSource, cache: ModelCache, repeats: int = 5) -> 
     if nf4:
         to_merge = _bare_base(source, cache, share=False)
         to_merge = to_merge.dequantize(dtype=device_dtype(cache.device))
-        merged_into = "a dequantised copy of the 4-bit (NF4) base: NF4 weights cannot absorb the update exactly"
+        merged_into = (
+            "a dequantised copy of the 4-bit (NF4) base: NF4 weights cannot absorb the update exactly"
+        )
         del adapter_model
         merging = PeftModel.from_pretrained(to_merge, source.adapter_dir).eval()
     else:
@@ -111,7 +115,9 @@ def _bare_base(source: AdapterSource, cache: ModelCache, share: bool) -> Any:
 
 
 @torch.no_grad()
-def _timed_logits(model: Any, batch: dict[str, torch.Tensor], repeats: int, device: str) -> tuple[torch.Tensor, float]:
+def _timed_logits(
+    model: Any, batch: dict[str, torch.Tensor], repeats: int, device: str
+) -> tuple[torch.Tensor, float]:
     """(logits, median ms) of one forward pass over ``batch``, after an untimed warm-up."""
     logits = model(**batch).logits
     times = []
