@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app.api.deps import OwnerDep
@@ -15,6 +16,7 @@ from app.api.errors import field_error
 from app.jobs.adapter_service import AdapterService, AdapterServiceError
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
 from app.jobs.combined_store import CombinedView
+from app.lessons import LESSONS_DIR
 from app.training.adapter_lab import COMBINATIONS, SwapAnswer
 
 router = APIRouter(tags=["adapters"])
@@ -24,6 +26,7 @@ AdapterId = Annotated[str, Path(pattern=ID_PATTERN, description="a combined adap
 JobId = Annotated[str, Path(pattern=ID_PATTERN, description="a job id")]
 Combination = Literal[tuple(COMBINATIONS)]  # type: ignore[valid-type]
 MAX_PROMPT_CHARS = 1000
+RECORDED = LESSONS_DIR / "fine-tuning-llms" / "recorded" / "adapter-lab.json"
 
 
 def get_adapter_service(request: Request) -> AdapterService:
@@ -112,6 +115,15 @@ def combine(body: CombineRequest, service: AdapterServiceDep, owner: OwnerDep) -
     except AdapterServiceError as exc:
         raise_http(exc)
     return CombinedOut.of(view)
+
+
+@router.get("/api/adapters/recorded", response_class=FileResponse)
+def recorded_session() -> FileResponse:
+    """A real session recorded by scripts/record_adapter_lab.py: the lesson's widget shows it before
+    (or without) any live run. Declared before ``/{adapter_id}``, which would otherwise match."""
+    if not RECORDED.is_file():
+        raise HTTPException(404, "no recorded adapter-lab session")
+    return FileResponse(RECORDED, media_type="application/json")
 
 
 @router.get("/api/adapters/{adapter_id}", response_model=CombinedOut)
