@@ -3,7 +3,8 @@
 the prose quotes exactly what the widget shows. Names (``{{ lab_... }}`` in the text):
 
 - ``lab_model``, ``lab_steps``, ``lab_device``; ``lab_<task>_params``, ``lab_<task>_kb`` (adapter size)
-- ``lab_<task>_own_metric`` / ``_own_loss`` (the adapter on its own task), ``lab_base_<task>_metric`` / ``_loss``
+- ``lab_<task>_own_metric`` / ``_own_loss`` (the adapter on its own task),
+  ``lab_base_<task>_metric`` / ``_loss``
 - ``lab_<combination>_<task>_metric`` / ``_loss``, ``lab_<combination>_rank``, ``lab_<combination>_kb``
 - ``lab_switch_ms_max`` (slowest set_adapter), ``lab_load_ms_max`` (slowest first read of an adapter)
 - ``lab_<task>_merge_diff``, ``lab_<task>_adapter_ms`` / ``_merged_ms`` / ``_base_ms``, ``lab_merge_prompts``
@@ -55,7 +56,8 @@ def adapter_lab_figures(path: Path = RECORDED) -> dict[str, str]:
     for source in first["sources"]:
         task = _key(source["task"])
         own = source["eval"][source["task"]]
-        out[f"lab_{task}_own_metric"], out[f"lab_{task}_own_loss"] = _metric(own["metric"]), _loss(own["eval_loss"])
+        out[f"lab_{task}_own_metric"] = _metric(own["metric"])
+        out[f"lab_{task}_own_loss"] = _loss(own["eval_loss"])
     for task, score in first["base_eval"].items():
         out[f"lab_base_{_key(task)}_metric"] = _metric(score["metric"])
         out[f"lab_base_{_key(task)}_loss"] = _loss(score["eval_loss"])

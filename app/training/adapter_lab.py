@@ -221,13 +221,16 @@ class AdapterLab:
         name = f"combined-{directory.name}"
         with torch.random.fork_rng(devices=[]):  # dare_* prune at random: the same request, the same adapter
             torch.manual_seed(seed)
-            base.model.add_weighted_adapter(
-                adapters=[s.name for s in sources],
-                weights=[float(w) for w in weights],
-                adapter_name=name,
-                combination_type=combination,
-                density=density if combination in PRUNING else None,
-            )
+            try:
+                base.model.add_weighted_adapter(
+                    adapters=[s.name for s in sources],
+                    weights=[float(w) for w in weights],
+                    adapter_name=name,
+                    combination_type=combination,
+                    density=density if combination in PRUNING else None,
+                )
+            except (ValueError, TypeError) as exc:  # peft's own checks (e.g. target types it cannot mix)
+                raise AdapterLabError(f"peft could not combine these adapters: {exc}") from None
         base.adapters[name] = None
         _save_one(base.model, name, directory)
         tasks = {s.task.name: s for s in sources}  # each task scored with its source's settings
