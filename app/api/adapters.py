@@ -5,15 +5,14 @@ with it, and merge a job's adapter into its base (a measured report). Thin: the 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app.api.deps import OwnerDep
-from app.api.errors import field_error
-from app.jobs.adapter_service import AdapterService, AdapterServiceError
+from app.jobs.adapter_service import AdapterService
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
 from app.jobs.combined_store import CombinedView
 from app.lessons import LESSONS_DIR
@@ -34,13 +33,6 @@ def get_adapter_service(request: Request) -> AdapterService:
 
 
 AdapterServiceDep = Annotated[AdapterService, Depends(get_adapter_service)]
-
-
-def raise_http(exc: AdapterServiceError) -> NoReturn:
-    """404 / 409 with the reason; 422 naming the body field, like FastAPI's own validation errors."""
-    if exc.status == 422:
-        raise field_error(exc.field or "jobs", str(exc)) from None
-    raise HTTPException(exc.status, str(exc)) from None
 
 
 class CombineRequest(BaseModel):
@@ -110,10 +102,7 @@ class MergeOut(BaseModel):
 
 @router.post("/api/adapters/combine", status_code=201, response_model=CombinedOut)
 def combine(body: CombineRequest, service: AdapterServiceDep, owner: OwnerDep) -> CombinedOut:
-    try:
-        view = service.combine(body.jobs, body.weights, body.combination, body.density, owner)
-    except AdapterServiceError as exc:
-        raise_http(exc)
+    view = service.combine(body.jobs, body.weights, body.combination, body.density, owner)
     return CombinedOut.of(view)
 
 
@@ -128,10 +117,7 @@ def recorded_session() -> FileResponse:
 
 @router.get("/api/adapters/{adapter_id}", response_model=CombinedOut)
 def get_combined(adapter_id: AdapterId, service: AdapterServiceDep, owner: OwnerDep) -> CombinedOut:
-    try:
-        return CombinedOut.of(service.get(adapter_id, owner))
-    except AdapterServiceError as exc:
-        raise_http(exc)
+    return CombinedOut.of(service.get(adapter_id, owner))
 
 
 @router.get(
@@ -140,10 +126,7 @@ def get_combined(adapter_id: AdapterId, service: AdapterServiceDep, owner: Owner
     responses={200: {"content": {"application/zip": {}}, "description": " + ".join(ADAPTER_FILES)}},
 )
 def download_combined(adapter_id: AdapterId, service: AdapterServiceDep, owner: OwnerDep) -> Response:
-    try:
-        directory = service.combined_dir(adapter_id, owner)
-    except AdapterServiceError as exc:
-        raise_http(exc)
+    directory = service.combined_dir(adapter_id, owner)
     headers = {"Content-Disposition": f'attachment; filename="ftlab-combined-{adapter_id}-adapter.zip"'}
     return Response(adapter_zip(directory), media_type="application/zip", headers=headers)
 
@@ -152,19 +135,13 @@ def download_combined(adapter_id: AdapterId, service: AdapterServiceDep, owner: 
 def generate_combined(
     adapter_id: AdapterId, body: PromptRequest, service: AdapterServiceDep, owner: OwnerDep
 ) -> CombinedAnswer:
-    try:
-        answer = service.generate_combined(adapter_id, body.prompt, body.max_new_tokens, owner)
-    except AdapterServiceError as exc:
-        raise_http(exc)
+    answer = service.generate_combined(adapter_id, body.prompt, body.max_new_tokens, owner)
     return CombinedAnswer(id=adapter_id, prompt=body.prompt, **asdict(answer))
 
 
 @router.post("/api/jobs/{job_id}/merge", response_model=MergeOut)
 def merge(job_id: JobId, service: AdapterServiceDep, owner: OwnerDep) -> MergeOut:
-    try:
-        report = service.merge(job_id, owner)
-    except AdapterServiceError as exc:
-        raise_http(exc)
+    report = service.merge(job_id, owner)
     fields = asdict(report)
     fields.pop("adapter")
     return MergeOut(job_id=job_id, **fields)
@@ -174,7 +151,4 @@ def swap_answer(
     service: AdapterService, job_id: str, adapter: str, prompt: str, max_new_tokens: int, owner: str | None
 ) -> SwapAnswer:
     """For ``POST /api/jobs/{id}/generate`` with ``"adapter"``: job ``adapter``'s LoRA on job_id's base."""
-    try:
-        return service.swap_generate(job_id, adapter, prompt, max_new_tokens, owner)
-    except AdapterServiceError as exc:
-        raise_http(exc)
+    return service.swap_generate(job_id, adapter, prompt, max_new_tokens, owner)
