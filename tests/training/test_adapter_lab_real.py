@@ -1,5 +1,5 @@
-"""SmolLM2 for real: tone and json-extract LoRAs trained, swapped on one base, combined (linear, cat,
-ties) and merged — the session the lesson's widget replays (``scripts/record_adapter_lab.py``).
+"""SmolLM2 for real: tone and json-extract LoRAs trained, swapped on one base, combined (linear and
+cat) and merged — the session the lesson's widget replays (``scripts/record_adapter_lab.py``).
 
 ``FTLAB_LAB_STEPS`` overrides the LoRA default of 30 steps per run (a loaded machine);
 ``FTLAB_LAB_OUT`` saves the session's JSON for a closing note."""
@@ -16,7 +16,7 @@ from app.config import Settings
 from app.training.adapter_lab_record import record_session
 from app.training.models import ModelCache
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(7200)]  # a loaded 2-core machine takes long
 
 
 def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path) -> None:
         Path(os.environ["FTLAB_LAB_OUT"]).write_text(json.dumps(session, indent=1, ensure_ascii=False))
 
     by_type = {c["combination"]: c for c in session["combinations"]}
-    assert set(by_type) == {"linear", "cat", "ties"}
+    assert set(by_type) == {"linear", "cat"}
     for combined in by_type.values():
         assert set(combined["eval"]) == {"tone", "json-extract"}
         for source in combined["sources"]:  # each adapter learned its task: held-out loss below the base's
