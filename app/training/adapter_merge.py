@@ -7,7 +7,8 @@ and what does each cost per forward pass?
 peft does the merge (``merge_and_unload``: W ← W + s·B·A, the LoRA modules removed). The inputs are
 the job's held-out prompts, chat-templated and left-padded as generation sees them; all three models
 get the same token batch on the same device, and each latency is the median of ``repeats`` timed
-forward passes after one untimed warm-up. The logit difference is taken over real (unpadded) tokens.
+forward passes after one untimed warm-up, the three models taking turns in every round. The logit
+difference is taken over real (unpadded) tokens.
 
 A qlora adapter was trained on NF4 weights, which cannot absorb an update exactly: its merge goes into a
 dequantised copy of that 4-bit base (transformers' ``dequantize``), and the report says so. Its "base"
@@ -62,36 +63,33 @@ def merge_report(source: AdapterSource, cache: ModelCache, repeats: int = 5) -> 
     )
     real = batch["attention_mask"].bool()  # (B, T)
 
-    nf4 = precision_of(cfg) == "nf4"
-    # The base as the adapter was trained on it; for the merge, a base with its own bytes (merging writes)
+    # Three models side by side: the base as the adapter was trained on it; the adapter on a view of
+    # it; and a copy with its own bytes that the update is merged into (merging writes the weights).
     base = _bare_base(source, cache, share=True)
-    adapter_model = PeftModel.from_pretrained(_bare_base(source, cache, share=False), source.adapter_dir)
-    adapter_model = adapter_model.eval()
-    adapter_logits, adapter_ms = _timed_logits(adapter_model, batch, repeats, cache.device)
-    _, base_ms = _timed_logits(base, batch, repeats, cache.device)
-    del base
-
-    if nf4:
-        to_merge = _bare_base(source, cache, share=False)
+    adapter_model = PeftModel.from_pretrained(
+        _bare_base(source, cache, share=True), source.adapter_dir
+    ).eval()
+    to_merge = _bare_base(source, cache, share=False)
+    if precision_of(cfg) == "nf4":
         to_merge = to_merge.dequantize(dtype=device_dtype(cache.device))
         merged_into = (
             "a dequantised copy of the 4-bit (NF4) base: NF4 weights cannot absorb the update exactly"
         )
-        del adapter_model
-        merging = PeftModel.from_pretrained(to_merge, source.adapter_dir).eval()
     else:
         merged_into = "a copy of the base weights"
-        merging = adapter_model
+    merging = PeftModel.from_pretrained(to_merge, source.adapter_dir).eval()
     start = time.perf_counter()
-    merged = merging.merge_and_unload()
+    merged = merging.merge_and_unload().eval()
     merge_ms = (time.perf_counter() - start) * 1000
-    merged_logits, merged_ms = _timed_logits(merged.eval(), batch, repeats, cache.device)
 
+    models = {"adapter": adapter_model, "merged": merged, "base": base}
+    logits, latency_ms = _interleaved(models, batch, repeats, cache.device)
+    adapter_logits, merged_logits = logits["adapter"], logits["merged"]
     diff = (merged_logits.float() - adapter_logits.float()).abs()[real]  # (real tokens, vocab)
     return MergeReport(
         adapter=source.name,
         max_abs_logit_diff=float(diff.max()),
-        latency_ms={"adapter": adapter_ms, "merged": merged_ms, "base": base_ms},
+        latency_ms=latency_ms,
         prompts=len(prompts),
         tokens=int(real.sum()),
         repeats=repeats,
@@ -115,19 +113,22 @@ def _bare_base(source: AdapterSource, cache: ModelCache, share: bool) -> Any:
 
 
 @torch.no_grad()
-def _timed_logits(
-    model: Any, batch: dict[str, torch.Tensor], repeats: int, device: str
-) -> tuple[torch.Tensor, float]:
-    """(logits, median ms) of one forward pass over ``batch``, after an untimed warm-up."""
-    logits = model(**batch).logits
-    times = []
+def _interleaved(
+    models: dict[str, Any], batch: dict[str, torch.Tensor], repeats: int, device: str
+) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """Each model's logits and median ms of one forward pass over ``batch``. After one untimed warm-up
+    each, the models take turns in every round, so a change in the machine's load (a shared CPU)
+    falls on all three alike instead of on whichever was timed last."""
+    logits = {name: model(**batch).logits for name, model in models.items()}
+    times: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(max(1, repeats)):
-        _sync(device)
-        start = time.perf_counter()
-        model(**batch)
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1000)
-    return logits, statistics.median(times)
+        for name, model in models.items():
+            _sync(device)
+            start = time.perf_counter()
+            model(**batch)
+            _sync(device)
+            times[name].append((time.perf_counter() - start) * 1000)
+    return logits, {name: statistics.median(values) for name, values in times.items()}
 
 
 def _sync(device: str) -> None:

@@ -42,7 +42,7 @@ def lab(page):  # noqa: ANN001, ANN201
 def test_recorded_session_shows_offline_and_works_by_keyboard(page, base_url: str) -> None:
     recorded = httpx.get(f"{base_url}/api/adapters/recorded", timeout=30).json()
     widget = lab(page)
-    assert "recorded" in widget.locator(".status-line").inner_text()
+    assert "recorded" in widget.locator(".status-line").text_content()
 
     first, second = recorded["combinations"][:2]
     rows = widget.locator("table.data-table").first.locator("tbody tr")
@@ -77,7 +77,7 @@ def finished_run(base_url: str, task: str) -> str:
 def test_live_runs_swap_combine_merge(page, base_url: str) -> None:
     tone, json_job = finished_run(base_url, "tone"), finished_run(base_url, "json-extract")
     widget = lab(page)
-    assert "your runs" in widget.locator(".status-line").inner_text()
+    assert "your runs" in widget.locator(".status-line").text_content()
 
     swap_part, combine_part, merge_part = (widget.locator(".adapter-lab-part").nth(i) for i in range(3))
     swap_part.get_by_label("Answer with").select_option(json_job)
