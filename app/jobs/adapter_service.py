@@ -19,7 +19,6 @@ import secrets
 import shutil
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -280,7 +279,3 @@ def _row_fields(result: CombinedAdapter, sources: Sequence[AdapterSource]) -> di
         "adapter_bytes": result.adapter_bytes,
         "seconds": result.seconds,
     }
-
-
-def swap_payload(answer: SwapAnswer) -> dict[str, Any]:
-    return asdict(answer)
