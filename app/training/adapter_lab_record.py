@@ -10,6 +10,7 @@ and measured by ``AdapterLab``.
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import time
@@ -23,6 +24,7 @@ import torch
 from app.events import Done, Eval
 from app.training.adapter_lab import AdapterLab, AdapterSource, CombinedAdapter, TaskScore
 from app.training.loop import TrainingRun
+from app.training.methods import resolve_config
 from app.training.models import ModelCache
 from app.training.tasks import load_builtin_task
 from app.training.train_config import TrainConfig
@@ -49,24 +51,90 @@ def record_session(
     work_dir.mkdir(parents=True, exist_ok=True)
     sources, jobs = [], []
     for task_name in tasks:
-        # one held-out evaluation at the end (the session scores every adapter again on both tasks)
-        config = TrainConfig(model=model, method="lora", task=task_name, steps=steps, eval_every=2000)
-        source, job = _train(cache, config, work_dir)
+        source, job = _train(cache, _config(model, task_name, steps), work_dir)
         sources.append(source)
         jobs.append(job)
+    return {**_header(cache, model), "jobs": jobs, **lab_session(cache, sources, work_dir, combinations)}
+
+
+PARTS = ("swaps", "merges", "combinations")
+
+
+def lab_session(
+    cache: ModelCache,
+    sources: Sequence[AdapterSource],
+    work_dir: Path,
+    combinations: Sequence[tuple[str, Sequence[float], float | None]] = RECORDED_COMBINATIONS,
+    parts: Sequence[str] = PARTS,
+) -> dict[str, Any]:
+    """Swap, combine and merge finished adapters (``parts`` picks which: a loaded machine can run
+    them in separate processes and ``assemble`` the results)."""
     lab = AdapterLab(cache)
-    swaps = []
-    for prompt_source in sources:  # each task's first sample prompt, answered by every adapter in turn
-        prompt = prompt_source.task.sample_prompts[0]
-        for source in sources:
-            answer = lab.swap_generate(source, prompt, source.config.max_new_tokens)
-            swaps.append({"prompt_task": prompt_source.task.name, "prompt": prompt, **asdict(answer)})
-    combined = []
-    for index, (combination, weights, density) in enumerate(combinations):
-        directory = work_dir / f"combined-{index}-{combination}"
-        result = lab.combine(sources, list(weights), combination, directory, density=density)
-        combined.append(_combined(result, sources))
-    merges = [_merge(lab.merge_report(source)) for source in sources]
+    out: dict[str, Any] = {}
+    if "swaps" in parts:
+        out["swaps"] = []
+        for prompt_source in sources:  # each task's first sample prompt, answered by every adapter in turn
+            prompt = prompt_source.task.sample_prompts[0]
+            for source in sources:
+                answer = lab.swap_generate(source, prompt, source.config.max_new_tokens)
+                out["swaps"].append(
+                    {"prompt_task": prompt_source.task.name, "prompt": prompt, **asdict(answer)}
+                )
+    if "combinations" in parts:
+        out["combinations"] = []
+        for index, (combination, weights, density) in enumerate(combinations):
+            directory = work_dir / f"combined-{index}-{combination}"
+            result = lab.combine(sources, list(weights), combination, directory, density=density)
+            out["combinations"].append(_combined(result, sources))
+    if "merges" in parts:
+        out["merges"] = [_merge(lab.merge_report(source)) for source in sources]
+    return out
+
+
+def assemble(
+    cache: ModelCache, model: str, jobs: list[dict[str, Any]], parts: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """One session from the parts of ``lab_session`` run apart (combinations in the order given)."""
+    session: dict[str, Any] = {
+        **_header(cache, model),
+        "jobs": jobs,
+        "swaps": [],
+        "combinations": [],
+        "merges": [],
+    }
+    for part in parts:
+        for key in ("swaps", "combinations", "merges"):
+            session[key] += part.get(key, [])
+    return session
+
+
+def sources_from_runs(
+    run_dir: Path, model: str, tasks: Sequence[str], steps: int | None
+) -> tuple[list[AdapterSource], list[dict[str, Any]]]:
+    """Adapters trained by ``ftlab train --jsonl --eval-every 2000 --save-adapter run_dir/<task>``
+    (events in ``run_dir/<task>.jsonl``): the same configuration ``record_session`` trains."""
+    sources, jobs = [], []
+    for task_name in tasks:
+        config = resolve_config(_config(model, task_name, steps))
+        events = [
+            json.loads(line) for line in (run_dir / f"{task_name}.jsonl").read_text().splitlines() if line
+        ]
+        final_eval = [e for e in events if e["type"] == "eval"][-1]
+        done = events[-1]
+        if done["type"] != "done":
+            raise RuntimeError(f"the {task_name} run ended {done['type']}")
+        directory = run_dir / task_name
+        sources.append(AdapterSource(task_name, config, directory, load_builtin_task(task_name)))
+        jobs.append(_job(config, final_eval, done["summary"].get("wall_s"), done["summary"], directory))
+    return sources, jobs
+
+
+def _config(model: str, task: str, steps: int | None) -> TrainConfig:
+    # one held-out evaluation at the end (the session scores every adapter again on both tasks)
+    return TrainConfig(model=model, method="lora", task=task, steps=steps, eval_every=2000)
+
+
+def _header(cache: ModelCache, model: str) -> dict[str, Any]:
     return {
         "model": model,
         "recorded_with": "app/training/adapter_lab_record.py (scripts/record_adapter_lab.py)",
@@ -74,10 +142,6 @@ def record_session(
         "device": cache.device,
         "torch_threads": torch.get_num_threads(),
         "machine": platform.machine(),
-        "jobs": jobs,
-        "swaps": swaps,
-        "combinations": combined,
-        "merges": merges,
     }
 
 
@@ -97,22 +161,31 @@ def _train(cache: ModelCache, config: TrainConfig, work_dir: Path) -> tuple[Adap
     name = config.task
     directory = run.save_adapter(work_dir / name)
     source = AdapterSource(name, run.resolved, directory, load_builtin_task(config.task))
-    job = {
-        "id": name,
-        "task": config.task,
-        "config": run.resolved.model_dump(mode="json", include=_SHOWN_CONFIG),
-        "eval": {
-            "eval_loss": final_eval.eval_loss,
-            "metric": final_eval.metric,
-            "metric_name": final_eval.metric_name,
-        },
-        "train_seconds": round(time.perf_counter() - start, 1),
-        "trainable_params": done.summary.get("trainable_params"),
-        "adapter_bytes": (directory / "adapter_model.safetensors").stat().st_size,
-    }
+    summary = done.summary
+    job = _job(
+        run.resolved, final_eval.model_dump(), round(time.perf_counter() - start, 1), summary, directory
+    )
     run.release()
     logger.info("trained %s: %s", name, job["eval"])
     return source, job
+
+
+def _job(
+    config: TrainConfig,
+    final_eval: dict[str, Any],
+    seconds: float | None,
+    summary: dict[str, Any],
+    directory: Path,
+) -> dict[str, Any]:
+    return {
+        "id": config.task,
+        "task": config.task,
+        "config": config.model_dump(mode="json", include=_SHOWN_CONFIG),
+        "eval": {k: final_eval[k] for k in ("eval_loss", "metric", "metric_name")},
+        "train_seconds": seconds,
+        "trainable_params": summary.get("trainable_params"),
+        "adapter_bytes": (directory / "adapter_model.safetensors").stat().st_size,
+    }
 
 
 _SHOWN_CONFIG = {
