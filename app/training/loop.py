@@ -1,10 +1,13 @@
 """One training run as a generator of events: the loop that the runner, the CLI and the tests share.
 
-    run = TrainingRun(config, cache=cache)
+    run = TrainingRun(resolve_job(config, task), cache=cache)   # or TrainingRun(config, cache=cache)
     for event in run.events():   # unstamped; ends with exactly one of done / failed / cancelled
         ...
 
-The steps, top to bottom (numbered in ``_train``): resolve the config and task → load the model and
+A ``ResolvedJob`` (what the runner passes: resolved once, at submission) is trained as it is; a bare
+``TrainConfig`` is resolved at the start of the run, where a bad one becomes a ``failed`` event.
+
+The steps, top to bottom (numbered in ``_train``): the resolved config and task → load the model and
 apply the method → optimizer → answers and held-out loss before training → the training steps (with
 evaluations and ΔW spectra on their schedule) → answers after training → a summary.
 """
@@ -28,10 +31,10 @@ import torch
 from app.events import Cancelled, Done, Eval, Failed, Loading, Sample, Spectrum, Started, Step
 from app.events import _Event as Event
 from app.training import evaluation as ev
-from app.training.methods import ConfigError, method_spec, resolve_config
+from app.training.methods import ConfigError, ResolvedJob, method_spec, resolve_job
 from app.training.models import ModelCache, ModelNotAvailable
 from app.training.spectra import dense_model_spectrum, lora_model_spectrum, soft_prompt_geometry
-from app.training.tasks import Task, UnknownTaskError, batches, load_builtin_task
+from app.training.tasks import Task, UnknownTaskError, batches
 from app.training.train_config import TrainConfig
 from app.training.wrapping import Prepared, as_base, prepare
 
@@ -54,19 +57,20 @@ class _Stop(Exception):
 class TrainingRun:
     def __init__(
         self,
-        config: TrainConfig,
+        job: ResolvedJob | TrainConfig,
         cache: ModelCache,
         task: Task | None = None,
         cancel: threading.Event | None = None,
         time_limit_s: float | None = None,
     ) -> None:
-        self.config = config
+        """``job``: resolved once by ``resolve_job``, or a config (and task) to resolve in the run."""
+        self.config = job.config if isinstance(job, ResolvedJob) else job
+        self.task = job.task if isinstance(job, ResolvedJob) else task
+        self.resolved: TrainConfig | None = job.config if isinstance(job, ResolvedJob) else None
         self.cache = cache
-        self.task = task
         self.cancel = cancel or threading.Event()
         self.time_limit_s = time_limit_s
         self.prepared: Prepared | None = None
-        self.resolved: TrainConfig | None = None
         self._started_at = 0.0
 
     @property
@@ -99,8 +103,10 @@ class TrainingRun:
 
     def _train(self) -> Iterator[Event]:
         # 1. the configuration, completed with the method's defaults, and the task
-        task = self.task or load_builtin_task(self.config.task)
-        cfg = self.resolved = resolve_config(self.config, task.kind)
+        if self.resolved is None or self.task is None:
+            job = resolve_job(self.config, self.task)
+            self.resolved, self.task = job.config, job.task
+        cfg, task = self.resolved, self.task
         method = method_spec(cfg.method)
         yield Loading(stage="task", progress=1.0)
 
@@ -282,10 +288,9 @@ class TrainingRun:
 
     def generate(self, prompt: str, max_new_tokens: int | None = None) -> tuple[str, str]:
         """(tuned answer, base answer) to one prompt, greedy."""
-        p, cfg = self.prepared, self.resolved
-        if p is None or cfg is None:
+        p, cfg, task = self.prepared, self.resolved, self.task
+        if p is None or cfg is None or task is None:
             raise ValueError("the run has no model (it failed before loading, or was released)")
-        task = self.task or load_builtin_task(cfg.task)
         n = max_new_tokens or cfg.max_new_tokens
         tuned = ev.answer(p.model, p.tokenizer, task, [prompt], n, cfg.seq_len, p.device)[0]
         with as_base(p) as base:
