@@ -34,7 +34,8 @@ from app.training import evaluation as ev
 from app.training.methods import ConfigError, ResolvedJob, method_spec, resolve_job
 from app.training.models import ModelCache, ModelNotAvailable
 from app.training.spectra import dense_model_spectrum, lora_model_spectrum, soft_prompt_geometry
-from app.training.tasks import Task, UnknownTaskError, batches
+from app.training.steps import Steps
+from app.training.tasks import Task, UnknownTaskError
 from app.training.train_config import TrainConfig
 from app.training.wrapping import Prepared, as_base, prepare
 
@@ -136,36 +137,31 @@ class TrainingRun:
 
         # 4. before training: the base model's answers, the held-out loss and metric. Both depend on
         # the base alone where the method starts as the base, so a server works them out once.
+        steps = p.steps
+        assert steps is not None
         prompts = list(task.sample_prompts)
         base_key = _base_key(cfg, task)
         before = self.cache.memo((*base_key, "answers"), lambda: self._base_answers(task, prompts))
         for prompt, text in zip(prompts, before, strict=True):
             yield Sample(step=0, prompt=prompt, before=text, after=text)
         if starts_as_base(cfg):
-            self._last_eval = self.cache.memo((*base_key, "eval"), lambda: self._eval(task, 0))
-            yield self._last_eval.model_copy()
+            last_eval = self.cache.memo((*base_key, "eval"), lambda: _eval(steps, task, 0)).model_copy()
         else:
-            yield self._eval(task, 0)
+            last_eval = _eval(steps, task, 0)
+        yield last_eval
         if method.spectrum == "soft_prompt":
             yield self._spectrum(method.spectrum, 0)
 
-        # 5. the training steps (sft / dpo: trl's batches and loss, see trl_methods.py)
-        if p.trl:
-            data = p.trl.batches(cfg.batch_size, cfg.seed)
-        else:
-            data = batches(task.train, cfg.batch_size, cfg.seed)
+        # 5. the training steps (the method's batches and loss: ours, or trl's for sft / dpo)
+        data = steps.batches(cfg.batch_size, cfg.seed)
         p.model.train()
         losses: list[float] = []
         tokens_seen = 0
         train_start = time.perf_counter()
         for step in range(1, cfg.steps + 1):
             self._check_stop(step)
-            if p.trl:
-                batch = next(data)
-                loss = p.trl.loss(p.model, batch)
-            else:
-                batch = ev.to_device(ev.make_batch(p.tokenizer, task, next(data), cfg.seq_len), p.device)
-                loss = p.model(**batch).loss  # mean over answer tokens (chat) or examples (classification)
+            batch = next(data)
+            loss = steps.loss(p.model, batch)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
             lr = optimizer.param_groups[0]["lr"]  # the rate of this update (the schedule moves on below)
@@ -174,7 +170,7 @@ class TrainingRun:
             optimizer.zero_grad(set_to_none=True)
 
             losses.append(loss.item())
-            tokens_seen += p.trl.tokens(batch) if p.trl else int(batch["attention_mask"].sum())
+            tokens_seen += steps.tokens(batch)
             elapsed = time.perf_counter() - train_start
             yield Step(
                 step=step,
@@ -189,7 +185,8 @@ class TrainingRun:
             if not math.isfinite(losses[-1]):
                 raise ValueError(f"the loss diverged at step {step}: try a lower lr")
             if step % cfg.eval_every == 0 or step == cfg.steps:
-                yield self._eval(task, step)
+                last_eval = _eval(steps, task, step)
+                yield last_eval
             if method.spectrum != "none" and (step % cfg.spectrum_every == 0 or step == cfg.steps):
                 yield self._spectrum(method.spectrum, step)
 
@@ -200,7 +197,6 @@ class TrainingRun:
 
         # 7. the summary
         p.model.eval()
-        final = self._last_eval
         yield Done(
             summary={
                 "model": cfg.model,
@@ -212,32 +208,18 @@ class TrainingRun:
                 "load_s": round(load_s, 2),
                 "train_s": round(time.perf_counter() - train_start, 2),
                 "final_loss": losses[-1],
-                "final_eval_loss": final.eval_loss if final else None,
-                "metric": final.metric if final else None,
-                "metric_name": final.metric_name if final else None,
+                "final_eval_loss": last_eval.eval_loss,
+                "metric": last_eval.metric,
+                "metric_name": last_eval.metric_name,
                 "trainable_params": p.counts.trainable_params,
                 "total_params": p.counts.total_params,
                 "trainable_pct": p.counts.trainable_pct,
                 "adapter_bytes": p.counts.adapter_bytes,
                 "peak_memory_bytes": memory_bytes(p.device),
                 "tokens_per_s": tokens_seen / max(time.perf_counter() - train_start, 1e-9),
-                **(p.trl.summary() if p.trl else {}),
+                **steps.summary(),
             }
         )
-
-    _last_eval: Eval | None = None
-
-    def _eval(self, task: Task, step: int) -> Eval:
-        p, cfg = self.prepared, self.resolved
-        assert p is not None and cfg is not None
-        trl_eval = p.trl.evaluate() if p.trl else None  # dpo: trl's held-out DPO loss, preference accuracy
-        if trl_eval is not None:
-            loss, metric = trl_eval
-        else:
-            loss = ev.eval_loss(p.model, p.tokenizer, task, cfg.seq_len, p.device)
-            metric = ev.task_metric(p.model, p.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, p.device)
-        self._last_eval = Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
-        return self._last_eval
 
     def _base_answers(self, task: Task, prompts: list[str]) -> list[str]:
         p, cfg = self.prepared, self.resolved
@@ -321,6 +303,11 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.l
         return 0.5 * (1.0 + math.cos(math.pi * (k - warmup) / (steps - warmup + 1)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _eval(steps: Steps, task: Task, step: int) -> Eval:
+    loss, metric = steps.evaluate()
+    return Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
 
 
 def starts_as_base(cfg: TrainConfig) -> bool:
