@@ -28,7 +28,8 @@ from app.jobs.store import JobStore, JobView
 from app.jobs.uploads import load_task
 from app.training.loop import TrainingRun
 from app.training.methods import ResolvedJob, resolve_job
-from app.training.models import ModelCache, ModelNotAvailable
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
 from app.training.restore import restore_run
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig

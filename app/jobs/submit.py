@@ -20,7 +20,7 @@ from app.jobs.runner import Runner, SubmitResult
 from app.jobs.store import JobStore
 from app.jobs.uploads import load_task
 from app.training.methods import ConfigError, ResolvedJob, resolve_job
-from app.training.models import MODEL_REGISTRY
+from app.training.registry import MODEL_REGISTRY
 from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:

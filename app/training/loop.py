@@ -32,7 +32,8 @@ from app.events import Cancelled, Done, Eval, Failed, Loading, Sample, Spectrum,
 from app.events import _Event as Event
 from app.training import evaluation as ev
 from app.training.methods import ConfigError, ResolvedJob, method_spec, resolve_job
-from app.training.models import ModelCache, ModelNotAvailable
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
 from app.training.spectra import dense_model_spectrum, lora_model_spectrum, soft_prompt_geometry
 from app.training.steps import Steps
 from app.training.tasks import Task, UnknownTaskError

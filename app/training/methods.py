@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.training.models import UnknownModelError, spec_for
+from app.training.registry import UnknownModelError, spec_for
 from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:

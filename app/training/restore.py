@@ -20,7 +20,8 @@ import torch
 from app.training.counting import param_counts
 from app.training.loop import TrainingRun
 from app.training.methods import ResolvedJob
-from app.training.models import ModelCache, spec_for
+from app.training.models import ModelCache
+from app.training.registry import spec_for
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig
 from app.training.wrapping import Prepared, load_base

@@ -20,7 +20,8 @@ from torch import Tensor, nn
 
 from app.training.counting import ParamCounts, is_peft, param_counts
 from app.training.methods import TRL_METHODS, ConfigError, method_spec
-from app.training.models import ModelCache, Progress, device_dtype, spec_for
+from app.training.models import ModelCache, device_dtype
+from app.training.registry import Progress, spec_for
 from app.training.spectra import snapshot_weights
 from app.training.steps import NativeSteps, Steps
 from app.training.tasks import Task
