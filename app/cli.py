@@ -96,7 +96,7 @@ def _models_list(args: argparse.Namespace) -> int:
 
 # Subcommands living in other modules register themselves through ``add_command(subparsers)``;
 # a missing module (not written yet) just leaves its subcommand out.
-_EXTERNAL_COMMANDS = ("app.cli_train", "app.cli_serve", "app.cli_bench")
+_EXTERNAL_COMMANDS = ("app.cli_train", "app.cli_serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
