@@ -118,7 +118,7 @@ export async function mount(container) {
     } else if (!soft && softPrompt) {
       geoCell.replaceChildren();
       softPrompt = null;
-      spectrum.container.append(spectrum.plot, spectrum.summary);
+      spectrum.container.append(spectrum.figure);
     }
   }
 
