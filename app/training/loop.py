@@ -132,9 +132,11 @@ class TrainingRun:
         # the base alone where the method starts as the base, so a server works them out once.
         prompts = list(task.sample_prompts)
         base_key = _base_key(cfg, task)
+        yield Loading(stage="base samples", progress=0.0)  # named: on a busy CPU this takes minutes
         before = self.cache.memo((*base_key, "answers"), lambda: self._base_answers(task, prompts))
         for prompt, text in zip(prompts, before, strict=True):
             yield Sample(step=0, prompt=prompt, before=text, after=text)
+        yield Loading(stage="step-0 evaluation", progress=0.0)
         if starts_as_base(cfg):
             self._last_eval = self.cache.memo((*base_key, "eval"), lambda: self._eval(task, 0))
             yield self._last_eval.model_copy()
@@ -188,6 +190,7 @@ class TrainingRun:
                 yield self._spectrum(method.spectrum, step)
 
         # 6. after training: the tuned model's answers next to the base model's
+        yield Loading(stage="tuned samples", progress=0.0)
         after = ev.answer(p.model, p.tokenizer, task, prompts, cfg.max_new_tokens, cfg.seq_len, p.device)
         for prompt, old, new in zip(prompts, before, after, strict=True):
             yield Sample(step=cfg.steps, prompt=prompt, before=old, after=new)
