@@ -64,10 +64,10 @@ if (new URLSearchParams(location.search).has('job')) {
   slots.filter((s) => s.dataset.widget === 'live-panel').forEach(mountWidget);
 }
 lazyMount(slots, mountWidget);
-lazyMount([...document.querySelectorAll('[data-quiz]')], async (el) => {
-  const { mount } = await import('./quiz.js');
-  mount(el, el.dataset.quiz);
-});
+// The quiz mounts at once (one small request): it is in the Tab order without scrolling to it first.
+for (const el of document.querySelectorAll('[data-quiz]')) {
+  import('./quiz.js').then(({ mount }) => mount(el, el.dataset.quiz));
+}
 highlightNav();
 // Tests and instructors can ask for every widget at once.
 window.ftlabMountAll = () => Promise.all(slots.map(mountWidget));
