@@ -58,6 +58,18 @@ function highlightNav() {
   document.querySelectorAll('section.lesson-section').forEach((s) => observer.observe(s));
 }
 
+// Wide tables scroll inside their own region (not the page), reachable and scrollable by keyboard.
+for (const table of document.querySelectorAll('.prose table')) {
+  const heads = [...table.querySelectorAll('th')].slice(0, 3).map((th) => th.textContent.trim()).filter(Boolean);
+  const wrap = document.createElement('div');
+  wrap.className = 'table-wrap';
+  wrap.tabIndex = 0;
+  wrap.setAttribute('role', 'region');
+  wrap.setAttribute('aria-label', `Table: ${heads.join(', ')}${heads.length ? ', …' : ''}`);
+  table.replaceWith(wrap);
+  wrap.append(table);
+}
+
 const slots = [...document.querySelectorAll('figure.widget[data-widget]')];
 // A job in the URL means the student was watching a run: mount the panel now, wherever it is.
 if (new URLSearchParams(location.search).has('job')) {

@@ -5,7 +5,7 @@ import { num } from '../format.js';
 
 export class LossChart extends Chart {
   constructor(container, options = {}) {
-    super(container, { label: 'Loss against training step', height: options.height || 340 });
+    super(container, { label: options.label || 'Loss against training step', height: options.height || 340, fontSize: options.fontSize });
     this.log = false;
     this.series = new Map(); // key -> {label, method, train: {x, y}, eval: {x, y}}
   }
