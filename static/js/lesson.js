@@ -70,6 +70,10 @@ for (const table of document.querySelectorAll('.prose table')) {
   wrap.append(table);
 }
 
+// The first screen's figure draws at once (a 2D canvas, no plotly).
+const hero = document.querySelector('.hero-body');
+if (hero) import('./hero.js').then(({ mount }) => mount(hero)).catch((err) => console.warn(err));
+
 const slots = [...document.querySelectorAll('figure.widget[data-widget]')];
 // A job in the URL means the student was watching a run: mount the panel now, wherever it is.
 if (new URLSearchParams(location.search).has('job')) {

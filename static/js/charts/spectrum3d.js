@@ -4,6 +4,9 @@
 import { Chart } from './base.js';
 import { COLORS, SURFACE_SCALE } from '../palette.js';
 import { num } from '../format.js';
+import { groupByLayer, shortName } from '../spectrum-rows.js';
+
+export { shortName };
 
 const MAX_INDEX = 48; // beyond this the tail is flat and only costs triangles
 const MAX_ROWS = 16; // more rows than this cannot be told apart in a plot this size
@@ -116,34 +119,4 @@ export class Spectrum3D extends Chart {
       `singular values hold 90% of the energy in ${num(mean, 2)} directions on average ` +
       `(of up to ${Math.max(...widths)} computed). Effective rank by matrix kind: ${kinds}.${pooled}${sampled}`;
   }
-}
-
-// The spectrum's matrices pooled per transformer layer: σ (or σ/σ₁) averaged index by index and the
-// effective rank averaged. Matrices whose name carries no layer number stay rows of their own.
-export function groupByLayer(layers, normalise) {
-  const groups = new Map();
-  for (const layer of layers) {
-    const m = /layers?\.(\d+)\./.exec(layer.name || '');
-    const key = m ? `layer ${m[1]}` : shortName(layer.name);
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(layer);
-  }
-  return [...groups].map(([label, members]) => {
-    const width = Math.max(...members.map((l) => l.singular_values.length));
-    const values = Array.from({ length: width }, (_, i) => {
-      const vs = members.map((l) => {
-        const v = l.singular_values[i] ?? 0;
-        return normalise ? v / (l.singular_values[0] || 1) : v;
-      });
-      return vs.reduce((a, b) => a + b, 0) / vs.length;
-    });
-    const effectiveRank = members.reduce((a, l) => a + l.effective_rank, 0) / members.length;
-    return { label, values, effectiveRank };
-  });
-}
-
-// "model.layers.3.self_attn.q_proj" → "3·q": tick labels that fit a 3D axis.
-export function shortName(name) {
-  const m = /layers?\.(\d+)\..*?([A-Za-z_]+)$/.exec(name || '');
-  return m ? `${m[1]}·${m[2].replace(/_proj$/, '')}` : String(name || '').slice(-12);
 }
