@@ -112,5 +112,6 @@ export async function mount(container) {
     caption.textContent = 'No recorded LoRA run ships with this lesson; start one in the live panel below.';
     return;
   }
+  if (store.started) source = `The recorded ${store.started.method} run of ${store.started.model}`;
   play();
 }

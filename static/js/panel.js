@@ -116,7 +116,8 @@ export async function mount(container) {
     if (event.type === 'queued' || event.type === 'loading' || event.type === 'started' || s.finished) {
       setStat('state', s.finished ? s.terminal.type : event.type === 'started' || s.started ? 'running' : event.type);
     }
-    if (s.finished) warning.replaceChildren();
+    // A run stopped at the time limit keeps the advice (fewer steps, the recorded run) in view.
+    if (s.finished && !(s.terminal.type === 'failed' && warning.childElementCount)) warning.replaceChildren();
     if (s.finished) setStat('eta', '–'); // nothing is left once the run has ended, however it ended
     if (s.finished && !s.recorded) setRunning(false);
   }

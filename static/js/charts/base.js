@@ -132,14 +132,14 @@ export class Chart {
     return layout;
   }
 
-  draw() {
-    if (!this.Plotly || !this.onScreen || !this.plot.isConnected) return;
+  draw(force = false) {
+    if (!this.Plotly || !(this.onScreen || force) || !this.plot.isConnected) return;
     const layout = this.fullLayout();
     this.defaultCamera ||= layout.scene?.camera;
     this.setThreeD(Boolean(layout.scene));
     // Series arrays grow in place; Plotly.react redraws them only when datarevision changes.
     this.revision = (this.revision || 0) + 1;
-    this.Plotly.react(this.plot, this.traces(), { ...layout, datarevision: this.revision }, PLOT_CONFIG);
+    this.drawing = this.Plotly.react(this.plot, this.traces(), { ...layout, datarevision: this.revision }, PLOT_CONFIG);
     this.drawn = true;
     this.plot.dataset.drawn = 'yes';
     this.summary.textContent = this.describe();
@@ -189,10 +189,12 @@ export class Chart {
     }
   }
 
-  download() {
-    if (!this.drawn) return;
+  async download() {
+    if (!this.Plotly) return;
+    if (!this.drawn) this.draw(true); // scrolled here a moment ago: its draw may still be queued
+    await this.drawing;
     const name = this.label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
-    this.Plotly.downloadImage(this.plot, { format: 'png', filename: name || 'ftlab-chart' });
+    await this.Plotly.downloadImage(this.plot, { format: 'png', filename: name || 'ftlab-chart' });
   }
 
   traces() {
