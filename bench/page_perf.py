@@ -44,7 +44,8 @@ new PerformanceObserver((list) => {
 # Frame intervals (requestAnimationFrame deltas) until window.__stopFrames is set.
 FRAMES = """
 () => { window.__frames = []; window.__stopFrames = false; let last = performance.now();
-  const tick = (t) => { window.__frames.push(t - last); last = t; if (!window.__stopFrames) requestAnimationFrame(tick); };
+  const tick = (t) => {
+    window.__frames.push(t - last); last = t; if (!window.__stopFrames) requestAnimationFrame(tick); };
   requestAnimationFrame(tick); }
 """
 
@@ -57,9 +58,7 @@ def settle(page, quiet_ms: int = 1500, limit_s: float = 60) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         page.wait_for_timeout(300)
-        last_end = page.evaluate(
-            "Math.max(0, ...window.__longtasks.map(t => t.start + t.duration))"
-        )
+        last_end = page.evaluate("Math.max(0, ...window.__longtasks.map(t => t.start + t.duration))")
         if page.evaluate("performance.now()") - last_end > quiet_ms:
             return
 
@@ -88,7 +87,9 @@ def measure(page, base_url: str, viewport: dict) -> dict:
             "blocking_ms": round(sum(t["duration"] - 50 for t in tasks)),
             "tasks": len(tasks),
             # the page mounts neighbours early: what this scroll mounted (its tasks are theirs too)
-            "mounted_now": sorted(set(page.eval_on_selector_all("figure.widget[data-mounted]", MOUNTED)) - set(mounted)),
+            "mounted_now": sorted(
+                set(page.eval_on_selector_all("figure.widget[data-mounted]", MOUNTED)) - set(mounted)
+            ),
         }
     drag = drag_frames(page)
     everything = page.evaluate("window.__longtasks.slice()")

@@ -70,7 +70,12 @@ def start_times(running_left_s: Sequence[float], queued_s: Sequence[float], work
 
 
 def time_left_s(
-    estimate_s: float, elapsed_s: float, steps: int, steps_done: int, step_s: float, measured_step_s: float | None
+    estimate_s: float,
+    elapsed_s: float,
+    steps: int,
+    steps_done: int,
+    step_s: float,
+    measured_step_s: float | None,
 ) -> float:
     """Seconds a running job still needs to train. After its first step: the steps left at the pace
     it has measured; while it is still loading (model, base answers, step-0 evaluation): the
@@ -81,7 +86,9 @@ def time_left_s(
     return max(estimate_s - elapsed_s, steps * step_s)
 
 
-def eta_changed(old_s: float | None, new_s: float, *, absolute_s: float = 10.0, relative: float = 0.2) -> bool:
+def eta_changed(
+    old_s: float | None, new_s: float, *, absolute_s: float = 10.0, relative: float = 0.2
+) -> bool:
     """Whether a waiting job should hear its new start estimate: it moved by more than
     ``absolute_s`` and by more than ``relative`` of the old one (no chatter for every step)."""
     if old_s is None:

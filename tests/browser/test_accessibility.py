@@ -116,7 +116,9 @@ def wait_charts_drawn(page) -> None:  # noqa: ANN001
         ("presenter", "/classes/{code}?view=present", True),
     ],
 )
-def test_pages_have_no_serious_axe_violations(visit, class_code: str, name: str, path: str, instructor: bool) -> None:  # noqa: ANN001
+def test_pages_have_no_serious_axe_violations(
+    visit, class_code: str, name: str, path: str, instructor: bool
+) -> None:  # noqa: ANN001
     page = visit(path.format(code=class_code), instructor=instructor)
     if "{code}" in path:
         page.wait_for_function("document.querySelector('[data-connection]').textContent.startsWith('Live')")
@@ -149,7 +151,9 @@ def test_lesson_by_keyboard_in_at_most_150_tab_stops(visit) -> None:  # noqa: AN
     while presses < MAX_TAB_STOPS + 40:
         page.keyboard.press("Tab")
         presses += 1
-        if page.evaluate("document.activeElement === document.body || document.activeElement?.closest('footer')"):
+        if page.evaluate(
+            "document.activeElement === document.body || document.activeElement?.closest('footer')"
+        ):
             break
         # Wrapped around to the first stop: the whole page is done.
         if presses > 1 and page.evaluate("document.activeElement === window.__stops[0]"):
@@ -162,7 +166,8 @@ def test_lesson_by_keyboard_in_at_most_150_tab_stops(visit) -> None:  # noqa: AN
         """() => {
           const controls = [...document.querySelectorAll(
             'main a[href], main button, main input, main select, main textarea, main [tabindex="0"]')]
-            .filter((el) => !el.disabled && el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden');
+            .filter((el) => !el.disabled && el.getClientRects().length
+              && getComputedStyle(el).visibility !== 'hidden');
           const reached = (el) => window.__stops.includes(el) || (el.type === 'radio'
             && window.__stops.some((s) => s.type === 'radio' && s.name === el.name));
           return controls.filter((el) => !reached(el)).map((el) => el.outerHTML.slice(0, 120));
@@ -193,7 +198,8 @@ def test_no_plot_offers_to_send_data_off_the_server(visit) -> None:  # noqa: ANN
     offers = page.evaluate(
         """() => [...document.querySelectorAll('.modebar-btn, a, button')]
              .filter((el) => /cloud|chart studio|plotly\\.com|plot\\.ly/i.test(
-               `${el.textContent} ${el.getAttribute('data-title') || ''} ${el.getAttribute('href') || ''} ${el.getAttribute('data-attr') || ''}`))
+               ['data-title', 'href', 'data-attr'].map((a) => el.getAttribute(a) || '')
+                 .concat(el.textContent).join(' ')))
              .map((el) => el.outerHTML.slice(0, 120))"""
     )
     assert offers == []

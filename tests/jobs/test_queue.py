@@ -67,7 +67,9 @@ def test_duration_model_learns_from_finished_jobs() -> None:
 def test_a_loading_job_past_its_estimate_still_holds_the_worker_for_all_its_steps() -> None:
     # The reported bug: a default run writing its base samples for 6 minutes was estimated at
     # 5 s + 40 × 0.5 s, so the job behind it was told "0 s". All 40 steps are still to come.
-    left = time_left_s(estimate_s=25.0, elapsed_s=360.0, steps=40, steps_done=0, step_s=0.5, measured_step_s=None)
+    left = time_left_s(
+        estimate_s=25.0, elapsed_s=360.0, steps=40, steps_done=0, step_s=0.5, measured_step_s=None
+    )
     assert left == 20.0
     assert start_times([left], [25.0], workers=1) == [20.0]
 
@@ -75,7 +77,9 @@ def test_a_loading_job_past_its_estimate_still_holds_the_worker_for_all_its_step
 def test_a_running_job_is_timed_by_its_own_measured_pace() -> None:
     # 11 of 40 steps done at a measured 30 s a step (a busy machine): 29 steps × 30 s are left,
     # whatever the stale 0.5 s-a-step estimate says.
-    left = time_left_s(estimate_s=25.0, elapsed_s=700.0, steps=40, steps_done=11, step_s=0.5, measured_step_s=30.0)
+    left = time_left_s(
+        estimate_s=25.0, elapsed_s=700.0, steps=40, steps_done=11, step_s=0.5, measured_step_s=30.0
+    )
     assert left == 29 * 30.0
     assert start_times([left], [25.0, 25.0], workers=1) == [870.0, 895.0]
     # Within its estimate and before its first step: the estimate less the time spent.

@@ -27,7 +27,10 @@ def test_owners_take_turns_in_the_queue(make_runner) -> None:  # noqa: ANN001
     assert [runner.get(j).queue_position for j in (a2, b1, a3)] == [0, 1, 2]  # type: ignore[union-attr]
     assert runner.queued_count("alice") == 2 and runner.queued_count("bob") == 1
     positions = [e["position"] for e in _events(runner, a3) if e["type"] == "queued"]
-    assert [p for n, p in enumerate(positions) if n == 0 or p != positions[n - 1]] == [1, 2]  # ETA updates repeat a position
+    assert [p for n, p in enumerate(positions) if n == 0 or p != positions[n - 1]] == [
+        1,
+        2,
+    ]  # ETA updates repeat a position
 
     runner.cancel(blocker)
     for job_id in (a2, a3, b1):
