@@ -31,7 +31,8 @@ export async function mount(container) {
   const note = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
   const table = h('table', { class: 'data-table' },
-    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train).'),
+    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train). '
+      + 'voice: the share of held-out replies that use the task\'s voice (at least one of its marker words).'),
     h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))), tbody);
   const chartCell = h('div', { class: 'plot-cell' });
   container.append(
