@@ -27,8 +27,9 @@ from app.jobs.state import STATE_OF_TERMINAL_EVENT, JobState
 from app.jobs.store import JobStore, JobView
 from app.jobs.uploads import load_task
 from app.training.loop import TrainingRun
-from app.training.methods import resolve_config
-from app.training.models import ModelCache, ModelNotAvailable
+from app.training.methods import ResolvedJob, resolve_job
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
 from app.training.restore import restore_run
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig
@@ -62,7 +63,7 @@ class _Handle:
     id: str
     owner: str | None
     config: TrainConfig
-    task: Task | None
+    task: Task
     stamper: EventStamper
     cancel: threading.Event = field(default_factory=threading.Event)
     emit_lock: threading.RLock = field(default_factory=threading.RLock)
@@ -136,17 +137,16 @@ class Runner:
             self._release(handle)
 
     # -- submitting and asking ----------------------------------------------------------------
-    def submit(self, config: TrainConfig, owner: str | None = None, task: Task | None = None) -> SubmitResult:
-        """Queue a job. ``config`` is checked with ``resolve_config`` (ConfigError names the field)."""
-        resolved = resolve_config(config, task.kind if task is not None else None)
+    def submit(self, job: ResolvedJob, owner: str | None = None) -> SubmitResult:
+        """Queue a job, resolved once by ``resolve_job`` (its config is what the store keeps)."""
         with self._lock:
             if self._stopping:
                 raise QueueFull("the server is stopping")
             if len(self._queue) >= self.max_queued:
                 raise QueueFull(f"the queue is full ({self.max_queued} jobs waiting); try again later")
         job_id = secrets.token_hex(8)
-        self.store.create_job(job_id, config.model_dump(mode="json"), owner=owner)
-        handle = _Handle(job_id, owner, resolved, task, EventStamper(job_id))
+        self.store.create_job(job_id, job.config.model_dump(mode="json"), owner=owner)
+        handle = _Handle(job_id, owner, job.config, job.task, EventStamper(job_id))
         with handle.emit_lock:  # the job's first event is its queued event, whatever a worker does
             with self._lock:
                 self._handles[job_id] = handle
@@ -257,7 +257,8 @@ class Runner:
         try:
             config = TrainConfig.model_validate(view.config)
             task = load_task(self.store, self.data_dir, config.task)  # None: a built-in task
-            run = restore_run(config, self.cache, self.adapter_dir(job_id), task)
+            # stored configs are resolved at submission (resolving again changes nothing); older rows are not
+            run = restore_run(resolve_job(config, task), self.cache, self.adapter_dir(job_id))
         except (LookupError, OSError, ValueError, ModelNotAvailable) as exc:  # ValueError: ConfigError too
             raise NotInMemory(
                 f"job {job_id}'s tuned model could not be rebuilt from its adapter: {exc}"
@@ -267,7 +268,7 @@ class Runner:
         logger.info(
             "job %s: tuned model rebuilt from its adapter in %.2f s", job_id, time.perf_counter() - start
         )
-        handle = _Handle(job_id, view.owner, run.resolved or config, task, EventStamper(job_id))
+        handle = _Handle(job_id, view.owner, config, run.task, EventStamper(job_id))
         handle.state, handle.finished, handle.last_type, handle.run = JobState.DONE, True, "done", run
         return handle
 
@@ -318,9 +319,8 @@ class Runner:
             self._emit(handle, self._stop_event())
             return
         run = TrainingRun(
-            handle.config,
+            ResolvedJob(handle.config, handle.task),
             cache=self.cache,
-            task=handle.task,
             cancel=handle.cancel,
             time_limit_s=self.time_limit_s,
         )
