@@ -5,10 +5,11 @@
 // Subclasses keep their data in plain arrays and implement traces(), layout() and describe().
 import { loadPlotly } from '../plotly.js';
 import { BASE_LAYOUT, PLOT_CONFIG } from '../palette.js';
+import { turn } from './camera.js';
 
 let uid = 0;
 const charts = new WeakMap(); // plot element -> chart
-const observer = 'IntersectionObserver' in window
+const observer = typeof IntersectionObserver !== 'undefined'
   ? new IntersectionObserver((entries) => {
     for (const entry of entries) charts.get(entry.target)?.setOnScreen(entry.isIntersecting);
   }, { rootMargin: '300px 0px' })
@@ -32,9 +33,6 @@ function queueDraw(chart) {
   };
   setTimeout(next, 0);
 }
-
-const TURN = Math.PI / 12; // 15° per arrow key press
-const ZOOM = 1.15;
 
 export class Chart {
   constructor(container, { label, height = 360, fontSize = null } = {}) {
@@ -208,24 +206,4 @@ export class Chart {
   describe() {
     return '';
   }
-}
-
-// The camera eye after one key press (turn about the vertical axis, tilt, zoom), or null.
-export function turn(eye, key) {
-  const r = Math.hypot(eye.x, eye.y, eye.z) || 1;
-  let azimuth = Math.atan2(eye.y, eye.x);
-  let elevation = Math.asin(Math.max(-1, Math.min(1, eye.z / r)));
-  let distance = r;
-  if (key === 'ArrowLeft') azimuth -= TURN;
-  else if (key === 'ArrowRight') azimuth += TURN;
-  else if (key === 'ArrowUp') elevation = Math.min(1.45, elevation + TURN);
-  else if (key === 'ArrowDown') elevation = Math.max(-1.45, elevation - TURN);
-  else if (key === '+' || key === '=') distance /= ZOOM;
-  else if (key === '-' || key === '_') distance *= ZOOM;
-  else return null;
-  return {
-    x: distance * Math.cos(elevation) * Math.cos(azimuth),
-    y: distance * Math.cos(elevation) * Math.sin(azimuth),
-    z: distance * Math.sin(elevation),
-  };
 }
