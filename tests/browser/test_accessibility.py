@@ -211,9 +211,9 @@ def test_no_plot_offers_to_send_data_off_the_server(visit) -> None:  # noqa: ANN
     assert download.value.suggested_filename.endswith(".png")
 
 
-@pytest.mark.parametrize("path", ["/", "/join", f"/lessons/{LESSON}"])
-def test_no_sideways_scroll_on_a_390px_phone(visit, path: str) -> None:  # noqa: ANN001
-    page = visit(path, viewport=PHONE)
+@pytest.mark.parametrize("path", ["/", "/join", f"/lessons/{LESSON}", "/classes/{code}"])
+def test_no_sideways_scroll_on_a_390px_phone(visit, class_code: str, path: str) -> None:  # noqa: ANN001
+    page = visit(path.format(code=class_code), viewport=PHONE, instructor="{code}" in path)
     if "lessons" in path:
         mount_all(page)
         page.wait_for_selector("[data-quiz] fieldset")
