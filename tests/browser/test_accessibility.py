@@ -239,3 +239,17 @@ def test_presenter_shows_the_pinned_run_on_the_first_screen_in_24px(visit, class
     )
     assert sizes and min(sizes) >= 24, sizes
     page.screenshot(path=str(ARTIFACTS / "presenter-1920.png"))
+
+
+def test_a_solo_learner_blocked_by_an_open_class_is_told_why_and_offered_the_recorded_run(visit) -> None:  # noqa: ANN001
+    page = visit(f"/lessons/{LESSON}")  # not in the class this server has open
+    panel = page.locator("#widget-live-panel")
+    panel.scroll_into_view_if_needed()
+    page.wait_for_selector("#widget-live-panel select[name=model]")
+    page.select_option("#widget-live-panel select[name=model]", "tiny-llama")
+    page.get_by_role("button", name="Start training").click()
+    notice = panel.locator(".eta-warning")
+    notice.wait_for()
+    assert "a class is open on this server" in notice.inner_text()
+    notice.get_by_role("button", name="Watch the recorded run").click()
+    panel.locator(".panel-badge .badge.recorded").wait_for()
