@@ -21,16 +21,6 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-gl=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LESSON = "fine-tuning-llms"
 
 # Installed before any page script: every long task (> 50 ms) with its start and duration.
@@ -161,6 +151,8 @@ def main() -> int:
 
     results = {"label": args.label, "load_average": list(os.getloadavg()), "cpu_count": os.cpu_count()}
     with server(args) as base_url, sync_playwright() as playwright:
+        from tests.browser.conftest import CHROMIUM_ARGS  # the browser tests' flags: the same browser
+
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         try:
             runs = []
