@@ -22,7 +22,7 @@ from app.events import Cancelled, EventStamper, Failed, Queued
 from app.events import _Event as AnyEvent
 from app.jobs.broadcast import Broadcaster, Message
 from app.jobs.keyed_lock import KeyedLocks
-from app.jobs.queue import DurationModel, FairQueue, start_times
+from app.jobs.queue import DurationModel, FairQueue, eta_changed, start_times, time_left_s
 from app.jobs.state import STATE_OF_TERMINAL_EVENT, JobState
 from app.jobs.store import JobStore, JobView
 from app.jobs.uploads import load_task
@@ -72,6 +72,9 @@ class _Handle:
     last_type: str = ""
     started_at: float | None = None
     last_position: int | None = None
+    last_eta_s: float | None = None
+    steps_done: int = 0
+    step_s: float | None = None  # measured seconds per step so far
     run: TrainingRun | None = None
 
 
@@ -150,8 +153,8 @@ class Runner:
                 self._queue.push(job_id, owner)
                 position, eta_s = self._schedule_locked()[job_id]
                 self._work_ready.notify()
-            handle.last_position = position
-            self._emit(handle, Queued(position=position, eta_s=eta_s))
+            handle.last_position, handle.last_eta_s = position, eta_s
+            self._emit(handle, Queued(position=position, eta_s=eta_s, run_s=self._run_s(handle)))
         self._announce_positions()
         return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=position)
 
@@ -328,6 +331,10 @@ class Runner:
             if event.type == "step":
                 first_step_at = first_step_at or time.time()
                 last_step = event
+                handle.steps_done, handle.step_s = event.step, event.elapsed_s / max(1, event.step)
+                self.durations.observe_step(handle.config.model, handle.config.method, handle.step_s)
+                if event.step % 5 == 1:  # the queue behind hears when this run's pace moves its start
+                    self._announce_positions()
             elif event.type == "done":
                 self._save_adapter(handle)
                 if first_step_at and last_step is not None:
@@ -392,7 +399,14 @@ class Runner:
         order = self._queue.order()
         now = time.time()
         running_left = [
-            self._estimate(h) - (now - (h.started_at or now))
+            time_left_s(
+                self._estimate(h),
+                now - (h.started_at or now),
+                h.config.steps or 1,
+                h.steps_done,
+                self.durations.step_s(h.config.model, h.config.method),
+                h.step_s,
+            )
             for h in self._handles.values()
             if h.state == JobState.RUNNING
         ]
@@ -403,6 +417,9 @@ class Runner:
     def _estimate(self, handle: _Handle) -> float:
         return self.durations.estimate(handle.config.model, handle.config.method, handle.config.steps or 1)
 
+    def _run_s(self, handle: _Handle) -> float:
+        return round(self._estimate(handle), 1)
+
     def _announce_positions(self) -> None:
         """Emit a fresh `queued` event to every waiting job whose position changed. Serialised, and
         each snapshot taken inside, so a later announcement never loses to an earlier one."""
@@ -411,6 +428,7 @@ class Runner:
                 snapshot = [(self._handles[j], *place) for j, place in self._schedule_locked().items()]
             for handle, position, eta_s in snapshot:
                 with handle.emit_lock:
-                    if handle.state == JobState.QUEUED and handle.last_position != position:
-                        handle.last_position = position
-                        self._emit(handle, Queued(position=position, eta_s=eta_s))
+                    moved = handle.last_position != position or eta_changed(handle.last_eta_s, eta_s)
+                    if handle.state == JobState.QUEUED and moved:
+                        handle.last_position, handle.last_eta_s = position, eta_s
+                        self._emit(handle, Queued(position=position, eta_s=eta_s, run_s=self._run_s(handle)))
