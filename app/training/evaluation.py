@@ -9,10 +9,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from app.training.text_quality import degenerate_share
 from app.training.tasks import (
     IGNORE_INDEX,
     ChatExample,
     LabelledExample,
+    PreferenceExample,
     Task,
     chat_batch,
     chunks,
@@ -154,13 +156,27 @@ def task_metric(
     model: nn.Module, tokenizer: Any, task: Task, max_new_tokens: int, seq_len: int, device: str
 ) -> float:
     """The task's metric on held-out examples: generated answers (chat) or predicted labels."""
+    return task_scores(model, tokenizer, task, max_new_tokens, seq_len, device)[0]
+
+
+def task_scores(
+    model: nn.Module, tokenizer: Any, task: Task, max_new_tokens: int, seq_len: int, device: str
+) -> tuple[float, float | None]:
+    """(the task's metric, the degenerate share of the generated answers; None for classification)."""
     if task.kind == "chat":
         examples = [e for e in task.test if isinstance(e, ChatExample)][:EVAL_METRIC_PROMPTS]
         predictions = generate(model, tokenizer, [e.prompt for e in examples], max_new_tokens, device)
-        return task.metric(predictions, [e.answer for e in examples])
+        return task.metric(predictions, [e.answer for e in examples]), degenerate_share(predictions)
     examples = [e for e in task.test if isinstance(e, LabelledExample)]
     predicted = classify(model, tokenizer, [e.text for e in examples], task.labels, seq_len, device)
-    return task.metric([label for label, _ in predicted], [e.label for e in examples])
+    return task.metric([label for label, _ in predicted], [e.label for e in examples]), None
+
+
+def degenerate_rate(model: nn.Module, tokenizer: Any, task: Task, max_new_tokens: int, device: str) -> float:
+    """Degenerate share of greedy answers to the first held-out prompts of a preference task (DPO's
+    metric comes from trl's rewards, which cannot see a reply that loops)."""
+    prompts = [e.prompt for e in task.test if isinstance(e, PreferenceExample)][:EVAL_METRIC_PROMPTS]
+    return degenerate_share(generate(model, tokenizer, prompts, max_new_tokens, device))
 
 
 def finite_or_none(value: float | None) -> float | None:

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 MAX_GRAD_NORM = 1.0
 WARMUP_FRACTION = 0.1
 SMALL_MODEL_PARAMS = 5_000_000
-SPECTRUM_VALUES = 64  # singular values sent per layer (LoRA has at most r anyway)
+SPECTRUM_VALUES = 128  # singular values sent per layer (ranks use all of them; LoRA has at most r anyway)
 EXPECTED = (ConfigError, ModelNotAvailable, UnknownTaskError)  # failures whose message is the whole story
 
 
@@ -209,11 +209,13 @@ class TrainingRun:
                 "final_eval_loss": final.eval_loss if final else None,
                 "metric": final.metric if final else None,
                 "metric_name": final.metric_name if final else None,
+                "degenerate": final.degenerate if final else None,
                 "trainable_params": p.counts.trainable_params,
                 "total_params": p.counts.total_params,
                 "trainable_pct": p.counts.trainable_pct,
                 "adapter_bytes": p.counts.adapter_bytes,
                 "peak_memory_bytes": memory_bytes(p.device),
+                "tokens_seen": tokens_seen,
                 "tokens_per_s": tokens_seen / max(time.perf_counter() - train_start, 1e-9),
                 **(p.trl.summary() if p.trl else {}),
             }
@@ -227,10 +229,15 @@ class TrainingRun:
         trl_eval = p.trl.evaluate() if p.trl else None  # dpo: trl's held-out DPO loss, preference accuracy
         if trl_eval is not None:
             loss, metric = trl_eval
+            degenerate = ev.degenerate_rate(p.model, p.tokenizer, task, cfg.max_new_tokens, p.device)
         else:
             loss = ev.eval_loss(p.model, p.tokenizer, task, cfg.seq_len, p.device)
-            metric = ev.task_metric(p.model, p.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, p.device)
-        self._last_eval = Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
+            metric, degenerate = ev.task_scores(
+                p.model, p.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, p.device
+            )
+        self._last_eval = Eval(
+            step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name, degenerate=degenerate
+        )
         return self._last_eval
 
     def _base_answers(self, task: Task, prompts: list[str]) -> list[str]:
@@ -247,7 +254,8 @@ class TrainingRun:
             event = Spectrum(step=step, layers=lora_model_spectrum(p.model, max_values=SPECTRUM_VALUES))
         elif kind == "dense":
             event = Spectrum(
-                step=step, layers=dense_model_spectrum(p.model, p.snapshot, top_k=SPECTRUM_VALUES)
+                step=step,
+                layers=dense_model_spectrum(p.model, p.snapshot, SPECTRUM_VALUES, rank=self.config.rank),
             )
         else:
             prompt = p.model.get_prompt_embedding_to_save(p.model.active_adapter)  # (k, d)
