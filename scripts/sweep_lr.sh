@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The lesson's like-for-like recorded runs: every SmolLM2 method on the same steps, batch and
+# sequence length, each at three learning rates; scripts/pick_sweep.py then keeps, per method, the
+# run with the lowest held-out loss among those whose held-out replies do not loop (see its rule),
+# copies it to recorded/<method>.jsonl and writes the whole sweep to recorded/sweep.json.
+# Two runs at a time, one torch thread each (a shared 2-core machine); logs in $SWEEP_DIR.
+#   scripts/sweep_lr.sh [METHOD ...]          (default: the seven SmolLM2 methods, then the head run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-.venv/bin/python}
+SWEEP_DIR=${SWEEP_DIR:-data/sweep}
+JOBS=${JOBS:-2}
+SAME="--model smollm2-135m --steps 30 --batch-size 4 --seq-len 128 --eval-every 30 --spectrum-every 5"
+declare -A task=([dpo]=tone-preference)
+declare -A lrs=(
+  [full]="1e-5 3e-5 1e-4"
+  [lora]="6e-4 2e-3 6e-3"
+  [qlora]="6e-4 2e-3 6e-3"
+  [prompt]="1e-2 3e-2 1e-1"
+  [prefix]="3e-3 1e-2 3e-2"
+  [sft]="6e-4 2e-3 6e-3"
+  [dpo]="3e-4 1e-3 3e-3"
+)
+methods=("$@")
+[ ${#methods[@]} -gt 0 ] || methods=(full dpo prefix prompt qlora sft lora)  # slowest first
+mkdir -p "$SWEEP_DIR"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHON SWEEP_DIR SAME
+
+one_run() {  # METHOD TASK LR: one run into $SWEEP_DIR/METHOD-LR.jsonl (kept only if it ends in done)
+  local out="$SWEEP_DIR/$1-$3.jsonl"
+  [ -s "$out" ] && tail -1 "$out" | grep -q '"type":"done"' && { echo "[sweep] $1 lr $3: already done" >&2; return 0; }
+  echo "[sweep] $(date -u +%T) start $1 lr $3" >&2
+  # shellcheck disable=SC2086
+  if "$PYTHON" -m app.cli train $SAME --method "$1" --task "$2" --lr "$3" --jsonl > "$out.tmp" 2> "$out.log" \
+      && tail -1 "$out.tmp" | grep -q '"type":"done"'; then
+    mv "$out.tmp" "$out"
+    echo "[sweep] $(date -u +%T) done $1 lr $3" >&2
+  else
+    echo "[sweep] $(date -u +%T) $1 lr $3 did not end in done: $(tail -1 "$out.tmp")" >&2
+  fi
+}
+export -f one_run
+
+for m in "${methods[@]}"; do
+  for lr in ${lrs[$m]}; do echo "$m ${task[$m]:-tone} $lr"; done
+done | xargs -P "$JOBS" -L 1 bash -c 'one_run "$@"' _
+
+"$PYTHON" scripts/pick_sweep.py "$SWEEP_DIR"
+# the classifier head trains another model on another task: its default run, recorded as it is
+"$PYTHON" -m app.cli train --model minilm-l6 --method head --task sentiment --jsonl > "$SWEEP_DIR/head.jsonl"
+tail -1 "$SWEEP_DIR/head.jsonl" | grep -q '"type":"done"' && cp "$SWEEP_DIR/head.jsonl" lessons/fine-tuning-llms/recorded/head.jsonl
+echo "[sweep] $(date -u +%T) finished" >&2
