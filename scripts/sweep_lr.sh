@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The lesson's like-for-like recorded runs: every SmolLM2 method on the same steps, batch and
-# sequence length, each at three learning rates; scripts/pick_sweep.py then keeps, per method, the
+# sequence length, each at two or three learning rates (three where the right one is least
+# certain; a 2-core CPU shared with other work took ~25 s per full fine-tuning step); scripts/pick_sweep.py then keeps, per method, the
 # run with the lowest held-out loss among those whose held-out replies do not loop (see its rule),
 # copies it to recorded/<method>.jsonl and writes the whole sweep to recorded/sweep.json.
 # Two runs at a time, one torch thread each (a shared 2-core machine); logs in $SWEEP_DIR.
@@ -10,19 +11,19 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
 SWEEP_DIR=${SWEEP_DIR:-data/sweep}
 JOBS=${JOBS:-2}
-SAME="--model smollm2-135m --steps 30 --batch-size 4 --seq-len 128 --eval-every 30 --spectrum-every 5"
+SAME="--model smollm2-135m --steps 20 --batch-size 4 --seq-len 128 --eval-every 20 --spectrum-every 5"
 declare -A task=([dpo]=tone-preference)
 declare -A lrs=(
   [full]="1e-5 3e-5 1e-4"
-  [lora]="6e-4 2e-3 6e-3"
-  [qlora]="6e-4 2e-3 6e-3"
+  [lora]="1e-3 3e-3 1e-2"
   [prompt]="1e-2 3e-2 1e-1"
-  [prefix]="3e-3 1e-2 3e-2"
-  [sft]="6e-4 2e-3 6e-3"
-  [dpo]="3e-4 1e-3 3e-3"
+  [qlora]="1e-3 3e-3"
+  [sft]="1e-3 3e-3"
+  [prefix]="1e-2 3e-2"
+  [dpo]="3e-4 1e-3"
 )
 methods=("$@")
-[ ${#methods[@]} -gt 0 ] || methods=(full dpo prefix prompt qlora sft lora)  # slowest first
+[ ${#methods[@]} -gt 0 ] || methods=(full dpo prefix qlora prompt sft lora)  # slowest first
 mkdir -p "$SWEEP_DIR"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHON SWEEP_DIR SAME
 
