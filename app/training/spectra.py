@@ -175,14 +175,6 @@ def layer_spectrum(
     )
 
 
-def module_key(name: str) -> str:
-    """The module a parameter or peft layer name refers to, the same for every method:
-    'base_model.model.model.layers.0.self_attn.q_proj' and 'model.layers.0.self_attn.q_proj.weight'
-    both give 'model.layers.0.self_attn.q_proj' (so full FT and LoRA are compared on the same modules)."""
-    name = name.removeprefix("base_model.model.").removesuffix(".weight").removesuffix(".base_layer")
-    return name
-
-
 # --------------------------------------------------------------------------- peft LoRA models
 
 

@@ -18,7 +18,6 @@ from app.training.spectra import (
     lora_factors,
     lora_model_spectrum,
     lora_singular_values,
-    module_key,
     rank_energy,
     snapshot_weights,
     soft_prompt_geometry,
@@ -168,12 +167,6 @@ def test_rank_energy_is_the_best_rank_r_share() -> None:
     best = sv[0] * torch.outer(u[:, 0], vh[0])
     kept = 1 - float(torch.linalg.matrix_norm(delta - best) ** 2 / torch.linalg.matrix_norm(delta) ** 2)
     assert rank_energy(sv, 1) == pytest.approx(kept, rel=1e-9)
-
-
-def test_module_key_is_the_same_for_full_and_lora_names() -> None:
-    key = "model.layers.0.self_attn.q_proj"
-    assert module_key("model.layers.0.self_attn.q_proj.weight") == key
-    assert module_key("base_model.model.model.layers.0.self_attn.q_proj") == key
 
 
 # --------------------------------------------------------------------------- peft models
