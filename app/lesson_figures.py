@@ -144,6 +144,7 @@ def _hardware_figures() -> dict[str, str]:
     return {
         "qlora_card_gb": f"{QLORA_CARD_GB}",
         "big_card_gb": f"{BIG_CARD_GB}",
+        "b65_bf16_weights": bytes_text(b65.params * 2),
         "b65_qlora_total": bytes_text(plain.total),
         "b65_qlora_activations": bytes_text(plain.activations),
         "b65_qlora_ckpt_total": bytes_text(ckpt.total),

@@ -137,7 +137,7 @@ def _block_of(key: str) -> int:
 # and the calculator's worked examples are other numbers).
 ABOUT_RUNS = re.compile(r"\brecorded\b|\bthis lab\b|\bthe lab's\b|\bthese runs\b|\bour runs?\b", re.IGNORECASE)
 SETTING_PATTERNS = {
-    "rank": re.compile(r"\b(?:rank|r)\s*(?:=|of)?\s*(\d+)\b"),
+    "rank": re.compile(r"(?<![/√·])\b(?:rank|r)\s*(?:=|of)?\s*(\d+)\b"),  # not the scale α/r = 2
     "num_virtual_tokens": re.compile(r"\b(\d+)\s+virtual tokens\b"),
     "steps": re.compile(r"\b(\d+)\s+(?:optimi[sz]er |training )?steps\b"),
     "batch_size": re.compile(r"\bbatch(?: size)?(?: of)?\s+(\d+)\b"),
