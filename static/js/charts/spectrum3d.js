@@ -5,7 +5,7 @@ import { Chart } from './base.js';
 import { COLORS, SURFACE_SCALE } from '../palette.js';
 import { num } from '../format.js';
 
-const MAX_INDEX = 48; // beyond this the tail is flat and only costs triangles
+const MAX_INDEX = 128; // the values sent per layer; full fine-tuning's effective ranks reach far past 48
 
 export class Spectrum3D extends Chart {
   constructor(container, { title = 'ΔW spectrum', height = 420, normalise = false } = {}) {
@@ -98,17 +98,17 @@ export class Spectrum3D extends Chart {
     if (!this.event) return `${this.title}: no spectrum yet.`;
     const layers = this.event.layers;
     const ranks = layers.map((l) => l.effective_rank);
-    const widths = layers.map((l) => l.singular_values.length);
+    const widths = layers.map((l) => l.num_values || l.singular_values.length);
     const mean = ranks.reduce((a, b) => a + b, 0) / ranks.length;
     const detail = layers.slice(0, 6).map((l) => `${shortName(l.name)} ${l.effective_rank}`).join(', ');
     return `${this.title} at step ${this.event.step}: ${layers.length} layers; ` +
       `singular values hold 90% of the energy in ${num(mean, 2)} directions on average ` +
-      `(of up to ${Math.max(...widths)} computed). Per layer: ${detail}${layers.length > 6 ? ', …' : ''}.`;
+      `(of up to ${Math.max(...widths)} singular values, all computed). Per layer: ${detail}${layers.length > 6 ? ', …' : ''}.`;
   }
 }
 
 // "model.layers.3.self_attn.q_proj" → "3·q": tick labels that fit a 3D axis.
 export function shortName(name) {
-  const m = /layers?\.(\d+)\..*?([A-Za-z_]+)$/.exec(name || '');
+  const m = /layers?\.(\d+)\..*?([A-Za-z_]+)$/.exec(String(name || '').replace(/\.weight$/, ''));
   return m ? `${m[1]}·${m[2].replace(/_proj$/, '')}` : String(name || '').slice(-12);
 }
