@@ -257,19 +257,21 @@ def _run_settings(runs: dict[str, RecordedRun]) -> dict[str, str]:
 
 def _rank_figures(runs: dict[str, RecordedRun]) -> dict[str, str]:
     rows = rank_rows(runs["full"], runs["lora"])
+    r = rows[0].lora_rank
     full_eff = [v for row in rows for v in row.full_effective]
     entropy = [v for row in rows for v in row.full_entropy]
     energy = [v for row in rows for v in row.full_rank_energy]
     sizes = [row.size for row in rows]
     header = (
         "| projection (blocks) | singular values | full FT: effective rank | full FT: entropy rank "
-        f"| full FT: energy kept by the best rank-{rows[0].lora_rank} | LoRA: effective rank (r = {rows[0].lora_rank}) |\n"
+        f"| full FT: energy kept by the best rank-{r} | LoRA: effective rank (r = {r}) |\n"
         "| --- | --- | --- | --- | --- | --- |\n"
     )
     body = "".join(
         f"| {row.projection} ({', '.join(map(str, row.blocks))}) | {row.size} "
         f"| {' / '.join(map(str, row.full_effective))} | {' / '.join(f'{v:.0f}' for v in row.full_entropy)} "
-        f"| {' / '.join(f'{100 * v:.0f}%' for v in row.full_rank_energy)} | {' / '.join(map(str, row.lora_effective))} |\n"
+        f"| {' / '.join(f'{100 * v:.0f}%' for v in row.full_rank_energy)} "
+        f"| {' / '.join(map(str, row.lora_effective))} |\n"
         for row in rows
     )
     return {
@@ -297,13 +299,15 @@ def _run_tables(runs: dict[str, RecordedRun]) -> dict[str, str]:
         run, s = runs[method], runs[method].summary
         compare += (
             f"| {METHOD_LABELS[method]} | {lr_text(run.config['lr'])} | {run.config['steps']} "
-            f"| {run.config['batch_size']} | {count_text(s.get('tokens_seen', 0))} | {pct_text(s['trainable_pct'])} "
+            f"| {run.config['batch_size']} | {count_text(s.get('tokens_seen', 0))} "
+            f"| {pct_text(s['trainable_pct'])} "
             f"| {loss_text(run.first['eval_loss'])} → {loss_text(run.last['eval_loss'])} "
             f"| {share_text(run.last.get('metric'))} ({run.last.get('metric_name')}) "
             f"| {share_text(run.last.get('degenerate'))} | {s['wall_s']:.0f} s |\n"
         )
     data = sweep()
-    tried = "| method | learning rates tried: held-out loss after (looping replies) | chosen |\n| --- | --- | --- |\n"
+    tried = "| method | learning rates tried: held-out loss after (looping replies) | chosen |\n"
+    tried += "| --- | --- | --- |\n"
     by_method: dict[str, list[dict]] = {}
     for entry in data["runs"]:
         by_method.setdefault(entry["method"], []).append(entry)
@@ -315,7 +319,11 @@ def _run_tables(runs: dict[str, RecordedRun]) -> dict[str, str]:
                 for e in entries
             )
             tried += f"| {METHOD_LABELS[method]} | {cells} | {lr_text(data['chosen'][method])} |\n"
-    return {"run_compare_table": compare, "run_sweep_table": tried, "run_sweep_count": count_text(len(data["runs"]))}
+    return {
+        "run_compare_table": compare,
+        "run_sweep_table": tried,
+        "run_sweep_count": count_text(len(data["runs"])),
+    }
 
 
 def run_figures() -> dict[str, str]:

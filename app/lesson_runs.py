@@ -50,8 +50,8 @@ class RecordedRun:
 
 
 def module_key(name: str) -> str:
-    """'base_model.model.model.layers.0.self_attn.q_proj' and '...q_proj.weight' → 'model.layers.0.self_attn.q_proj'
-    (the same rule as app.training.spectra.module_key, which the web layer must not import)."""
+    """'base_model.model.model.layers.0.self_attn.q_proj' and 'model.layers.0.self_attn.q_proj.weight'
+    both → 'model.layers.0.self_attn.q_proj', so full FT and LoRA are compared on the same modules."""
     return name.removeprefix("base_model.model.").removesuffix(".weight").removesuffix(".base_layer")
 
 
@@ -135,7 +135,9 @@ def _block_of(key: str) -> int:
 
 # A sentence about the lab's own runs; only these must agree with the recordings (a paper's settings
 # and the calculator's worked examples are other numbers).
-ABOUT_RUNS = re.compile(r"\brecorded\b|\bthis lab\b|\bthe lab's\b|\bthese runs\b|\bour runs?\b", re.IGNORECASE)
+ABOUT_RUNS = re.compile(
+    r"\brecorded\b|\bthis lab\b|\bthe lab's\b|\bthese runs\b|\bour runs?\b", re.IGNORECASE
+)
 SETTING_PATTERNS = {
     "rank": re.compile(r"(?<![/√·])\b(?:rank|r)\s*(?:=|of)?\s*(\d+)\b"),  # not the scale α/r = 2
     "num_virtual_tokens": re.compile(r"\b(\d+)\s+virtual tokens\b"),

@@ -60,9 +60,13 @@ def main(sweep_dir: Path) -> None:
         best = choose(group)
         chosen[method] = best["lr"]
         shutil.copy(sweep_dir / best["file"], RECORDED / f"{method}.jsonl")
-        print(f"{method}: lr {best['lr']:g} (held-out {best['eval_loss_before']:.3f} -> {best['eval_loss_after']:.3f})")
+        print(
+            f"{method}: lr {best['lr']:g} "
+            f"(held-out {best['eval_loss_before']:.3f} -> {best['eval_loss_after']:.3f})"
+        )
     sweep = {
-        "rule": "lowest held-out loss at the last step among runs with at most 1 of 8 held-out replies degenerate",
+        "rule": "lowest held-out loss at the last step among runs with at most 1 of 8 held-out replies "
+        "degenerate",
         "runs": [{k: v for k, v in r.items() if k != "file"} for r in runs],
         "chosen": chosen,
     }

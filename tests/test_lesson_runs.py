@@ -97,7 +97,9 @@ def test_a_sentence_with_a_setting_no_run_has_is_caught(sentence: str, setting: 
 
 def test_true_and_cited_settings_pass() -> None:
     lora = RUNS["lora"].config
-    true = f"The recorded LoRA run uses rank {lora['rank']} at lr {lr_text(lora['lr'])} for {lora['steps']} steps."
+    true = (
+        f"The recorded LoRA run uses rank {lora['rank']} at lr {lr_text(lora['lr'])}, {lora['steps']} steps."
+    )
     cited = "Hu et al. used rank 4 on GPT-3, and the QLoRA paper a learning rate of 2e-4."
     assert lesson_runs.unsupported_settings(f"{true} {cited}", RUNS) == []
 

@@ -19,7 +19,12 @@ WIDGETS = {"lora-explorer", "memory-calculator", "spectrum-live", "soft-prompt-3
 WIDGETS |= {"live-panel", "compare"}
 # Byte figures in the prose that cite a paper or a product, not the calculator.
 CITED_BYTES = {"80 GB": "NVIDIA H100", "48 GB": "QLoRA paper's card", "3 GB": "QLoRA paper, 65B saving"}
-CITED_BYTES |= {"141 GB": "NVIDIA H200", "192 GB": "AMD MI300X", "350 GB": "Hu et al. 2021", "35 MB": "Hu et al. 2021"}
+CITED_BYTES |= {
+    "141 GB": "NVIDIA H200",
+    "192 GB": "AMD MI300X",
+    "350 GB": "Hu et al. 2021",
+    "35 MB": "Hu et al. 2021",
+}
 
 
 def text_of(section: lessons.Section) -> str:
@@ -286,8 +291,12 @@ def test_the_right_answer_is_not_systematically_the_longest() -> None:
         rank = sorted(lengths, reverse=True).index(lengths[right])  # 0: the longest (ties count as longest)
         ranks.append(rank / (len(lengths) - 1))
         longest += rank == 0
-    assert longest / len(questions) <= 1 / 3, f"the right answer is the longest in {longest} of {len(questions)}"
-    assert 0.3 <= sum(ranks) / len(ranks) <= 0.7, "right answers sit in the middle of the length order on average"
+    assert longest / len(questions) <= 1 / 3, (
+        f"the right answer is the longest in {longest} of {len(questions)}"
+    )
+    assert 0.3 <= sum(ranks) / len(ranks) <= 0.7, (
+        "right answers sit in the middle of the length order on average"
+    )
 
 
 def test_right_answers_are_spread_over_positions() -> None:
@@ -297,7 +306,9 @@ def test_right_answers_are_spread_over_positions() -> None:
         assert in_file.count(position) >= len(questions) / 6, (position, in_file)
     served = []  # the order students see, over many students
     for student in range(40):
-        public = {q.id: [c.id for c in q.choices] for q in lessons.public_quiz(SLUG, f"student-{student}").questions}
+        public = {
+            q.id: [c.id for c in q.choices] for q in lessons.public_quiz(SLUG, f"student-{student}").questions
+        }
         served += [public[q.id].index(next(c.id for c in q.choices if c.correct)) for q in questions]
     shares = [served.count(p) / len(served) for p in range(4)]
     assert min(shares[:3]) > 0.2 and shares[3] > 0.1, shares  # 3-choice questions have no fourth place

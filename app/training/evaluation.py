@@ -9,7 +9,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from app.training.text_quality import degenerate_share
 from app.training.tasks import (
     IGNORE_INDEX,
     ChatExample,
@@ -23,6 +22,7 @@ from app.training.tasks import (
     pad_id_of,
     prompt_text,
 )
+from app.training.text_quality import degenerate_share
 
 EVAL_LOSS_EXAMPLES = 32  # held-out examples in the loss (all of them for the built-in tasks but one)
 EVAL_METRIC_PROMPTS = 8  # chat tasks: held-out prompts answered by generation for the metric

@@ -239,7 +239,9 @@ def lora_model_spectrum(
             values[i] = sv
     # r of each module is the row count of its A; the best rank-r share of LoRA's ΔW is 1 by construction
     return [
-        layer_spectrum(items[i][0], values[i], max_values, rank=items[i][1].shape[0], num_values=_dims(items[i]))
+        layer_spectrum(
+            items[i][0], values[i], max_values, rank=items[i][1].shape[0], num_values=_dims(items[i])
+        )
         for i in range(len(items))
     ]
 

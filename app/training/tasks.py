@@ -33,7 +33,6 @@ from app.training.task_encoding import (  # noqa: F401  (re-exported for the loo
     pad_id_of,
     prompt_text,
 )
-from app.training.text_quality import is_degenerate
 from app.training.task_files import (  # noqa: F401  (re-exported: one import for callers)
     MAX_EXAMPLES,
     MAX_FILE_BYTES,
@@ -50,6 +49,7 @@ from app.training.task_files import (  # noqa: F401  (re-exported: one import fo
     TaskFileError,
     parse_task_file,
 )
+from app.training.text_quality import is_degenerate
 
 TASK_DIR = Path(__file__).resolve().parents[2] / "lessons" / "fine-tuning-llms" / "tasks"
 

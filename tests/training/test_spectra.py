@@ -280,7 +280,9 @@ def test_full_run_spectrum_event_equals_svdvals_of_the_weight_change(tmp_path) -
         assert layer.effective_rank == effective_rank(reference) > 4
         assert layer.entropy_rank == pytest.approx(entropy_rank(reference), rel=1e-4)
         assert layer.rank == 4
-        assert layer.rank_energy == pytest.approx(float((reference[:4] ** 2).sum() / (reference**2).sum()), rel=1e-4)
+        assert layer.rank_energy == pytest.approx(
+            float((reference[:4] ** 2).sum() / (reference**2).sum()), rel=1e-4
+        )
         assert layer.frobenius == pytest.approx(float(torch.linalg.matrix_norm(delta)), rel=1e-4)
 
 

@@ -3,7 +3,8 @@
 ``python -m tests.utils.calculator_cases`` rewrites ``tests/fixtures/calculator_cases.json``;
 ``tests/test_calculators.py`` fails when the file and the calculator disagree. Memory inputs and
 outputs use the JavaScript names of ``static/js/memory-math.js`` (``memory({model, precision, method,
-rank, seqLen, batch, virtualTokens, checkpointing, optimizer, gpus})``), so the node test can feed them in unchanged.
+rank, seqLen, batch, virtualTokens, checkpointing, optimizer, gpus})``), so the node test can feed them
+in unchanged.
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ MEMORY_INPUTS: list[dict[str, Any]] = [
     {"model": "0.135", "precision": "bf16", "method": "full", "seqLen": 128, "batch": 16},
     {"model": "65", "precision": "4bit", "method": "qlora", "rank": 16},
     {"model": "65", "precision": "4bit", "method": "qlora", "rank": 16, "checkpointing": True},
-    {"model": "65", "precision": "4bit", "method": "qlora", "rank": 64, "checkpointing": True, "optimizer": "paged_adamw8bit"},
+    {
+        "model": "65",
+        "precision": "4bit",
+        "method": "qlora",
+        "rank": 64,
+        "checkpointing": True,
+        "optimizer": "paged_adamw8bit",
+    },
     {"model": "7", "precision": "bf16", "method": "full", "optimizer": "adamw8bit"},
     {"model": "70", "precision": "bf16", "method": "full", "checkpointing": True, "gpus": 8},
     {"model": "13", "precision": "fp32", "method": "lora", "checkpointing": True, "gpus": 2, "batch": 4},
@@ -83,8 +91,13 @@ def build_cases() -> dict[str, Any]:
             "`python -m tests.utils.calculator_cases`; conventions are in the module's docstring."
         ),
         "defaults": {
-            "rank": 16, "seqLen": 512, "batch": 1, "virtualTokens": 20,
-            "checkpointing": False, "optimizer": "adamw", "gpus": 1,
+            "rank": 16,
+            "seqLen": 512,
+            "batch": 1,
+            "virtualTokens": 20,
+            "checkpointing": False,
+            "optimizer": "adamw",
+            "gpus": 1,
         },  # fmt: skip
         "presets": {
             key: {
