@@ -4,7 +4,7 @@ The run is repeated from ``recorded/full.jsonl``'s own configuration (same seed,
 torch thread as when it was recorded); the script checks that its last spectrum of the chosen layer
 equals the recorded one before writing ``static/data/full-delta.json``: the layer's singular values
 (all of them) and a 48 × 48 sample of ΔW (every 12th row and column), rounded to 5 significant digits.
-    OMP_NUM_THREADS=1 python scripts/export_delta.py
+    OMP_NUM_THREADS=1 python scripts/export_delta.py [STREAM.jsonl]    (default: recorded/full.jsonl)
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from pathlib import Path
 
 import torch
@@ -31,7 +32,8 @@ SAMPLE = 48
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    events = [json.loads(line) for line in RECORDED.read_text().splitlines()]
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else RECORDED
+    events = [json.loads(line) for line in source.read_text().splitlines()]
     config = TrainConfig(**next(e for e in events if e["type"] == "started")["config"])
     recorded = [e for e in events if e["type"] == "spectrum"][-1]
     recorded_layer = next(layer for layer in recorded["layers"] if layer["name"] == LAYER)

@@ -6,6 +6,7 @@ last step (DPO: trl's held-out DPO loss); if every run loops, the lowest held-ou
 ``recorded/sweep.json`` (every run's settings and results, and the choice) and copies each chosen
 stream to ``recorded/<method>.jsonl``.
     python scripts/pick_sweep.py SWEEP_DIR
+    python scripts/pick_sweep.py --best METHOD SWEEP_DIR     (the chosen run's path)
 """
 
 from __future__ import annotations
@@ -74,4 +75,9 @@ def main(sweep_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if sys.argv[1] == "--best":  # --best METHOD SWEEP_DIR: print the path of that method's chosen run
+        method, folder = sys.argv[2], Path(sys.argv[3])
+        runs = [summarise(p) for p in sorted(folder.glob(f"{method}-*.jsonl"))]
+        print(folder / choose(runs)["file"])
+    else:
+        main(Path(sys.argv[1]))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lesson's like-for-like recorded runs: every SmolLM2 method on the same steps, batch and
-# sequence length, each at two or three learning rates (three where the right one is least
-# certain; a 2-core CPU shared with other work took ~25 s per full fine-tuning step); scripts/pick_sweep.py then keeps, per method, the
+# sequence length, each at two learning rates (a 2-core CPU shared with other work took ~28 s per
+# full fine-tuning step, so a wider sweep did not fit the session); scripts/pick_sweep.py then keeps, per method, the
 # run with the lowest held-out loss among those whose held-out replies do not loop (see its rule),
 # copies it to recorded/<method>.jsonl and writes the whole sweep to recorded/sweep.json.
 # Two runs at a time, one torch thread each (a shared 2-core machine); logs in $SWEEP_DIR.
@@ -14,9 +14,9 @@ JOBS=${JOBS:-2}
 SAME="--model smollm2-135m --steps 20 --batch-size 4 --seq-len 128 --eval-every 20 --spectrum-every 5"
 declare -A task=([dpo]=tone-preference)
 declare -A lrs=(
-  [full]="1e-5 3e-5 1e-4"
-  [lora]="1e-3 3e-3 1e-2"
-  [prompt]="1e-2 3e-2 1e-1"
+  [full]="1e-5 3e-5"
+  [lora]="1e-3 3e-3"
+  [prompt]="3e-2 1e-1"
   [qlora]="1e-3 3e-3"
   [sft]="1e-3 3e-3"
   [prefix]="1e-2 3e-2"
@@ -28,6 +28,17 @@ mkdir -p "$SWEEP_DIR"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHON SWEEP_DIR SAME
 
 one_run() {  # METHOD TASK LR: one run into $SWEEP_DIR/METHOD-LR.jsonl (kept only if it ends in done)
+  if [ "$1" = export ]; then  # the explorer's real ΔW: the full run at the better of its rates, again
+    while ls "$SWEEP_DIR"/full-*.jsonl.tmp >/dev/null 2>&1; do sleep 10; done  # wait for full's runs
+    echo "[sweep] $(date -u +%T) start export" >&2
+    if "$PYTHON" scripts/export_delta.py "$("$PYTHON" scripts/pick_sweep.py --best full "$SWEEP_DIR")" \
+        > "$SWEEP_DIR/export.log" 2>&1; then
+      echo "[sweep] $(date -u +%T) exported ΔW" >&2
+    else
+      echo "[sweep] export failed: $(tail -1 "$SWEEP_DIR/export.log")" >&2
+    fi
+    return 0
+  fi
   local out="$SWEEP_DIR/$1-$3.jsonl"
   [ -s "$out" ] && tail -1 "$out" | grep -q '"type":"done"' && { echo "[sweep] $1 lr $3: already done" >&2; return 0; }
   echo "[sweep] $(date -u +%T) start $1 lr $3" >&2
@@ -44,6 +55,8 @@ export -f one_run
 
 for m in "${methods[@]}"; do
   for lr in ${lrs[$m]}; do echo "$m ${task[$m]:-tone} $lr"; done
+  # once full fine-tuning's rates are done, re-run the better one for the explorer's real ΔW
+  [ "$m" = full ] && [ -z "${NO_EXPORT:-}" ] && echo "export - -"
 done | xargs -P "$JOBS" -L 1 bash -c 'one_run "$@"' _
 
 "$PYTHON" scripts/pick_sweep.py "$SWEEP_DIR"
