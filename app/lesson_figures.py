@@ -241,6 +241,7 @@ def _run_settings(runs: dict[str, RecordedRun]) -> dict[str, str]:
             f"{prefix}_loss_after": loss_text(run.last["eval_loss"]),
             f"{prefix}_metric_before": share_text(run.first.get("metric")),
             f"{prefix}_metric_after": share_text(run.last.get("metric")),
+            f"{prefix}_degenerate_before": share_text(run.first.get("degenerate")),
             f"{prefix}_degenerate_after": share_text(run.last.get("degenerate")),
             f"{prefix}_wall": f"{s['wall_s']:.0f} s",
             f"{prefix}_peak_memory": bytes_text(s["peak_memory_bytes"]),

@@ -1,7 +1,7 @@
 """Pick each method's learning rate from a sweep (scripts/sweep_lr.sh) and ship the chosen runs.
 
-Rule, per method: among the runs whose held-out replies are not degenerate (at most one of the
-eight held-out replies loops, see app/training/text_quality.py), the lowest held-out loss at the
+Rule, per method: among the runs whose held-out replies are not degenerate (at most two of the
+eight held-out replies loop, see app/training/text_quality.py; the base model loops on one), the lowest held-out loss at the
 last step (DPO: trl's held-out DPO loss); if every run loops, the lowest held-out loss. Writes
 ``recorded/sweep.json`` (every run's settings and results, and the choice) and copies each chosen
 stream to ``recorded/<method>.jsonl``.
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 RECORDED = Path(__file__).resolve().parents[1] / "lessons" / "fine-tuning-llms" / "recorded"
-LOOPING_AT_MOST = 1 / 8
+LOOPING_AT_MOST = 2 / 8  # the base model itself loops on 1 of the 8 held-out prompts
 
 
 def summarise(path: Path) -> dict:
@@ -66,7 +66,7 @@ def main(sweep_dir: Path) -> None:
             f"(held-out {best['eval_loss_before']:.3f} -> {best['eval_loss_after']:.3f})"
         )
     sweep = {
-        "rule": "lowest held-out loss at the last step among runs with at most 1 of 8 held-out replies "
+        "rule": "lowest held-out loss at the last step among runs with at most 2 of 8 held-out replies "
         "degenerate",
         "runs": [{k: v for k, v in r.items() if k != "file"} for r in runs],
         "chosen": chosen,
