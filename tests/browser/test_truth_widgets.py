@@ -16,13 +16,19 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_spectrum_table_shows_exact_ranks_on_the_same_modules(page) -> None:
-    full = lesson_runs.recorded_runs()["full"].final_layers()
+def mounted(page, widget: str, ready: str):  # noqa: ANN201 (a Playwright locator)
+    """The lesson with every widget mounted, scrolled to ``widget`` once ``ready`` is inside it."""
     open_lesson(page)
     page.evaluate("window.ftlabMountAll()")
-    widget = page.locator("#widget-spectrum-live")
-    widget.scroll_into_view_if_needed()
-    page.wait_for_selector("#widget-spectrum-live td[data-rank=full]", timeout=60_000)
+    located = page.locator(f"#widget-{widget}")
+    located.scroll_into_view_if_needed()
+    page.wait_for_selector(f"#widget-{widget} {ready}", timeout=60_000)
+    return located
+
+
+def test_spectrum_table_shows_exact_ranks_on_the_same_modules(page) -> None:
+    full = lesson_runs.recorded_runs()["full"].final_layers()
+    widget = mounted(page, "spectrum-live", "td[data-rank=full]")
     cells = widget.locator("td[data-rank=full]").all_inner_texts()
     expected = [f"{layer['effective_rank']} of {layer['num_values']}" for layer in full.values()]
     assert cells == expected
@@ -32,11 +38,7 @@ def test_spectrum_table_shows_exact_ranks_on_the_same_modules(page) -> None:
 
 def test_compare_rows_show_steps_lr_and_tokens(page) -> None:
     run = lesson_runs.recorded_runs()["lora"]
-    open_lesson(page)
-    page.evaluate("window.ftlabMountAll()")
-    table = page.locator("#widget-compare table")
-    table.scroll_into_view_if_needed()
-    page.wait_for_selector("#widget-compare tbody tr th", timeout=60_000)
+    table = mounted(page, "compare", "tbody tr th").locator("table")
     headers = table.locator("thead th").all_inner_texts()
     for column in ("steps", "lr", "batch", "tokens seen", "looping replies"):
         assert column in headers, headers
