@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The lesson's like-for-like recorded runs: every SmolLM2 method on the same steps, batch and
-# sequence length, each at two learning rates (a 2-core CPU shared with other work took ~28 s per
-# full fine-tuning step, so a wider sweep did not fit the session); scripts/pick_sweep.py then keeps, per method, the
-# run with the lowest held-out loss among those whose held-out replies do not loop (see its rule),
+# sequence length, at up to two learning rates each (a 2-core CPU shared with other work took 28-35 s
+# per full fine-tuning step and ~55 s per DPO step, so a wider sweep did not fit the session);
+# scripts/pick_sweep.py then keeps, per method, the run with the lowest held-out loss among those whose held-out replies do not loop (see its rule),
 # copies it to recorded/<method>.jsonl and writes the whole sweep to recorded/sweep.json.
 # Two runs at a time, one torch thread each (a shared 2-core machine); logs in $SWEEP_DIR.
-#   scripts/sweep_lr.sh [METHOD ...]          (default: the seven SmolLM2 methods, then the head run)
+#   scripts/sweep_lr.sh [METHOD:LR ...]       (default: the two rounds below, then the head run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -13,17 +13,12 @@ SWEEP_DIR=${SWEEP_DIR:-data/sweep}
 JOBS=${JOBS:-2}
 SAME="--model smollm2-135m --steps 20 --batch-size 4 --seq-len 128 --eval-every 20 --spectrum-every 5"
 declare -A task=([dpo]=tone-preference)
-declare -A lrs=(
-  [full]="1e-5 3e-5"
-  [lora]="1e-3 3e-3"
-  [prompt]="3e-2 1e-1"
-  [qlora]="1e-3 3e-3"
-  [sft]="1e-3 3e-3"
-  [prefix]="1e-2 3e-2"
-  [dpo]="3e-4 1e-3"
-)
-methods=("$@")
-[ ${#methods[@]} -gt 0 ] || methods=(full dpo prefix qlora prompt sft lora)  # slowest first
+# Two rounds, most important first, so a sweep cut short still leaves every method recorded like for
+# like: round 1 gives each method one rate (full fine-tuning two), round 2 a second rate each (three
+# times the first for the adapters: short runs favour larger rates).
+ROUND1="full:1e-5 full:3e-5 export dpo:3e-4 lora:2e-3 qlora:2e-3 prompt:3e-2 prefix:1e-2 sft:2e-3"
+ROUND2="lora:6e-3 prompt:1e-1 qlora:6e-3 prefix:3e-2 sft:6e-3 dpo:1e-3"
+[ $# -gt 0 ] && ROUND1="$*" && ROUND2=""
 mkdir -p "$SWEEP_DIR"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHON SWEEP_DIR SAME
 
@@ -53,10 +48,13 @@ one_run() {  # METHOD TASK LR: one run into $SWEEP_DIR/METHOD-LR.jsonl (kept onl
 }
 export -f one_run
 
-for m in "${methods[@]}"; do
-  for lr in ${lrs[$m]}; do echo "$m ${task[$m]:-tone} $lr"; done
-  # once full fine-tuning's rates are done, re-run the better one for the explorer's real ΔW
-  [ "$m" = full ] && [ -z "${NO_EXPORT:-}" ] && echo "export - -"
+for item in $ROUND1 $ROUND2; do
+  if [ "$item" = export ]; then
+    [ -z "${NO_EXPORT:-}" ] && echo "export - -"
+  else
+    m=${item%%:*}
+    echo "$m ${task[$m]:-tone} ${item#*:}"
+  fi
 done | xargs -P "$JOBS" -L 1 bash -c 'one_run "$@"' _
 
 "$PYTHON" scripts/pick_sweep.py "$SWEEP_DIR"
