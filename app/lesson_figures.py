@@ -320,10 +320,18 @@ def _run_tables(runs: dict[str, RecordedRun]) -> dict[str, str]:
                 for e in entries
             )
             tried += f"| {METHOD_LABELS[method]} | {cells} | {lr_text(data['chosen'][method])} |\n"
+    single = [METHOD_LABELS[m] for m in LM_METHODS if len(by_method.get(m, [])) == 1]
+    note = (
+        f"Only one rate was tried for {', '.join(single)}: the shared CPU left no time for a second, "
+        "so those rows are not tuned the way the others are."
+        if single
+        else "Every method was tried at two or more rates."
+    )
     return {
         "run_compare_table": compare,
         "run_sweep_table": tried,
         "run_sweep_count": count_text(len(data["runs"])),
+        "run_sweep_note": note,
     }
 
 
