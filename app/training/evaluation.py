@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,13 +151,6 @@ def answer(
     ]
 
 
-def task_metric(
-    model: nn.Module, tokenizer: Any, task: Task, max_new_tokens: int, seq_len: int, device: str
-) -> float:
-    """The task's metric on held-out examples: generated answers (chat) or predicted labels."""
-    return task_scores(model, tokenizer, task, max_new_tokens, seq_len, device)[0]
-
-
 def task_scores(
     model: nn.Module, tokenizer: Any, task: Task, max_new_tokens: int, seq_len: int, device: str
 ) -> tuple[float, float | None]:
@@ -177,7 +169,3 @@ def degenerate_rate(model: nn.Module, tokenizer: Any, task: Task, max_new_tokens
     metric comes from trl's rewards, which cannot see a reply that loops)."""
     prompts = [e.prompt for e in task.test if isinstance(e, PreferenceExample)][:EVAL_METRIC_PROMPTS]
     return degenerate_share(generate(model, tokenizer, prompts, max_new_tokens, device))
-
-
-def finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

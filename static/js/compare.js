@@ -54,7 +54,8 @@ export async function mount(container) {
   const note = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
   const table = h('table', { class: 'data-table' },
-    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train at the same steps and batch, each at the learning rate a sweep chose). Looping replies: held-out answers that repeat their word pairs.'),
+    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train at the same steps and batch, each at the learning rate a sweep chose). '
+      + 'voice: the share of held-out replies that use the task\'s voice (at least one of its marker words) without looping; looping replies: held-out answers that repeat their word pairs.'),
     h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))), tbody);
   const chartCell = h('div', { class: 'plot-cell' });
   container.append(
@@ -62,7 +63,7 @@ export async function mount(container) {
       h('div', { class: 'field' }, h('label', { for: 'compare-model' }, 'model'), modelSel),
       h('div', { class: 'field' }, h('label', { for: 'compare-task' }, 'task'), taskSel),
       h('fieldset', { class: 'choice' }, h('legend', { class: 'choice-label' }, 'methods'), boxes), go),
-    note, h('div', { class: 'table-wrap' }, table), chartCell,
+    note, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Runs compared (scrolls sideways on a narrow screen)' }, table), chartCell,
   );
   const chart = new LossChart(chartCell, { height: 320 });
   chartCell.after(h('p', { class: 'muted' }, 'The curves show the loss on answer tokens of the language-model runs; '
@@ -75,7 +76,7 @@ export async function mount(container) {
     return [
       s.method || '…',
       s.model ? `${s.model} · ${s.task}` : '…',
-      store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live' }, `live ${store.jobId}`),
+      store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live', title: `job ${store.jobId}` }, 'live'),
       b.steps != null ? String(b.steps) : '–', lrText(b.lr), b.batch != null ? String(b.batch) : '–',
       b.tokens != null ? int(b.tokens) : '–',
       pct(s.trainable_pct), s.adapter_bytes != null ? bytes(s.adapter_bytes) : '–',
