@@ -20,11 +20,11 @@ from app.classroom import tables as _class_tables  # noqa: F401  (registers the 
 from app.classroom.auth import persistent_secret
 from app.classroom.room import Classroom
 from app.config import Settings, get_settings
-from app.db import Base, make_engine, make_sessionmaker
+from app.db import Base, add_missing_columns, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
 from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import Runner
-from app.jobs.store import JobStore
+from app.jobs.store import JobStore, upgrade_last_seq
 from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
@@ -37,11 +37,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings.ensure_dirs()
     engine = make_engine(settings.resolved_database_url)
     Base.metadata.create_all(engine)
+    if "jobs.last_seq" in add_missing_columns(engine):  # a database from before seqs were given out here
+        upgrade_last_seq(engine)
     sessions = make_sessionmaker(engine)
     store = JobStore(sessions)
-    restarted = store.fail_unfinished()
-    if restarted:
-        logger.warning("marked %d unfinished jobs failed: server restarted", len(restarted))
     cache = ModelCache(settings.model_dir, settings.device)
     broadcaster = Broadcaster(settings.subscriber_queue_size)
     # One job per GPU at a time; on the CPU as many as configured.
