@@ -146,7 +146,8 @@ def upgrade_last_seq(engine: Any) -> None:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "UPDATE jobs SET last_seq = (SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = jobs.id)"
+                "UPDATE jobs SET last_seq = "
+                "(SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = jobs.id)"
             )
         )
 

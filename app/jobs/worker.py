@@ -8,8 +8,8 @@ are answered on threads of their own, so they do not wait for a training job.
 
 Messages to the worker: ``("run", job_id)``, ``("call", req_id, job_id, request, restore)``,
 ``("ask", req_id, fn)`` (``fn(worker)``), ``("pin", job_id, pinned)``, ``("stop",)``. From it:
-``("ready", pid)``, ``("event", job_id, seq, data, terminal)``, ``("finished", job_id, state, load_s, step_s)``,
-``("reply", req_id, ok, value)``.
+``("ready", pid)``, ``("event", job_id, seq, data, terminal)``,
+``("finished", job_id, state, load_s, step_s)``, ``("reply", req_id, ok, value)``.
 """
 
 from __future__ import annotations
