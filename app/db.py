@@ -29,6 +29,18 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def create_tables(engine: Engine) -> list[str]:
+    """Create missing tables and columns; several processes starting at once on PostgreSQL take
+    turns (an advisory lock), so none fails on a table another is creating."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(741101)"))
+        Base.metadata.create_all(connection)
+    return add_missing_columns(engine)
+
+
 def add_missing_columns(engine: Engine) -> list[str]:
     """Columns added to a table after a database was made (``create_all`` creates missing tables
     only): ``ALTER TABLE ... ADD COLUMN`` with the column's scalar default. Returns "table.column"s."""

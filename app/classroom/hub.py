@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class ClassHub:
     def __init__(self) -> None:
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
         self._lock = threading.Lock()
+        # Tells the other web processes (PostgreSQL NOTIFY, set by the app's lifespan); None: only us.
+        self.relay: Callable[[str, str], None] | None = None
 
     def listen(self, code: str) -> Listener:
         """Call from a coroutine: the listener is bound to the running loop."""
@@ -66,7 +69,16 @@ class ClassHub:
             return len(self._listeners.get(code, ()))
 
     def notify(self, code: str, topic: str) -> None:
-        """Thread-safe and non-blocking."""
+        """Thread-safe; wakes this process's listeners and, through ``relay``, every other process's."""
+        self.notify_here(code, topic)
+        if self.relay is not None:
+            try:
+                self.relay(code, topic)
+            except Exception:  # the change is stored; dashboards elsewhere refresh on their next poll
+                logger.exception("could not relay class %s change %r", code, topic)
+
+    def notify_here(self, code: str, topic: str) -> None:
+        """Thread-safe and non-blocking: this process's listeners only."""
         if topic not in TOPICS:
             raise ValueError(f"unknown topic {topic!r}")
         with self._lock:
