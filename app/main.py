@@ -25,9 +25,10 @@ from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
 from app.jobs.broadcast import Broadcaster
+from app.jobs.migrate import upgrade_last_seq
 from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
-from app.jobs.store import JobStore, upgrade_last_seq
+from app.jobs.store import JobStore
 from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     broadcaster = Broadcaster(settings.subscriber_queue_size)
     # One job per GPU at a time; on the CPU as many as configured.
     workers = settings.cpu_workers if cache.device == "cpu" else 1
+    if settings.runner != "local":
+        workers = settings.ray_actors
     runner = Runner(
         store,
         broadcaster,
@@ -55,6 +58,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir,
         workers=workers,
         time_limit_s=settings.job_time_limit_s,
+        backend=settings.runner,
+        ray_num_cpus=settings.ray_num_cpus,
+        ray_num_gpus=settings.ray_num_gpus,
     )
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
     app.state.classroom = Classroom(sessions, settings, persistent_secret(settings))

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -38,6 +38,9 @@ from app.training.methods import resolve_config
 from app.training.models import ModelCache
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig
+
+if TYPE_CHECKING:
+    from app.jobs.ray_pool import RayPool
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +78,11 @@ class Runner:
         clock: Callable[[], float] = time.time,
         lease_ttl_s: float = 15.0,
         tick_s: float = 0.25,
+        backend: str = "local",
+        ray_num_cpus: float = 1.0,
+        ray_num_gpus: float = 0.0,
     ) -> None:
+        """``backend``: 'local' (spawned worker processes) or a Ray address ('ray', 'ray://h:p', 'h:p')."""
         self.store, self.broadcaster, self.data_dir = store, broadcaster, data_dir
         self.workers, self.max_queued, self.tick_s = workers, max_queued, tick_s
         self.holder = f"{HOST[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -91,7 +98,15 @@ class Runner:
             keep_finished=keep_finished,
             pipe_events=not store.notifies,
         )
-        self.pool = WorkerPool(workers, config, self._publish, self._finished, self._lost)
+        self.pool: WorkerPool | RayPool
+        if backend == "local":
+            self.pool = WorkerPool(workers, config, self._publish, self._finished, self._lost)
+        else:
+            from app.jobs.ray_pool import RayPool  # Ray is an optional extra
+
+            self.pool = RayPool(
+                workers, config, self._finished, self._lost, backend, ray_num_cpus, ray_num_gpus
+            )
         self._wake = threading.Event()
         self._announce_lock = threading.Lock()
         self._stopping = False

@@ -141,17 +141,6 @@ class TaskView(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
-def upgrade_last_seq(engine: Any) -> None:
-    """Fill ``jobs.last_seq`` of a database made before it existed from the events stored."""
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "UPDATE jobs SET last_seq = "
-                "(SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = jobs.id)"
-            )
-        )
-
-
 class UnknownJob(KeyError):
     pass
 

@@ -1,4 +1,4 @@
-"""A training worker: a spawned process that runs one job at a time and holds the tuned models.
+"""A training worker: runs one job at a time and holds the tuned models (a spawned process here).
 
 It keeps its own model cache warm between jobs, its own database engine, and stamps and stores every
 event of the job it runs (``JobStore.emit``: the seq is given out by the database; PostgreSQL
@@ -19,6 +19,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -46,86 +47,50 @@ class WorkerConfig:
     pipe_events: bool  # SQLite: live events go to the web process over the pipe
 
 
-class _Worker:
-    def __init__(self, conn: Connection, cancel: Any, stopping: Any, config: WorkerConfig) -> None:
+class JobWorker:
+    """What runs jobs and holds their models, wherever it lives (a spawned process, a Ray actor):
+    its own engine, store, warm model cache and tuned-model room. ``publish`` receives each stored
+    event (the process worker passes it to its pipe on SQLite; None: listeners hear NOTIFY)."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        cancel: Any,
+        stopping: Any,
+        publish: Callable[[str, int, str, bool], None] | None = None,
+    ) -> None:
         from app.classroom import tables as _class_tables  # noqa: F401  (uploads' task rows share Base)
         from app.db import make_engine, make_sessionmaker
         from app.jobs.store import JobStore
         from app.jobs.tuned import TunedModels
         from app.training.models import ModelCache
 
-        self.conn, self.cancel, self.stopping, self.config = conn, cancel, stopping, config
+        self.config, self.cancel, self.stopping, self.publish = config, cancel, stopping, publish
         self.engine = make_engine(config.database_url)
         self.store = JobStore(make_sessionmaker(self.engine))
         self.cache = ModelCache(config.model_dir, config.device)
         self.room = TunedModels(self.store, self.cache, config.data_dir, config.keep_finished)
-        self.jobs: queue.Queue[str | None] = queue.Queue()
-        self.answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ftlab-tuned")
-        self._send_lock = threading.Lock()
 
-    def send(self, message: tuple) -> None:
-        with self._send_lock:
-            self.conn.send(message)
-
-    # -- commands -------------------------------------------------------------------------------
-    def listen(self) -> None:
-        """Reads commands until the web process closes the pipe (it stopped, or died: then so do we)."""
+    def run_safely(self, job_id: str) -> tuple[str, float | None, float | None]:
+        """``run``, never raising: a store failure ends the job `failed`, not the worker."""
         try:
-            while True:
-                message = self.conn.recv()
-                kind = message[0]
-                if kind == "run":
-                    self.jobs.put(message[1])
-                elif kind == "call":
-                    _, req_id, job_id, request, restore = message
-                    self.answers.submit(self._answer, req_id, self.room.call, job_id, request, restore)
-                elif kind == "ask":
-                    self.answers.submit(self._answer, message[1], message[2], self)
-                elif kind == "pin":
-                    self.room.pin(message[1], message[2])
-                elif kind == "stop":
-                    self.jobs.put(None)
-                    return
-        except (EOFError, OSError):
-            logger.warning("worker %s: the web process is gone; exiting", self.config.name)
-            os._exit(0)
-
-    def _answer(self, req_id: int, fn: Any, *args: Any) -> None:
-        try:
-            value, ok = fn(*args), True
-        except Exception as exc:  # sent back and raised in the web process
-            value, ok = exc, False
-        try:
-            self.send(("reply", req_id, ok, value))
-        except Exception as exc:  # e.g. the result does not pickle
-            self.send(("reply", req_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-
-    # -- jobs -----------------------------------------------------------------------------------
-    def serve(self) -> None:
-        threading.Thread(target=self.listen, name="ftlab-worker-commands", daemon=True).start()
-        self.send(("ready", os.getpid()))
-        while (job_id := self.jobs.get()) is not None:
-            try:
-                state, load_s, step_s = self.run(job_id)
-            except Exception:  # a store failure must not kill the worker
-                logger.exception("job %s crashed in worker %s", job_id, self.config.name)
-                self.emit(job_id, Failed(error="internal error (see the server log)"))
-                self.room.drop(job_id)
-                state, load_s, step_s = "failed", None, None
-            self.send(("finished", job_id, state, load_s, step_s))
-        self.answers.shutdown(wait=True)
-        self.room.release_all()
-        self.engine.dispose()
+            return self.run(job_id)
+        except Exception:
+            logger.exception("job %s crashed in worker %s", job_id, self.config.name)
+            self.emit(job_id, Failed(error="internal error (see the server log)"))
+            self.room.drop(job_id)
+            return "failed", None, None
 
     def emit(self, job_id: str, event: AnyEvent) -> bool:
         stored = self.store.emit(job_id, event)
         if stored is None:
             return False
-        if self.config.pipe_events:
-            self.send(("event", job_id, stored.seq, stored.data, stored.terminal))
+        if self.publish is not None:
+            self.publish(job_id, stored.seq, stored.data, stored.terminal)
         return True
 
     def run(self, job_id: str) -> tuple[str, float | None, float | None]:
+        """Train one claimed job, emitting its events; (final state, load seconds, seconds per step)."""
         from app.jobs.tuned import adapter_dir
         from app.jobs.uploads import load_task
         from app.training.loop import TrainingRun
@@ -173,8 +138,73 @@ class _Worker:
             return
         self.store.update(job_id, has_adapter=True)
 
+    def close(self) -> None:
+        self.room.release_all()
+        self.engine.dispose()
+
+
+class _ProcessWorker:
+    """A JobWorker in a spawned process, talking to the web process over a pipe."""
+
+    def __init__(self, conn: Connection, cancel: Any, stopping: Any, config: WorkerConfig) -> None:
+        self.conn, self.config = conn, config
+        self._send_lock = threading.Lock()
+        publish = self._publish if config.pipe_events else None
+        self.worker = JobWorker(config, cancel, stopping, publish)
+        self.room = self.worker.room  # what ``ask`` probes look at
+        self.jobs: queue.Queue[str | None] = queue.Queue()
+        self.answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ftlab-tuned")
+
+    def send(self, message: tuple) -> None:
+        with self._send_lock:
+            self.conn.send(message)
+
+    def _publish(self, job_id: str, seq: int, data: str, terminal: bool) -> None:
+        self.send(("event", job_id, seq, data, terminal))
+
+    def listen(self) -> None:
+        """Reads commands until the web process closes the pipe (it stopped, or died: then so do we)."""
+        try:
+            while True:
+                message = self.conn.recv()
+                kind = message[0]
+                if kind == "run":
+                    self.jobs.put(message[1])
+                elif kind == "call":
+                    _, req_id, job_id, request, restore = message
+                    self.answers.submit(self._answer, req_id, self.room.call, job_id, request, restore)
+                elif kind == "ask":
+                    self.answers.submit(self._answer, message[1], message[2], self)
+                elif kind == "pin":
+                    self.room.pin(message[1], message[2])
+                elif kind == "stop":
+                    self.jobs.put(None)
+                    return
+        except (EOFError, OSError):
+            logger.warning("worker %s: the web process is gone; exiting", self.config.name)
+            os._exit(0)
+
+    def _answer(self, req_id: int, fn: Any, *args: Any) -> None:
+        try:
+            value, ok = fn(*args), True
+        except Exception as exc:  # sent back and raised in the web process
+            value, ok = exc, False
+        try:
+            self.send(("reply", req_id, ok, value))
+        except Exception as exc:  # e.g. the result does not pickle
+            self.send(("reply", req_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+    def serve(self) -> None:
+        threading.Thread(target=self.listen, name="ftlab-worker-commands", daemon=True).start()
+        self.send(("ready", os.getpid()))
+        while (job_id := self.jobs.get()) is not None:
+            state, load_s, step_s = self.worker.run_safely(job_id)
+            self.send(("finished", job_id, state, load_s, step_s))
+        self.answers.shutdown(wait=True)
+        self.worker.close()
+
 
 def worker_main(conn: Connection, cancel: Any, stopping: Any, config: WorkerConfig) -> None:
     """The spawned process's entry point."""
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {config.name} %(levelname)s %(message)s")
-    _Worker(conn, cancel, stopping, config).serve()
+    _ProcessWorker(conn, cancel, stopping, config).serve()
