@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
+from app.api.errors import add_error_handlers
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+    add_error_handlers(app)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router,)
     classroom = (classes.router, auth.router, class_ws.router, class_pages.router)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.classes import ClassroomDep
+from app.api.deps import ClassroomDep, CredentialsDep
 from app.classroom.auth import INSTRUCTOR_COOKIE, INSTRUCTOR_MAX_AGE_S, STUDENT_COOKIE
 from app.classroom.dashboard import class_state
 
@@ -55,6 +55,6 @@ def logout(response: Response, student: bool = False) -> dict[str, Any]:
 
 
 @router.get("/me")
-def who_am_i(request: Request, room: ClassroomDep) -> dict[str, Any]:
-    found = room.seat_member(request)
-    return {"instructor": room.auth.is_instructor(request), "student": class_state(*found) if found else None}
+def who_am_i(room: ClassroomDep, who: CredentialsDep) -> dict[str, Any]:
+    found = room.seat_member(who)
+    return {"instructor": room.auth.is_instructor(who), "student": class_state(*found) if found else None}

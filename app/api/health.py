@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from app.api.deps import ModelCacheDep, RunnerDep, SettingsDep
 from app.events import event_json_schema
 from app.training.methods import METHODS
-from app.training.models import MODEL_REGISTRY
+from app.training.registry import MODEL_REGISTRY
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api", tags=["server"])

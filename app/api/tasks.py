@@ -33,13 +33,9 @@ async def upload_task(
     if len(data) > limit:
         raise HTTPException(413, f"file: larger than the upload limit of {limit} bytes")
     filename = file.filename or "upload.jsonl"
-    try:
+    try:  # UploadProblem and TaskFileError (naming the line) are answered by app.api.errors
         return save_upload(store, settings.data_dir, name, filename, data, owner=owner)
-    except UploadProblem as exc:
-        if exc.status != 422:
-            raise HTTPException(exc.status, f"{exc.field}: {exc}") from None
-        raise field_error(exc.field, str(exc)) from None
-    except TaskFileError as exc:
-        raise field_error("file", str(exc), line=exc.line) from None
+    except (UploadProblem, TaskFileError):
+        raise
     except ValueError as exc:  # Task.from_examples: too few examples, bad split, ...
         raise field_error("file", str(exc)) from None

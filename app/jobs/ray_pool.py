@@ -209,7 +209,9 @@ class RayPool:
         actor.handle.cancel_job.remote(job_id)
         return True
 
-    def call(self, job_id: str, request: TunedRequest, restore: bool = True, timeout: float = CALL_TIMEOUT_S) -> Any:
+    def call(
+        self, job_id: str, request: TunedRequest, restore: bool = True, timeout: float = CALL_TIMEOUT_S
+    ) -> Any:
         self.ensure_started()
         with self._lock:
             actor = next((a for a in self._actors if job_id in a.held), None)

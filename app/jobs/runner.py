@@ -34,10 +34,8 @@ from app.jobs.state import JobState
 from app.jobs.store import RESTART_REASON, JobStore, JobView, StoredEvent
 from app.jobs.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
 from app.jobs.worker import STOPPED_REASON, WorkerConfig
-from app.training.methods import resolve_config
+from app.training.methods import ResolvedJob
 from app.training.models import ModelCache
-from app.training.tasks import Task
-from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:
     from app.jobs.ray_pool import RayPool
@@ -141,9 +139,9 @@ class Runner:
         self.leases.release(server_lease(self.holder), self.holder)
 
     # -- submitting and asking ------------------------------------------------------------------
-    def submit(self, config: TrainConfig, owner: str | None = None, task: Task | None = None) -> SubmitResult:
-        """Queue a job. ``config`` is checked with ``resolve_config`` (ConfigError names the field)."""
-        resolve_config(config, task.kind if task is not None else None)
+    def submit(self, job: ResolvedJob, owner: str | None = None) -> SubmitResult:
+        """Queue a job, resolved once by ``resolve_job`` (its config is what the store keeps and what
+        the worker trains; the worker loads the task again by name)."""
         if self._stopping:
             raise QueueFull("the server is stopping")
         job_id = secrets.token_hex(8)
@@ -157,7 +155,9 @@ class Runner:
             place.append(position)
             return Queued(position=position, eta_s=eta_s)
 
-        self.store.create_job(job_id, config.model_dump(mode="json"), owner=owner, first_event=first_event)
+        self.store.create_job(
+            job_id, job.config.model_dump(mode="json"), owner=owner, first_event=first_event
+        )
         self._announce_positions()
         self._wake.set()
         return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=place[0])

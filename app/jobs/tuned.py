@@ -27,7 +27,9 @@ from app.jobs.state import JobState
 from app.jobs.store import JobStore
 from app.jobs.uploads import load_task
 from app.training.loop import TrainingRun
-from app.training.models import ModelCache, ModelNotAvailable
+from app.training.methods import resolve_job
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
 from app.training.restore import restore_run
 from app.training.train_config import TrainConfig
 
@@ -173,7 +175,8 @@ class TunedModels:
         try:
             config = TrainConfig.model_validate(view.config)
             task = load_task(self.store, self.data_dir, config.task)  # None: a built-in task
-            run = restore_run(config, self.cache, adapter_dir(self.data_dir, job_id), task)
+            # stored configs are resolved at submission (resolving again changes nothing); older rows are not
+            run = restore_run(resolve_job(config, task), self.cache, adapter_dir(self.data_dir, job_id))
         except (LookupError, OSError, ValueError, ModelNotAvailable) as exc:  # ValueError: ConfigError too
             raise NotInMemory(
                 f"job {job_id}'s tuned model could not be rebuilt from its adapter: {exc}"

@@ -94,18 +94,19 @@ class JobWorker:
         from app.jobs.tuned import adapter_dir
         from app.jobs.uploads import load_task
         from app.training.loop import TrainingRun
+        from app.training.methods import ConfigError, resolve_job
         from app.training.train_config import TrainConfig
 
         view = self.store.get_job(job_id)
         if view is None:
             return "failed", None, None
         config = TrainConfig.model_validate(view.config)
-        try:
-            task = load_task(self.store, self.config.data_dir, config.task)
-        except LookupError as exc:
-            self.emit(job_id, Failed(error=str(exc.args[0])))
+        try:  # the config was resolved at submission; the task is loaded again here, by name
+            job = resolve_job(config, load_task(self.store, self.config.data_dir, config.task))
+        except (LookupError, ConfigError) as exc:
+            self.emit(job_id, Failed(error=str(exc.args[0]) if exc.args else str(exc)))
             return "failed", None, None
-        run = TrainingRun(config, self.cache, task, cancel=self.cancel, time_limit_s=self.config.time_limit_s)
+        run = TrainingRun(job, self.cache, cancel=self.cancel, time_limit_s=self.config.time_limit_s)
         self.room.training(job_id, run)
         claimed_at = view.started_at or time.time()
         first_step_at, last_step, last_type = None, None, ""

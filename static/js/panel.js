@@ -32,7 +32,10 @@ export async function mount(container) {
   }));
   const logBox = h('input', { type: 'checkbox', id: 'loss-log' });
   const lossCell = h('div', { class: 'plot-cell' });
-  const geoCell = h('div', { class: 'plot-cell' });
+  // ΔW spectrum or soft-prompt geometry, whichever the method's spectrum kind (from /api/methods) is
+  const spectrumCell = h('div');
+  const softCell = h('div', { hidden: true });
+  const geoCell = h('div', { class: 'plot-cell' }, spectrumCell, softCell);
   const sample = h('div', { class: 'sample-box' });
   const after = h('div');
   container.append(
@@ -40,7 +43,8 @@ export async function mount(container) {
     status, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample, after,
   );
   const loss = new LossChart(lossCell);
-  const spectrum = new Spectrum3D(geoCell, { title: 'ΔW spectrum of this run', height: 340, normalise: false });
+  const spectrum = new Spectrum3D(spectrumCell, { title: 'ΔW spectrum of this run', height: 340, normalise: false });
+  const spectrumKind = Object.fromEntries(methods.map((m) => [m.name, m.spectrum]));
   let softPrompt = null;
   logBox.addEventListener('change', () => loss.setLogScale(logBox.checked));
 
@@ -91,13 +95,7 @@ export async function mount(container) {
         break;
       case 'done':
         status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`;
-        if (!s.recorded) {
-          const method = s.started ? s.started.method : '';
-          after.replaceChildren(generateBox(s.jobId, {
-            samplePrompt: s.samples.length ? s.samples[s.samples.length - 1].prompt : '',
-            hasAdapter: !['full', 'head'].includes(method),
-          }));
-        }
+        if (!s.recorded) showTryIt(s);
         break;
       case 'failed': status.textContent = `Failed: ${event.error}`; break;
       case 'cancelled': status.textContent = 'Cancelled.'; break;
@@ -111,15 +109,24 @@ export async function mount(container) {
   }
 
   function useGeometry(method) {
-    const soft = ['prompt', 'prefix'].includes(method);
-    if (soft && !softPrompt) {
-      geoCell.replaceChildren();
-      softPrompt = new SoftPrompt3D(geoCell, { height: 340 });
-    } else if (!soft && softPrompt) {
-      geoCell.replaceChildren();
+    const soft = spectrumKind[method] === 'soft_prompt';
+    spectrumCell.hidden = soft; // shown before drawing: a hidden plot has no size
+    softCell.hidden = !soft;
+    if (soft && !softPrompt) softPrompt = new SoftPrompt3D(softCell, { height: 340 });
+    else if (!soft && softPrompt) {
+      softCell.replaceChildren();
       softPrompt = null;
-      spectrum.container.append(spectrum.plot, spectrum.summary);
     }
+  }
+
+  // After a live run: prompts for the tuned model, and its adapter if the job saved one (the job says).
+  async function showTryIt(s) {
+    const job = await api.job(s.jobId).catch(() => null);
+    if (store !== s) return; // another run is shown by now
+    after.replaceChildren(generateBox(s.jobId, {
+      samplePrompt: s.samples.length ? s.samples[s.samples.length - 1].prompt : '',
+      hasAdapter: Boolean(job && job.has_adapter),
+    }));
   }
 
   // Every sample of the latest step: the same prompts before training and now.
@@ -153,8 +160,7 @@ export async function mount(container) {
     status.before(h('p', { class: 'panel-badge' }, label, badge === 'recorded'
       ? ` A recorded ${what}, shipped with the lesson (real numbers from ftlab train). Press Start to train your own.`
       : ` Job ${next.jobId}`));
-    const replay = [...next.seen].length ? collect(next) : [];
-    for (const event of replay) render(event, next);
+    for (const event of next.events) render(event, next); // the store keeps them in seq order
     unsubscribe();
     unsubscribe = next.subscribe(render);
   }
@@ -219,16 +225,6 @@ export async function mount(container) {
   }
   const recorded = await loadRecorded('lora').catch(() => null);
   if (recorded && !store) show(recorded, { badge: 'recorded' });
-}
-
-// Events of a store in seq order (for redrawing a store that already has events).
-function collect(store) {
-  const events = [];
-  if (store.queued) events.push(store.queued);
-  if (store.started) events.push(store.started);
-  events.push(...store.steps, ...store.evals, ...store.spectra, ...store.samples);
-  if (store.terminal) events.push(store.terminal);
-  return events.sort((a, b) => a.seq - b.seq);
 }
 
 function summaryText(summary = {}) {

@@ -18,15 +18,17 @@ from app.events import check_stream, parse_event
 from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import WORKER_LOST, Runner
 from app.jobs.store import JobStore
+from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
 from tests.utils.worker_probes import worker_pid
 
-TINY = TrainConfig(
+TINY_CONFIG = TrainConfig(
     model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
 )
-LONG = TINY.model_copy(update={"steps": 2000})
+TINY = resolve_job(TINY_CONFIG)
+LONG = resolve_job(TINY_CONFIG.model_copy(update={"steps": 2000}))
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_a_killed_ray_actor_fails_only_its_job(ray_runner: Runner) -> None:
 @pytest.mark.slow
 def test_a_smollm2_lora_job_on_the_ray_cluster(ray_runner: Runner) -> None:
     config = TrainConfig(model="smollm2-135m", method="lora", task="tone", steps=10, batch_size=2, seq_len=64)
-    job_id = ray_runner.submit(config).id
+    job_id = ray_runner.submit(resolve_job(config)).id
     wait_state(ray_runner, job_id, {"done", "failed", "cancelled"}, timeout=1200)
     events = _events(ray_runner, job_id)
     check_stream(events)

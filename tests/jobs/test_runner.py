@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from app.events import check_stream, parse_event
 from app.jobs.runner import STOPPED_REASON, Runner
+from app.training.methods import resolve_job
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state as _wait
 
-TINY = TrainConfig(
+TINY_CONFIG = TrainConfig(
     model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
 )
-LONG = TINY.model_copy(update={"steps": 2000})
+TINY = resolve_job(TINY_CONFIG)
+LONG = resolve_job(TINY_CONFIG.model_copy(update={"steps": 2000}))
 
 
 def _events(runner: Runner, job_id: str) -> list[dict]:
@@ -44,7 +46,7 @@ def test_the_wall_time_limit_ends_a_job(make_runner) -> None:  # noqa: ANN001
     events = _events(runner, job_id)
     check_stream(events)
     assert events[-1]["type"] == "failed" and "limit" in events[-1]["error"]
-    assert max((e["step"] for e in events if e["type"] == "step"), default=0) < LONG.steps
+    assert max((e["step"] for e in events if e["type"] == "step"), default=0) < LONG.config.steps
 
 
 def test_stop_fails_running_and_queued_jobs(make_runner) -> None:  # noqa: ANN001
@@ -88,4 +90,4 @@ def test_base_weights_are_read_once_and_every_job_starts_from_the_base(make_runn
     assert runner.pool.ask(base_reads) == [["tiny-llama"]]
     # same config and seed: the second job would see other losses had it started from the first's weights
     losses = [[e["loss"] for e in _events(runner, j) if e["type"] == "step"] for j in (first, second)]
-    assert losses[0] == losses[1] and len(losses[0]) == TINY.steps
+    assert losses[0] == losses[1] and len(losses[0]) == TINY.config.steps

@@ -9,14 +9,16 @@ import time
 
 from app.events import check_stream, parse_event
 from app.jobs.runner import WORKER_LOST, Runner
+from app.training.methods import resolve_job
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
 from tests.utils.worker_probes import worker_pid
 
-TINY = TrainConfig(
+TINY_CONFIG = TrainConfig(
     model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
 )
-LONG = TINY.model_copy(update={"steps": 2000})
+TINY = resolve_job(TINY_CONFIG)
+LONG = resolve_job(TINY_CONFIG.model_copy(update={"steps": 2000}))
 
 
 def _events(runner: Runner, job_id: str) -> list[dict]:
