@@ -1,8 +1,9 @@
 """Leases in the database: which server processes are alive, and which one schedules.
 
 Each server process renews a ``server:<id>`` row every few seconds; the jobs it runs name it in
-``claimed_by``. A holder is gone when its lease expired, or at once when it lived on this host and
-its process no longer exists (a kill -9 is noticed without waiting for the lease to run out). One
+``claimed_by``. A holder on another host is gone when its lease expired; one on this host when its
+process no longer exists (a kill -9 is noticed at once, and a slow renewal on a busy machine is not
+mistaken for a death). One
 ``scheduler`` row says who dispatches the queue; another process takes it over when it expires.
 Time comes from an injected clock so tests can move it.
 """
@@ -115,6 +116,6 @@ class Leases:
 
     @staticmethod
     def _gone(held: Holder, now: float) -> bool:
-        if held.expires_at < now:
-            return True
-        return held.host == HOST and not pid_alive(held.pid)
+        if held.host == HOST:  # on this host the process table knows better than a lapsed lease
+            return not pid_alive(held.pid)  # (a busy machine can delay a renewal, never revive a pid)
+        return held.expires_at < now
