@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from app.jobs.slots import Slots
 from app.jobs.tuned import NotInMemory, TunedRequest
 from app.jobs.worker import WorkerConfig, worker_main
 
@@ -36,6 +37,10 @@ class _Slot:
     held: set[str] = field(default_factory=set)  # jobs whose models this worker ran or rebuilt
     send_lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
     def send(self, message: tuple) -> None:
         with self.send_lock:
             self.conn.send(message)
@@ -49,7 +54,7 @@ class _Pending:
     value: Any = None
 
 
-class WorkerPool:
+class WorkerPool(Slots[_Slot]):
     def __init__(
         self,
         size: int,
@@ -58,30 +63,22 @@ class WorkerPool:
         on_finished: Callable[[str, str, float | None, float | None], None],
         on_lost: Callable[[str, str], None],
     ) -> None:
-        self.size, self.config = size, config
+        super().__init__(size)
+        self.config = config
         self.on_event, self.on_finished, self.on_lost = on_event, on_finished, on_lost
         self._context = multiprocessing.get_context("spawn")
         self._stopping_flag = self._context.Event()  # workers turn a stop's cancel into 'server stopped'
-        self._slots: list[_Slot] = []
         self._pending: dict[int, _Pending] = {}
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
-        self._stopping = False
-        self._pinned: set[str] = set()
         self.replaced = 0  # workers lost and replaced
-
-    @property
-    def started(self) -> bool:
-        with self._lock:
-            return bool(self._slots)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def ensure_started(self) -> None:
         with self._lock:
-            if self._slots or self._stopping:
+            if self._members or self._stopping:
                 return
-            self._slots = [self._spawn(index) for index in range(self.size)]
+            self._members = [self._spawn(index) for index in range(self.size)]
             self._reader = threading.Thread(target=self._read, name="ftlab-pool-reader", daemon=True)
             self._reader.start()
 
@@ -106,7 +103,7 @@ class WorkerPool:
         """Running jobs end 'server stopped' (their workers see the cancel flag), then workers exit."""
         with self._lock:
             self._stopping = True
-            slots = list(self._slots)
+            slots = list(self._members)
         self._stopping_flag.set()
         for slot in slots:
             slot.cancel.set()
@@ -124,31 +121,19 @@ class WorkerPool:
             self._reader.join(5)
 
     # -- jobs -----------------------------------------------------------------------------------
-    def free_slots(self) -> int:
-        with self._lock:
-            return sum(1 for s in self._slots if s.job_id is None) if self._slots else self.size
-
     def dispatch(self, job_id: str) -> str | None:
         """Hand a claimed job to a free worker; its name, or None if every worker is busy."""
         self.ensure_started()
         with self._lock:
-            slot = next((s for s in self._slots if s.job_id is None), None)
-            if slot is None or self._stopping:
+            slot = self._take_free(job_id)
+            if slot is None:
                 return None
-            slot.job_id = job_id
             slot.cancel.clear()  # a cancel meant for its previous job
-            slot.held.add(job_id)
         slot.send(("run", job_id))
         return slot.process.name
 
-    def running(self) -> dict[str, int | None]:
-        """Job id → pid of the worker running it."""
-        with self._lock:
-            return {s.job_id: s.process.pid for s in self._slots if s.job_id is not None}
-
     def cancel(self, job_id: str) -> bool:
-        with self._lock:
-            slot = next((s for s in self._slots if s.job_id == job_id), None)
+        slot = self._running(job_id)
         if slot is None:
             return False
         slot.cancel.set()  # the loop sees it between steps and ends the job `cancelled`
@@ -160,27 +145,18 @@ class WorkerPool:
     ) -> Any:
         """``request(run)`` on the job's model, on the worker that holds it (or any, to rebuild it)."""
         self.ensure_started()
-        with self._lock:
-            slot = next((s for s in self._slots if job_id in s.held), None)
-            if slot is None and not restore:
-                raise NotInMemory(f"job {job_id}'s tuned model is not held by any worker")
-            if slot is None:  # rebuild on the least busy worker, and remember where
-                slot = min(self._slots, key=lambda s: (s.job_id is not None, len(s.held)))
-                slot.held.add(job_id)
+        slot = self._holder(job_id, restore)
         return self._request(slot, ("call", job_id, request, restore), timeout)
 
     def ask(self, fn: Callable[[Any], Any], timeout: float = CALL_TIMEOUT_S) -> list[Any]:
         """``fn(worker)`` on every worker (introspection: held models, cache contents, memory)."""
         self.ensure_started()
         with self._lock:
-            slots = list(self._slots)
+            slots = list(self._members)
         return [self._request(slot, ("ask", fn), timeout) for slot in slots]
 
     def pin(self, job_id: str, pinned: bool) -> None:
-        with self._lock:
-            (self._pinned.add if pinned else self._pinned.discard)(job_id)
-            slots = list(self._slots)
-        for slot in slots:
+        for slot in self._pin(job_id, pinned):
             slot.send(("pin", job_id, pinned))
 
     def _request(self, slot: _Slot, body: tuple, timeout: float) -> Any:
@@ -203,9 +179,9 @@ class WorkerPool:
     def _read(self) -> None:
         while True:
             with self._lock:
-                if self._stopping and not any(s.process.is_alive() for s in self._slots):
+                if self._stopping and not any(s.process.is_alive() for s in self._members):
                     return
-                slots = list(self._slots)
+                slots = list(self._members)
             by_handle: dict[Any, _Slot] = {}
             for slot in slots:
                 by_handle[slot.conn] = slot
@@ -232,10 +208,7 @@ class WorkerPool:
             self.on_event(*message[1:])
         elif kind == "finished":
             _, job_id, state, load_s, step_s = message
-            with self._lock:
-                slot.job_id = None
-                if state != "done":
-                    slot.held.discard(job_id)
+            self._finished(slot, job_id, state)
             self.on_finished(job_id, state, load_s, step_s)
         elif kind == "reply":
             _, req_id, ok, value = message
@@ -249,16 +222,16 @@ class WorkerPool:
         slot.process.join(1)
         code = slot.process.exitcode
         with self._lock:
-            if slot not in self._slots:
+            if slot not in self._members:
                 return
             stopping = self._stopping
             job_id = slot.job_id
             orphans = [p for p in self._pending.values() if p.slot is slot]
             if not stopping:
-                self._slots[self._slots.index(slot)] = self._spawn(slot.index)
+                self._members[self._members.index(slot)] = self._spawn(slot.index)
                 self.replaced += 1
             else:
-                self._slots.remove(slot)
+                self._members.remove(slot)
         for pending in orphans:
             pending.value = NotInMemory(f"{WORKER_LOST} (exit code {code}) while answering")
             pending.done.set()

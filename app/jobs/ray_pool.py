@@ -18,11 +18,12 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from app.jobs.pool import CALL_TIMEOUT_S, WORKER_LOST
+from app.jobs.slots import Slots
 from app.jobs.tuned import NotInMemory, TunedRequest
 from app.jobs.worker import JobWorker, WorkerConfig
 
@@ -88,10 +89,10 @@ class _Actor:
     pid: int
     job_id: str | None = None
     ref: Any = None
-    held: set[str] | None = None
+    held: set[str] = field(default_factory=set)
 
 
-class RayPool:
+class RayPool(Slots[_Actor]):
     """The WorkerPool interface over Ray actors (see ``pool.WorkerPool``)."""
 
     def __init__(
@@ -104,29 +105,21 @@ class RayPool:
         num_cpus: float = 1.0,
         num_gpus: float = 0.0,
     ) -> None:
-        self.size, self.config = size, replace(config, pipe_events=False)
+        super().__init__(size)
+        self.config = replace(config, pipe_events=False)
         self.on_finished, self.on_lost = on_finished, on_lost
         self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
-        self._actors: list[_Actor] = []
-        self._pinned: set[str] = set()
-        self._lock = threading.Lock()
-        self._stopping = False
         self._waiter: threading.Thread | None = None
         self._started_ray = False
         self.replaced = 0
 
-    @property
-    def started(self) -> bool:
-        with self._lock:
-            return bool(self._actors)
-
     # -- lifecycle ------------------------------------------------------------------------------
     def ensure_started(self) -> None:
         with self._lock:
-            if self._actors or self._stopping:
+            if self._members or self._stopping:
                 return
             self._connect()
-            self._actors = [self._make_actor(index) for index in range(self.size)]
+            self._members = [self._make_actor(index) for index in range(self.size)]
             self._waiter = threading.Thread(target=self._wait, name="ftlab-ray-waiter", daemon=True)
             self._waiter.start()
 
@@ -161,14 +154,14 @@ class RayPool:
         node_id, pid = ray.get(handle.node.remote(), timeout=300)
         for job_id in self._pinned:
             handle.pin.remote(job_id, True)
-        return _Actor(index, handle, node_id, pid, held=set())
+        return _Actor(index, handle, node_id, pid)
 
     def stop(self, timeout: float = 30.0) -> None:
         import ray
 
         with self._lock:
             self._stopping = True
-            actors = list(self._actors)
+            actors = list(self._members)
         for actor in actors:
             actor.handle.stop_jobs.remote()
         refs = [a.ref for a in actors if a.ref is not None]
@@ -182,28 +175,17 @@ class RayPool:
             ray.shutdown()
 
     # -- jobs -----------------------------------------------------------------------------------
-    def free_slots(self) -> int:
-        with self._lock:
-            return sum(1 for a in self._actors if a.job_id is None) if self._actors else self.size
-
     def dispatch(self, job_id: str) -> str | None:
         self.ensure_started()
         with self._lock:
-            actor = next((a for a in self._actors if a.job_id is None), None)
-            if actor is None or self._stopping:
+            actor = self._take_free(job_id)
+            if actor is None:
                 return None
-            actor.job_id = job_id
             actor.ref = actor.handle.run.remote(job_id)
-            actor.held.add(job_id)
         return f"ray:{actor.node_id[:16]}:pid{actor.pid}"
 
-    def running(self) -> dict[str, int | None]:
-        with self._lock:
-            return {a.job_id: a.pid for a in self._actors if a.job_id is not None}
-
     def cancel(self, job_id: str) -> bool:
-        with self._lock:
-            actor = next((a for a in self._actors if a.job_id == job_id), None)
+        actor = self._running(job_id)
         if actor is None:
             return False
         actor.handle.cancel_job.remote(job_id)
@@ -213,26 +195,17 @@ class RayPool:
         self, job_id: str, request: TunedRequest, restore: bool = True, timeout: float = CALL_TIMEOUT_S
     ) -> Any:
         self.ensure_started()
-        with self._lock:
-            actor = next((a for a in self._actors if job_id in a.held), None)
-            if actor is None and not restore:
-                raise NotInMemory(f"job {job_id}'s tuned model is not held by any Ray actor")
-            if actor is None:
-                actor = min(self._actors, key=lambda a: (a.job_id is not None, len(a.held)))
-                actor.held.add(job_id)
+        actor = self._holder(job_id, restore)
         return self._get(actor.handle.call.remote(job_id, request, restore), timeout)
 
     def ask(self, fn: Callable[[Any], Any], timeout: float = CALL_TIMEOUT_S) -> list[Any]:
         self.ensure_started()
         with self._lock:
-            actors = list(self._actors)
+            actors = list(self._members)
         return [self._get(a.handle.ask.remote(fn), timeout) for a in actors]
 
     def pin(self, job_id: str, pinned: bool) -> None:
-        with self._lock:
-            (self._pinned.add if pinned else self._pinned.discard)(job_id)
-            actors = list(self._actors)
-        for actor in actors:
+        for actor in self._pin(job_id, pinned):
             actor.handle.pin.remote(job_id, pinned)
 
     @staticmethod
@@ -255,7 +228,7 @@ class RayPool:
 
         while True:
             with self._lock:
-                pending = {a.ref: a for a in self._actors if a.ref is not None}
+                pending = {a.ref: a for a in self._members if a.ref is not None}
                 if self._stopping and not pending:
                     return
             if not pending:
@@ -273,22 +246,20 @@ class RayPool:
                     if job_id is not None:
                         self.on_lost(job_id, f"{WORKER_LOST} (its Ray actor died)")
                     continue
-                with self._lock:
-                    actor.job_id, actor.ref = None, None
-                    if state != "done":
-                        actor.held.discard(job_id)  # type: ignore[union-attr]
-                if job_id is not None:
+                actor.ref = None
+                if job_id:
+                    self._finished(actor, job_id, state)
                     self.on_finished(job_id, state, load_s, step_s)
 
     def _replace(self, actor: _Actor) -> None:
         with self._lock:
-            if self._stopping or actor not in self._actors:
-                if actor in self._actors:
-                    self._actors.remove(actor)
+            if self._stopping or actor not in self._members:
+                if actor in self._members:
+                    self._members.remove(actor)
                 return
-            position = self._actors.index(actor)
+            position = self._members.index(actor)
             actor.job_id, actor.ref = "", None  # not free: nothing is dispatched to a dead actor
         fresh = self._make_actor(actor.index)
         with self._lock:
-            self._actors[position] = fresh
+            self._members[position] = fresh
             self.replaced += 1

@@ -14,7 +14,7 @@ import pytest
 
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker
-from app.events import check_stream, parse_event
+from app.events import check_stream
 from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import WORKER_LOST, Runner
 from app.jobs.store import JobStore
@@ -22,23 +22,15 @@ from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
+from tests.jobs.test_runner import LONG, TINY, _events
+from tests.utils.databases import required_service
 from tests.utils.worker_probes import worker_pid
-
-TINY_CONFIG = TrainConfig(
-    model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
-)
-TINY = resolve_job(TINY_CONFIG)
-LONG = resolve_job(TINY_CONFIG.model_copy(update={"steps": 2000}))
 
 
 @pytest.fixture
 def ray_address() -> str:
-    address = os.environ.get("FTLAB_TEST_RAY_ADDRESS")
-    if address:
-        return address
-    if os.environ.get("CI"):
-        pytest.fail("CI is set but FTLAB_TEST_RAY_ADDRESS is not: .ci/run starts the Ray cluster")
-    pytest.skip("FTLAB_TEST_RAY_ADDRESS is unset (start one with scripts/ray_cluster.sh start)")
+    """The test cluster (``scripts/ray_cluster.sh start``, which .ci/run does)."""
+    return required_service("FTLAB_TEST_RAY_ADDRESS", "the Ray runner's tests")
 
 
 @pytest.fixture
@@ -53,10 +45,6 @@ def ray_runner(ray_address: str, database_url: str, tmp_path: Path) -> Iterator[
     yield runner
     runner.stop()
     engine.dispose()
-
-
-def _events(runner: Runner, job_id: str) -> list[dict]:
-    return [parse_event(e.data).model_dump() for e in runner.store.events_after(job_id)]
 
 
 def test_jobs_run_on_both_ray_nodes(ray_runner: Runner) -> None:

@@ -7,22 +7,11 @@ import os
 import signal
 import time
 
-from app.events import check_stream, parse_event
+from app.events import check_stream
 from app.jobs.runner import WORKER_LOST, Runner
-from app.training.methods import resolve_job
-from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
+from tests.jobs.test_runner import LONG, TINY, _events
 from tests.utils.worker_probes import worker_pid
-
-TINY_CONFIG = TrainConfig(
-    model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
-)
-TINY = resolve_job(TINY_CONFIG)
-LONG = resolve_job(TINY_CONFIG.model_copy(update={"steps": 2000}))
-
-
-def _events(runner: Runner, job_id: str) -> list[dict]:
-    return [parse_event(e.data).model_dump() for e in runner.store.events_after(job_id)]
 
 
 def _wait_for_step(runner: Runner, job_id: str, timeout: float = 300) -> None:
