@@ -20,8 +20,14 @@ _LIMIT_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "ma
 
 
 @router.get("/health")
-def health(runner: RunnerDep, cache: ModelCacheDep) -> dict[str, Any]:
-    return {"status": "ok", "device": cache.device, "queue": runner.stats()}
+def health(runner: RunnerDep, cache: ModelCacheDep, settings: SettingsDep) -> dict[str, Any]:
+    # job_time_limit_s: the panel warns when a run's estimate passes it (a job is stopped there)
+    return {
+        "status": "ok",
+        "device": cache.device,
+        "queue": runner.stats(),
+        "job_time_limit_s": settings.job_time_limit_s,
+    }
 
 
 @router.get("/models")

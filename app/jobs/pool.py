@@ -62,10 +62,12 @@ class WorkerPool(Slots[_Slot]):
         on_event: Callable[[str, int, str, bool], None],
         on_finished: Callable[[str, str, float | None, float | None], None],
         on_lost: Callable[[str, str], None],
+        on_progress: Callable[[str, str, str, int, float], None] | None = None,
     ) -> None:
         super().__init__(size)
         self.config = config
         self.on_event, self.on_finished, self.on_lost = on_event, on_finished, on_lost
+        self.on_progress = on_progress
         self._context = multiprocessing.get_context("spawn")
         self._stopping_flag = self._context.Event()  # workers turn a stop's cancel into 'server stopped'
         self._pending: dict[int, _Pending] = {}
@@ -206,6 +208,9 @@ class WorkerPool(Slots[_Slot]):
         kind = message[0]
         if kind == "event":
             self.on_event(*message[1:])
+        elif kind == "progress":
+            if self.on_progress is not None:
+                self.on_progress(*message[1:])
         elif kind == "finished":
             _, job_id, state, load_s, step_s = message
             self._finished(slot, job_id, state)

@@ -33,12 +33,16 @@ def fair_order(waiting: Sequence[QueuedJob], last_start: Mapping[str | None, flo
 
 
 def schedule(
-    snapshot: QueueSnapshot, estimate: Callable[[QueuedJob], float], workers: int, now: float
+    snapshot: QueueSnapshot,
+    estimate: Callable[[QueuedJob], float],
+    time_left: Callable[[QueuedJob], float],
+    workers: int,
 ) -> dict[str, tuple[int, float]]:
-    """Queue position and estimated seconds to start of every waiting job."""
+    """Queue position and estimated seconds to start of every waiting job (``estimate``: a waiting
+    job's whole run; ``time_left``: what a running job still needs, see ``time_left_s``)."""
     order = fair_order(snapshot.waiting, snapshot.last_start)
     by_id = {job.id: job for job in snapshot.waiting}
-    running_left = [estimate(job) - (now - (job.started_at or now)) for job in snapshot.running]
+    running_left = [time_left(job) for job in snapshot.running]
     starts = start_times(running_left, [estimate(by_id[j]) for j in order], workers)
     return {
         job_id: (index, round(start, 1))
@@ -60,8 +64,38 @@ def start_times(running_left_s: Sequence[float], queued_s: Sequence[float], work
     return starts
 
 
+def time_left_s(
+    estimate_s: float,
+    elapsed_s: float,
+    steps: int,
+    steps_done: int,
+    step_s: float,
+    measured_step_s: float | None,
+) -> float:
+    """Seconds a running job still needs to train. After its first step: the steps left at the pace
+    it has measured; while it is still loading (model, base answers, step-0 evaluation): the
+    estimate less the time spent, but never less than all its steps at the estimated pace ``step_s``
+    (a slow load must not make the queue behind it look free)."""
+    if measured_step_s is not None and steps_done > 0:
+        return max(0.0, steps - steps_done) * measured_step_s
+    return max(estimate_s - elapsed_s, steps * step_s)
+
+
+def eta_changed(
+    old_s: float | None, new_s: float, *, absolute_s: float = 10.0, relative: float = 0.2
+) -> bool:
+    """Whether a waiting job should hear its new start estimate: it moved by more than
+    ``absolute_s`` and by more than ``relative`` of the old one (no chatter for every step)."""
+    if old_s is None:
+        return True
+    change = abs(new_s - old_s)
+    return change > absolute_s and change > relative * max(old_s, 1.0)
+
+
 class DurationModel:
-    """Running averages of load time and seconds per step, per (model, method), for ETAs."""
+    """Running averages of load time and seconds per step, per (model, method), for ETAs. Running
+    jobs report their measured pace as they go (``observe_step``), so estimates adapt to a busy
+    machine within a few steps instead of after the first job ends."""
 
     def __init__(self, load_s: float = 5.0, step_s: float = 0.5, smoothing: float = 0.5) -> None:
         self._default = (load_s, step_s)
@@ -80,6 +114,16 @@ class DurationModel:
 
     def estimate_job(self, job: QueuedJob) -> float:
         return self.estimate(job.model, job.method, job.steps)
+
+    def observe_step(self, model: str, method: str, step_s: float) -> None:
+        """A running job's measured seconds per step so far (its load time is not known yet)."""
+        with self._lock:
+            load_s, _ = self._seen.get((model, method), self._default)
+            self._seen[(model, method)] = (load_s, step_s)
+
+    def step_s(self, model: str, method: str) -> float:
+        with self._lock:
+            return self._seen.get((model, method), self._default)[1]
 
     def estimate(self, model: str, method: str, steps: int) -> float:
         with self._lock:

@@ -29,9 +29,9 @@ from app.events import _Event as AnyEvent
 from app.jobs.broadcast import Broadcaster, Message
 from app.jobs.leases import HOST, SCHEDULER, Leases, server_lease
 from app.jobs.pool import WORKER_LOST, WorkerPool
-from app.jobs.queue import DurationModel, fair_order, schedule
+from app.jobs.queue import DurationModel, eta_changed, fair_order, schedule, time_left_s
 from app.jobs.state import JobState
-from app.jobs.store import RESTART_REASON, JobStore, JobView, StoredEvent
+from app.jobs.store import RESTART_REASON, JobStore, JobView, QueuedJob, QueueSnapshot, StoredEvent
 from app.jobs.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
 from app.jobs.worker import STOPPED_REASON, WorkerConfig
 from app.training.methods import ResolvedJob
@@ -98,7 +98,7 @@ class Runner:
         )
         self.pool: WorkerPool | RayPool
         if backend == "local":
-            self.pool = WorkerPool(workers, config, self._publish, self._finished, self._lost)
+            self.pool = WorkerPool(workers, config, self._publish, self._finished, self._lost, self._progress)
         else:
             from app.jobs.ray_pool import RayPool  # Ray is an optional extra
 
@@ -110,6 +110,8 @@ class Runner:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
+        self._announce_wanted = False
+        self._paces: dict[str, tuple[int, float]] = {}  # running job → (steps done, measured s/step)
         self.is_scheduler = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -153,7 +155,12 @@ class Runner:
                 raise QueueFull(f"the queue is full ({self.max_queued} jobs waiting); try again later")
             position, eta_s = self._places(snapshot)[job_id]
             place.append(position)
-            return Queued(position=position, eta_s=eta_s)
+            return Queued(
+                position=position, eta_s=eta_s, run_s=round(self.durations.estimate_job(job_row), 1)
+            )
+
+        config = job.config
+        job_row = QueuedJob(job_id, owner, time.time(), None, config.model, config.method, config.steps or 1)
 
         self.store.create_job(
             job_id, job.config.model_dump(mode="json"), owner=owner, first_event=first_event
@@ -248,7 +255,8 @@ class Runner:
         for job_id, _, requested in self.store.running_jobs(holder=self.holder):
             if requested:
                 self.pool.cancel(job_id)
-        if self._dispatch():
+        if self._dispatch() or self._announce_wanted:
+            self._announce_wanted = False
             self._announce_positions()
 
     def _dispatch(self) -> bool:
@@ -278,8 +286,18 @@ class Runner:
                 logger.error("job %s: its server %s is gone", job_id, claimed_by)
                 self._emit(job_id, Failed(error=OWNER_LOST), only_if=JobState.RUNNING)
 
-    def _places(self, snapshot: Any) -> dict[str, tuple[int, float]]:
-        return schedule(snapshot, self.durations.estimate_job, self.workers, time.time())
+    def _places(self, snapshot: QueueSnapshot) -> dict[str, tuple[int, float]]:
+        return schedule(snapshot, self.durations.estimate_job, self._time_left, self.workers)
+
+    def _time_left(self, job: QueuedJob) -> float:
+        """A running job's remaining seconds: at its measured pace once it steps (known where its
+        worker reports progress: this process's pool), else its estimate less the time spent."""
+        steps_done, pace = self._paces.get(job.id, (0, None))
+        elapsed = time.time() - (job.started_at or time.time())
+        estimated_pace = self.durations.step_s(job.model, job.method)
+        return time_left_s(
+            self.durations.estimate_job(job), elapsed, job.steps, steps_done, estimated_pace, pace
+        )
 
     def _announce_positions(self) -> None:
         """Emit a fresh `queued` event to every waiting job whose position changed; one transaction
@@ -291,10 +309,10 @@ class Runner:
             places = self._places(snapshot)
             for job in snapshot.waiting:
                 position, eta_s = places[job.id]
-                if job.position != position:
-                    stored = self.store.emit_in(
-                        session, job.id, Queued(position=position, eta_s=eta_s), JobState.QUEUED
-                    )
+                if job.position != position or eta_changed(job.eta_s, eta_s):
+                    run_s = round(self.durations.estimate_job(job), 1)
+                    event = Queued(position=position, eta_s=eta_s, run_s=run_s)
+                    stored = self.store.emit_in(session, job.id, event, JobState.QUEUED)
                     if stored is not None:
                         published.append((job.id, stored))
         for job_id, stored in published:
@@ -314,7 +332,17 @@ class Runner:
     def _publish(self, job_id: str, seq: int, data: str, terminal: bool) -> None:
         self.broadcaster.publish(job_id, Message(seq, data, terminal))
 
+    def _progress(self, job_id: str, model: str, method: str, step: int, elapsed_s: float) -> None:
+        """A local worker's step: the job's measured pace; every 5th step the queue behind re-hears."""
+        pace = elapsed_s / max(1, step)
+        self._paces[job_id] = (step, pace)
+        self.durations.observe_step(model, method, pace)
+        if step % 5 == 1:
+            self._announce_wanted = True
+            self._wake.set()
+
     def _finished(self, job_id: str, state: str, load_s: float | None, step_s: float | None) -> None:
+        self._paces.pop(job_id, None)
         if load_s is not None and step_s is not None:
             view = self.store.get_job(job_id)
             if view is not None:
@@ -322,6 +350,7 @@ class Runner:
         self._wake.set()
 
     def _lost(self, job_id: str, reason: str) -> None:
+        self._paces.pop(job_id, None)
         self._emit(job_id, Failed(error=reason))
         self._wake.set()
 

@@ -47,6 +47,7 @@ class JobRow(Base):
     # lease row says whether that process is alive), the worker or node, and a cancel request.
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[int | None] = mapped_column(Integer)
+    eta_s: Mapped[float | None] = mapped_column(Float)  # the start estimate last announced
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     node: Mapped[str | None] = mapped_column(String(120))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -95,6 +96,7 @@ class QueuedJob(NamedTuple):
     method: str
     steps: int
     position: int | None = None  # the position last announced to it
+    eta_s: float | None = None  # and its start estimate
 
 
 class QueueSnapshot(NamedTuple):
@@ -254,7 +256,7 @@ class JobStore:
         session.refresh(row)
         row.last_seq = max(row.last_seq or 0, event.seq)
         if isinstance(event, Queued):
-            row.position = event.position
+            row.position, row.eta_s = event.position, event.eta_s
         new_state = STATE_OF_TERMINAL_EVENT.get(event.type)
         if new_state is not None:
             self._apply_state(row, new_state)
@@ -306,12 +308,13 @@ class JobStore:
             with self._sessions() as own:
                 return self.queue_snapshot(own)
         columns = (JobRow.id, JobRow.owner, JobRow.created_at, JobRow.started_at, JobRow.config)
-        query = select(*columns, JobRow.position, JobRow.state).where(JobRow.state.in_(UNFINISHED))
+        query = select(*columns, JobRow.position, JobRow.eta_s, JobRow.state)
         jobs: dict[str, list[QueuedJob]] = {JobState.QUEUED.value: [], JobState.RUNNING.value: []}
-        for job_id, owner, created_at, started_at, config, position, state in session.execute(query):
+        for row in session.execute(query.where(JobRow.state.in_(UNFINISHED))):
+            job_id, owner, created_at, started_at, config, position, eta_s, state = row
             model, method, steps = config["model"], config["method"], int(config.get("steps") or 1)
             jobs[state].append(
-                QueuedJob(job_id, owner, created_at, started_at, model, method, steps, position)
+                QueuedJob(job_id, owner, created_at, started_at, model, method, steps, position, eta_s)
             )
         starts = select(JobRow.owner, func.max(JobRow.started_at)).where(JobRow.started_at.is_not(None))
         last_start = dict(session.execute(starts.group_by(JobRow.owner)).tuples().all())

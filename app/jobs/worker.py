@@ -8,7 +8,8 @@ are answered on threads of their own, so they do not wait for a training job.
 
 Messages to the worker: ``("run", job_id)``, ``("call", req_id, job_id, request, restore)``,
 ``("ask", req_id, fn)`` (``fn(worker)``), ``("pin", job_id, pinned)``, ``("stop",)``. From it:
-``("ready", pid)``, ``("event", job_id, seq, data, terminal)``,
+``("ready", pid)``, ``("event", job_id, seq, data, terminal)``, ``("progress", job_id, model, method,
+step, elapsed_s)``,
 ``("finished", job_id, state, load_s, step_s)``, ``("reply", req_id, ok, value)``.
 """
 
@@ -58,6 +59,7 @@ class JobWorker:
         cancel: Any,
         stopping: Any,
         publish: Callable[[str, int, str, bool], None] | None = None,
+        progress: Callable[[str, str, str, int, float], None] | None = None,
     ) -> None:
         from app.classroom import tables as _class_tables  # noqa: F401  (uploads' task rows share Base)
         from app.db import make_engine, make_sessionmaker
@@ -66,6 +68,7 @@ class JobWorker:
         from app.training.models import ModelCache
 
         self.config, self.cancel, self.stopping, self.publish = config, cancel, stopping, publish
+        self.progress = progress  # each step: (job, model, method, step, elapsed s), for ETAs
         self.engine = make_engine(config.database_url)
         self.store = JobStore(make_sessionmaker(self.engine))
         self.cache = ModelCache(config.model_dir, config.device)
@@ -113,6 +116,8 @@ class JobWorker:
         for event in run.events():
             if event.type == "step":
                 first_step_at, last_step = first_step_at or time.time(), event
+                if self.progress is not None:
+                    self.progress(job_id, config.model, config.method, event.step, event.elapsed_s)
             elif event.type == "done":
                 self._save_adapter(job_id, run, adapter_dir(self.config.data_dir, job_id))
                 self.room.keep(job_id)  # held before `done` is stored: whoever sees done can use it
@@ -151,7 +156,7 @@ class _ProcessWorker:
         self.conn, self.config = conn, config
         self._send_lock = threading.Lock()
         publish = self._publish if config.pipe_events else None
-        self.worker = JobWorker(config, cancel, stopping, publish)
+        self.worker = JobWorker(config, cancel, stopping, publish, self._progress)
         self.room = self.worker.room  # what ``ask`` probes look at
         self.jobs: queue.Queue[str | None] = queue.Queue()
         self.answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ftlab-tuned")
@@ -162,6 +167,9 @@ class _ProcessWorker:
 
     def _publish(self, job_id: str, seq: int, data: str, terminal: bool) -> None:
         self.send(("event", job_id, seq, data, terminal))
+
+    def _progress(self, job_id: str, model: str, method: str, step: int, elapsed_s: float) -> None:
+        self.send(("progress", job_id, model, method, step, elapsed_s))
 
     def listen(self) -> None:
         """Reads commands until the web process closes the pipe (it stopped, or died: then so do we)."""

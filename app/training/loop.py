@@ -142,9 +142,11 @@ class TrainingRun:
         assert steps is not None
         prompts = list(task.sample_prompts)
         base_key = _base_key(cfg, task)
+        yield Loading(stage="base samples", progress=0.0)  # named: on a busy CPU this takes minutes
         before = self.cache.memo((*base_key, "answers"), lambda: self._base_answers(task, prompts))
         for prompt, text in zip(prompts, before, strict=True):
             yield Sample(step=0, prompt=prompt, before=text, after=text)
+        yield Loading(stage="step-0 evaluation", progress=0.0)
         if starts_as_base(cfg):
             last_eval = self.cache.memo((*base_key, "eval"), lambda: _eval(steps, task, 0)).model_copy()
         else:
@@ -192,6 +194,7 @@ class TrainingRun:
                 yield self._spectrum(method.spectrum, step)
 
         # 6. after training: the tuned model's answers next to the base model's
+        yield Loading(stage="tuned samples", progress=0.0)
         after = ev.answer(p.model, p.tokenizer, task, prompts, cfg.max_new_tokens, cfg.seq_len, p.device)
         for prompt, old, new in zip(prompts, before, after, strict=True):
             yield Sample(step=cfg.steps, prompt=prompt, before=old, after=new)
