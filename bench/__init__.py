@@ -1,6 +1,7 @@
 """Benchmarks that compare ftlab with a bare reference in the same run (interleaved, median of repeats).
 
-``ftlab bench [NAME ...] [--quick]`` runs them; each prints a table and writes ``bench/results/NAME.json``.
+``python -m bench [NAME ...] [--quick]`` runs them from a source checkout (``app`` never imports
+``bench``); each prints a table and writes ``bench/results/NAME.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ BENCHMARKS: dict[str, str] = {
     "first-step": "bench.first_step",
     "load": "bench.load",
     "memory": "bench.memory",
+    "fanout-pg": "bench.fanout_pg",  # needs PostgreSQL
+    "cluster": "bench.cluster",  # needs PostgreSQL (and a Ray cluster for its Ray row)
 }
 
 

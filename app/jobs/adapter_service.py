@@ -41,7 +41,8 @@ from app.training.adapter_lab import (
 )
 from app.training.adapter_merge import MergeReport
 from app.training.methods import resolve_config
-from app.training.models import ModelCache, ModelNotAvailable
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
 from app.training.tasks import load_builtin_task
 from app.training.train_config import TrainConfig
 

@@ -29,7 +29,8 @@ from typing import Any
 import torch
 
 from app.training import evaluation as ev
-from app.training.models import ModelCache, spec_for
+from app.training.models import ModelCache
+from app.training.registry import spec_for
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig
 from app.training.wrapping import load_base

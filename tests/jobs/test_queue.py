@@ -1,10 +1,41 @@
 from __future__ import annotations
 
-from app.jobs.queue import DurationModel, FairQueue, start_times
+import itertools
+
+from app.jobs.queue import DurationModel, eta_changed, fair_order, start_times, time_left_s
+from app.jobs.store import QueuedJob
+
+
+class Line:
+    """Jobs as the database holds them: arrival times, and each owner's latest start; ``pop`` starts
+    the job ``fair_order`` puts first, as the scheduler does."""
+
+    def __init__(self) -> None:
+        self.clock = itertools.count(1)
+        self.waiting: list[QueuedJob] = []
+        self.last_start: dict[str | None, float] = {}
+
+    def push(self, job_id: str, owner: str | None) -> None:
+        self.waiting.append(QueuedJob(job_id, owner, float(next(self.clock)), None, "m", "lora", 1))
+
+    def order(self) -> list[str]:
+        return fair_order(self.waiting, self.last_start)
+
+    def pop(self) -> str | None:
+        order = self.order()
+        if not order:
+            return None
+        job = next(j for j in self.waiting if j.id == order[0])
+        self.waiting.remove(job)
+        self.last_start[job.owner] = float(next(self.clock))
+        return job.id
+
+    def remove(self, job_id: str) -> None:
+        self.waiting = [j for j in self.waiting if j.id != job_id]
 
 
 def test_one_owner_is_fifo() -> None:
-    queue = FairQueue()
+    queue = Line()
     for job in ("a1", "a2", "a3"):
         queue.push(job, "alice")
     assert queue.order() == ["a1", "a2", "a3"]
@@ -12,7 +43,7 @@ def test_one_owner_is_fifo() -> None:
 
 
 def test_owners_take_turns_so_nobody_starves() -> None:
-    queue = FairQueue()
+    queue = Line()
     for job in ("a1", "a2", "a3", "a4"):
         queue.push(job, "alice")
     queue.push("b1", "bob")
@@ -24,7 +55,7 @@ def test_owners_take_turns_so_nobody_starves() -> None:
 
 
 def test_order_matches_pop_after_partial_pops_and_new_owner() -> None:
-    queue = FairQueue()
+    queue = Line()
     for job in ("a1", "a2", "a3"):
         queue.push(job, "alice")
     assert queue.pop() == "a1"
@@ -34,14 +65,21 @@ def test_order_matches_pop_after_partial_pops_and_new_owner() -> None:
     assert [queue.pop() for _ in range(3)] == predicted
 
 
-def test_remove_and_count() -> None:
-    queue = FairQueue()
+def test_an_owner_whose_line_emptied_rejoins_at_the_back() -> None:
+    queue = Line()
+    queue.push("a1", "alice")
+    assert queue.pop() == "a1"  # alice's line is empty now
+    queue.push("b1", "bob")
+    queue.push("a2", "alice")  # alice comes back after bob: she waits behind him
+    assert queue.order() == ["b1", "a2"]
+
+
+def test_removed_jobs_and_anonymous_jobs() -> None:
+    queue = Line()
     queue.push("a1", "alice")
     queue.push("b1", None)
     queue.push("b2", None)
-    assert queue.count(None) == 2 and queue.count("alice") == 1 and len(queue) == 3
-    assert queue.remove("a1") and not queue.remove("a1")
-    assert "a1" not in queue and "b2" in queue
+    queue.remove("a1")
     assert queue.order() == ["b1", "b2"]
 
 
@@ -62,3 +100,41 @@ def test_duration_model_learns_from_finished_jobs() -> None:
     model.record("m", "lora", load_s=3.0, step_s=0.3)
     assert abs(model.estimate("m", "lora", 10) - 4.0) < 1e-9
     assert model.estimate("m", "full", 10) == 10.0
+
+
+def test_a_loading_job_past_its_estimate_still_holds_the_worker_for_all_its_steps() -> None:
+    # The reported bug: a default run writing its base samples for 6 minutes was estimated at
+    # 5 s + 40 × 0.5 s, so the job behind it was told "0 s". All 40 steps are still to come.
+    left = time_left_s(
+        estimate_s=25.0, elapsed_s=360.0, steps=40, steps_done=0, step_s=0.5, measured_step_s=None
+    )
+    assert left == 20.0
+    assert start_times([left], [25.0], workers=1) == [20.0]
+
+
+def test_a_running_job_is_timed_by_its_own_measured_pace() -> None:
+    # 11 of 40 steps done at a measured 30 s a step (a busy machine): 29 steps × 30 s are left,
+    # whatever the stale 0.5 s-a-step estimate says.
+    left = time_left_s(
+        estimate_s=25.0, elapsed_s=700.0, steps=40, steps_done=11, step_s=0.5, measured_step_s=30.0
+    )
+    assert left == 29 * 30.0
+    assert start_times([left], [25.0, 25.0], workers=1) == [870.0, 895.0]
+    # Within its estimate and before its first step: the estimate less the time spent.
+    assert time_left_s(25.0, 2.0, 40, 0, 0.5, None) == 23.0
+
+
+def test_the_duration_model_adapts_to_a_running_jobs_pace() -> None:
+    model = DurationModel(load_s=5.0, step_s=0.5)
+    model.observe_step("smollm2-135m", "lora", 3.0)
+    assert model.step_s("smollm2-135m", "lora") == 3.0
+    assert model.estimate("smollm2-135m", "lora", 40) == 5.0 + 40 * 3.0
+    assert model.step_s("smollm2-135m", "full") == 0.5  # other (model, method) pairs keep theirs
+
+
+def test_a_waiting_job_hears_a_new_start_only_when_it_moves_enough() -> None:
+    assert eta_changed(None, 0.0)
+    assert not eta_changed(100.0, 105.0)  # 5 s: chatter
+    assert not eta_changed(600.0, 690.0)  # 90 s of 600 s: 15 %
+    assert eta_changed(600.0, 800.0)
+    assert eta_changed(0.0, 870.0)
