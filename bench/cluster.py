@@ -69,19 +69,24 @@ def _watch(base: str, job_id: str, out: dict[str, Any]) -> None:
     out[job_id] = events
 
 
+def _environment(database_url: str, data_dir: str, runner: str, slots: int) -> dict[str, str]:
+    """A web process's settings: ``slots`` jobs at once (worker processes, or Ray actors)."""
+    return {
+        "FTLAB_DATABASE_URL": database_url,
+        "FTLAB_DATA_DIR": data_dir,
+        "FTLAB_DEVICE": "cpu",
+        "FTLAB_INSTRUCTOR_TOKEN": TOKEN,
+        "FTLAB_RUNNER": runner,
+        "FTLAB_CPU_WORKERS": str(slots),
+        "FTLAB_RAY_ACTORS": str(slots),
+    }
+
+
 def class_run(runner: str, database_url: str, quick: bool) -> dict[str, Any]:
     """Two web processes with ``runner``; 10 students × 2 jobs at once; returns the measurements."""
     students, jobs_each = (4, 1) if quick else (STUDENTS, JOBS_EACH)
     with tempfile.TemporaryDirectory(prefix="ftlab-bench-cluster-") as data_dir:
-        env = {
-            "FTLAB_DATABASE_URL": database_url,
-            "FTLAB_DATA_DIR": data_dir,
-            "FTLAB_DEVICE": "cpu",
-            "FTLAB_INSTRUCTOR_TOKEN": TOKEN,
-            "FTLAB_RUNNER": runner,
-            "FTLAB_CPU_WORKERS": "2",
-            "FTLAB_RAY_ACTORS": "2",
-        }
+        env = _environment(database_url, data_dir, runner, slots=2)
         ports = _free_port(), _free_port()
         processes = [start_web_process(ports[0], env)]
         try:
@@ -163,14 +168,7 @@ def dispatch_overhead(runner: str, database_url: str, jobs: int) -> dict[str, fl
     """POST → first `step` of a job on an idle queue, after a warm-up job (warm model cache): the
     cost of dispatching to a worker process or a Ray actor, one job at a time (median and max)."""
     with tempfile.TemporaryDirectory(prefix="ftlab-bench-dispatch-") as data_dir:
-        env = {
-            "FTLAB_DATABASE_URL": database_url,
-            "FTLAB_DATA_DIR": data_dir,
-            "FTLAB_DEVICE": "cpu",
-            "FTLAB_INSTRUCTOR_TOKEN": TOKEN,
-            "FTLAB_RUNNER": runner,
-            "FTLAB_RAY_ACTORS": "1",
-        }
+        env = _environment(database_url, data_dir, runner, slots=1)
         port = _free_port()
         process = start_web_process(port, env)
         base = f"http://127.0.0.1:{port}"
