@@ -53,7 +53,7 @@ def test_a_queued_jobs_start_estimate_counts_the_running_jobs_measured_steps(mak
     queued = [e for e in _events(runner, waiting) if e["type"] == "queued"][0]
     steps = [e for e in _events(runner, blocker) if e["type"] == "step"]
     pace = steps[-1]["elapsed_s"] / steps[-1]["step"]
-    left = (LONG.steps - steps[-1]["step"]) * pace
+    left = (LONG.config.steps - steps[-1]["step"]) * pace
     # Not "0 s" (the blocker's stale default estimate, 5 s + 2000 × 0.5 s, long passed in spirit):
     # the blocker's steps still to run at the pace it measured, within a busy machine's jitter.
     assert queued["position"] == 0 and queued["run_s"] > 0
