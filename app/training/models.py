@@ -116,9 +116,6 @@ class ModelCache:
             self._memo[key] = value
         return value
 
-    def is_loaded(self, name: str) -> bool:
-        return name in self._bases
-
     def evict(self, name: str) -> None:
         with self._lock:
             self._bases.pop(name, None)

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from app.training.counting import ParamCounts, is_peft, param_counts
-from app.training.methods import TRL_METHODS, ConfigError, method_spec
+from app.training.methods import ConfigError
 from app.training.models import ModelCache, device_dtype
 from app.training.registry import Progress, spec_for
 from app.training.spectra import snapshot_weights
@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 HEAD_MODULES = ("classifier",)  # what `head` trains: the linear layer on the mean-pooled states
 PREFIX_INIT_TEXT = "Answer the question below."
-SHOWN_PROJECTIONS = ("q_proj", "v_proj", "query", "value")  # full fine-tuning: ΔW shown for these
+# full fine-tuning: ΔW shown for these, the default LoRA targets (methods.DEFAULT_TARGETS), so the
+# lesson compares full FT and LoRA on the same modules
+SHOWN_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value")
 
 
 @dataclass
@@ -235,15 +237,6 @@ WRAPPERS: dict[str, Callable[[Prepared, TrainConfig, ModelCache, Task], None]] =
 }
 
 
-def check_wrappers() -> None:
-    """Every available method has a wrapper (called by tests)."""
-    from app.training.methods import available_methods
-
-    for name in available_methods():
-        method_spec(name)
-        assert name in WRAPPERS or name in TRL_METHODS, f"no wrapper for {name}"
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -254,7 +247,7 @@ def _frozen_copy(model: nn.Module) -> nn.Module:
 
 
 def shown_weights(model: nn.Module) -> list[str]:
-    """Full fine-tuning's ΔW layers: q and v projections of the first, middle and last block."""
+    """Full fine-tuning's ΔW layers: the attention projections of the first, middle and last block."""
     candidates: dict[int, list[str]] = {}
     for name, param in model.named_parameters():
         match = re.search(r"\.(\d+)\.", name)

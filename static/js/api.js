@@ -61,7 +61,6 @@ export const api = {
   tasks: () => request('GET', '/api/tasks'),
   health: () => request('GET', '/api/health'),
   job: (id) => request('GET', `/api/jobs/${encodeURIComponent(id)}`),
-  events: (id, after = 0) => request('GET', `/api/jobs/${encodeURIComponent(id)}/events?after=${after}`),
   startJob: (config) => request('POST', '/api/jobs', config),
   cancelJob: (id) => request('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`),
   generate: (id, prompt) => request('POST', `/api/jobs/${encodeURIComponent(id)}/generate`, { prompt }),

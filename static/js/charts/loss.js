@@ -37,12 +37,6 @@ export class LossChart extends Chart {
     this.invalidate();
   }
 
-  pointCount(kind = 'train') {
-    let n = 0;
-    for (const s of this.series.values()) n += s[kind].x.length;
-    return n;
-  }
-
   traces() {
     const traces = [];
     const several = this.series.size > 1;
