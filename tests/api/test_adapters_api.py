@@ -25,6 +25,7 @@ from app.training.tasks import load_builtin_task
 from tests.api.conftest import TINY_JOB, submit
 from tests.utils.restore_cases import one_thread  # noqa: F401  (fixture)
 from tests.utils.streams import read_stream
+from tests.utils.worker_probes import lab_bases
 
 PROMPT = "Tell me about the sea"
 TRAINED = {**TINY_JOB, "steps": 30, "lr": 3e-2, "max_new_tokens": 6, "eval_every": 2000}
@@ -164,12 +165,6 @@ def test_combined_adapters_are_bounded_per_owner_and_follow_their_jobs(app: Fast
     assert not (app.state.settings.data_dir / "combined" / second["id"]).exists()
 
 
-def _lab_bases(worker: Any) -> tuple[int, list[str]]:
-    """Run in a training worker: its pid and the bases its adapter lab has loaded (none: no lab yet)."""
-    lab = worker.worker._lab
-    return os.getpid(), sorted(model for model, _ in lab._bases) if lab is not None else []
-
-
 def _die(worker: Any) -> None:
     os._exit(3)  # a worker lost mid-request (as if killed or out of memory)
 
@@ -182,7 +177,7 @@ def test_the_lab_runs_in_a_training_worker_and_a_lost_worker_is_an_error(app: Fa
     assert post(server, f"/api/jobs/{tone}/merge").status_code == 200
 
     runner = app.state.runner
-    workers = runner.pool.ask(_lab_bases)
+    workers = runner.pool.ask(lab_bases)
     assert [bases for _, bases in workers] == [["tiny-llama"]]  # the worker's lab holds the base...
     assert all(pid != os.getpid() for pid, _ in workers)  # ...in another process
     assert app.state.model_cache._bases == {}  # and the web process never loaded a model
