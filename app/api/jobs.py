@@ -22,6 +22,7 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a job id")]
 MAX_PROMPT_CHARS = 1000
+MAX_SEQ = 2**63 - 1  # the largest seq a database integer holds
 
 
 def _job_or_404(runner: RunnerDep, job_id: str, viewer: str | None) -> JobInfo:
@@ -90,7 +91,7 @@ def job_events(
     runner: RunnerDep,
     store: StoreDep,
     owner: OwnerDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=20000)] = 20000,
 ) -> Response:
     _job_or_404(runner, job_id, owner)

@@ -48,7 +48,9 @@ def origin_allowed(headers: Headers, allowed: list[str]) -> bool:
 
 
 @router.websocket("/ws/jobs/{job_id}")
-async def job_stream(websocket: WebSocket, job_id: str, after: Annotated[int, Query(ge=0)] = 0) -> None:
+async def job_stream(
+    websocket: WebSocket, job_id: str, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
+) -> None:
     state = websocket.app.state
     if not origin_allowed(websocket.headers, state.settings.allowed_origins):
         logger.warning("refused websocket from origin %r", websocket.headers.get("origin"))

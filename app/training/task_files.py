@@ -95,12 +95,21 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except ValueError as exc:
+            row = json.loads(line, parse_constant=_not_a_number)
+        except RecursionError:
+            raise TaskFileError(number, "bad JSON (nested too deeply)") from None
+        except json.JSONDecodeError as exc:
             raise TaskFileError(number, f"bad JSON ({exc.msg})") from None
+        except ValueError as exc:  # NaN/Infinity, or an integer over Python's 4300-digit limit
+            problem = str(exc) if "JSON number" in str(exc) else "a number has more than 4300 digits"
+            raise TaskFileError(number, f"bad JSON ({problem})") from None
         if not isinstance(row, dict):
             raise TaskFileError(number, "each line must be a JSON object")
         yield number, row
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
