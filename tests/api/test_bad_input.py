@@ -11,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 
 from app.api.bad_input import validation_error_handler
-from tests.api.conftest import TINY_JOB
 
 JSON = {"content-type": "application/json"}
 
@@ -86,7 +85,9 @@ def test_deep_nesting_and_huge_integers_in_a_body(client: TestClient) -> None:
         (b'{"prompt": NaN, "answer": "a"}', "NaN is not a JSON number"),
     ],
 )
-def test_jsonl_uploads_that_break_the_parser_name_the_line(client: TestClient, line: bytes, words: str) -> None:
+def test_jsonl_uploads_that_break_the_parser_name_the_line(
+    client: TestClient, line: bytes, words: str
+) -> None:
     good = b"".join(json.dumps({"prompt": f"q{i}", "answer": f"a{i}"}).encode() + b"\n" for i in range(12))
     response = client.post("/api/tasks", files={"file": ("t.jsonl", good + line)}, data={"name": "deep"})
     assert response.status_code == 422, response.text
