@@ -13,9 +13,10 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
-from app.api.bad_input import StrictJsonBodies, validation_error_handler
+from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(StrictJsonBodies)  # inside the size limit: reads only bodies under it
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router,)

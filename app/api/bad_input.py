@@ -15,7 +15,10 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from python_multipart.exceptions import MultipartParseError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -139,3 +142,22 @@ def _printable(value: Any) -> Any:
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, status_code=422)
+
+
+MULTIPART_HEADER_BYTES = 4096  # python-multipart's limit on one part header line (plus syntax)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Any:
+    """FastAPI's handler, except that a multipart part whose header line is too long (a file name
+    of thousands of characters) says so instead of starlette's bare "Invalid multipart data."."""
+    assert isinstance(exc, StarletteHTTPException)
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, MultipartParseError) and "header size" in str(cause):
+            detail = (
+                f"file: a multipart part header is longer than {MULTIPART_HEADER_BYTES} bytes; "
+                "is the file name too long? File names may have at most 200 characters"
+            )
+            return JSONResponse({"detail": detail}, status_code=400)
+        cause = cause.__cause__ or cause.__context__
+    return await http_exception_handler(request, exc)

@@ -12,6 +12,7 @@ from app.training.tasks import Task, builtin_task_names, load_builtin_task, pars
 
 TASK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 TASK_NAME_RULE = "1 to 40 characters: lower-case letters, digits, '-' or '_', starting with a letter or digit"
+MAX_FILENAME_CHARS = 200
 SUFFIXES = {".jsonl": ".jsonl", ".ndjson": ".jsonl", ".csv": ".csv"}
 
 
@@ -32,6 +33,10 @@ def save_upload(
         raise UploadProblem("name", f"task name must be {TASK_NAME_RULE}")
     if name in builtin_task_names() or store.get_task(name) is not None:
         raise UploadProblem("name", f"a task named {name!r} already exists; choose another name", status=409)
+    if len(filename) > MAX_FILENAME_CHARS:
+        raise UploadProblem(
+            "file", f"the file name has {len(filename)} characters; the limit is {MAX_FILENAME_CHARS}"
+        )
     suffix = SUFFIXES.get(Path(filename).suffix.lower())
     if suffix is None:
         raise UploadProblem("file", f"unsupported file type of {filename!r}; use .jsonl or .csv")
@@ -42,7 +47,7 @@ def save_upload(
     return store.add_task(
         name=name,
         kind=task.kind,
-        filename=Path(filename).name[:200],
+        filename=Path(filename).name,
         path=relative.as_posix(),
         n_examples=len(examples),
         size_bytes=len(data),

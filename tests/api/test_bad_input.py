@@ -100,3 +100,27 @@ def test_the_422_handler_can_echo_any_input() -> None:
     response = asyncio.run(validation_error_handler(None, RequestValidationError([error])))  # type: ignore[arg-type]
     assert response.status_code == 422
     assert json.loads(response.body)["detail"][0]["input"] == ["nan", "a\\ud800"]
+
+
+def _good_jsonl() -> bytes:
+    return b"".join(json.dumps({"prompt": f"q{i}", "answer": f"a{i}"}).encode() + b"\n" for i in range(12))
+
+
+@pytest.mark.parametrize(
+    ("length", "status", "words"), [(5000, 400, "file name"), (300, 422, "limit is 200")]
+)
+def test_a_long_file_name_gets_a_clear_answer(
+    client: TestClient, length: int, status: int, words: str
+) -> None:
+    upload = {"file": ("x" * length + ".jsonl", _good_jsonl())}
+    response = client.post("/api/tasks", files=upload, data={"name": "longname"})
+    assert response.status_code == status, response.text
+    assert words in json.dumps(response.json())
+
+
+def test_an_uploaded_lone_surrogate_is_refused_before_training(client: TestClient) -> None:
+    bad = _good_jsonl() + b'{"prompt": "\\ud800", "answer": "a"}\n'
+    response = client.post("/api/tasks", files={"file": ("t.jsonl", bad)}, data={"name": "surrogate"})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["ctx"]["line"] == 13 and "surrogate" in error["msg"]
