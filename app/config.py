@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_TOKEN_CHARS = 16  # see app/limits/guard.py
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "ftlab"
@@ -45,6 +47,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(4_000_000, ge=1_000)
     subscriber_queue_size: int = Field(1024, ge=8)
     ws_ping_interval_s: float = Field(20.0, gt=0)
+
+    @field_validator("instructor_token")
+    @classmethod
+    def _guessable_token(cls, value: str) -> str:
+        # Wrong guesses are throttled, the right token never is (app/limits/guard.py): so the token
+        # itself must be out of reach of guessing.
+        if len(value) < MIN_TOKEN_CHARS or len(set(value)) < MIN_TOKEN_CHARS // 2:
+            raise ValueError(
+                f"the instructor token must have at least {MIN_TOKEN_CHARS} characters, "
+                f"{MIN_TOKEN_CHARS // 2} of them different (unset FTLAB_INSTRUCTOR_TOKEN to get a "
+                "generated one)"
+            )
+        return value
 
     @field_validator("runner")
     @classmethod

@@ -4,7 +4,8 @@ static files and templates. Importing this module loads no model; the lifespan m
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
 from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
-from app.api.limits import BodySizeLimit
+from app.api.limits import BodySizeLimit, ThrottledAnswers
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
 from app.classroom.auth import persistent_secret
@@ -28,6 +29,9 @@ from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tab
 from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
+from app.limits import tables as _limit_tables  # noqa: F401  (registers the limits tables on Base)
+from app.limits.counters import RateLimiter
+from app.limits.guard import TokenGuard
 from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
@@ -58,7 +62,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         time_limit_s=settings.job_time_limit_s,
     )
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
-    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings))
+    app.state.limiter = limiter = RateLimiter(sessions, now=app.state.clock)
+    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings), TokenGuard(limiter))
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
     runner.start()
     try:
@@ -68,11 +73,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
+    """``clock``: the time every rate limit reads (tests pass a fake one)."""
     app = FastAPI(title="ftlab", summary="The Fine-Tuning Lab", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or get_settings()
+    app.state.clock = clock
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(ThrottledAnswers)
     app.add_middleware(StrictJsonBodies)  # inside the size limit: reads only bodies under it
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)

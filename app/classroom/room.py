@@ -18,6 +18,7 @@ from app.classroom.hub import ClassHub
 from app.classroom.limits import LimitExceeded, check_config, check_load
 from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member
 from app.config import Settings
+from app.limits.guard import TokenGuard
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,11 @@ class Submission:
 
 
 class Classroom:
-    def __init__(self, sessions: sessionmaker, settings: Settings, secret_key: str) -> None:
+    def __init__(
+        self, sessions: sessionmaker, settings: Settings, secret_key: str, guard: TokenGuard | None = None
+    ) -> None:
         self.service = ClassroomService(sessions)
-        self.auth = ClassroomAuth(settings.instructor_token, secret_key)
+        self.auth = ClassroomAuth(settings.instructor_token, secret_key, guard)
         self.hub = ClassHub()
         self._member_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
