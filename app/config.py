@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     allowed_hub_models: list[str] = Field(
         default_factory=list, description="extra hub ids an instructor allows"
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="host names the server answers to besides loopback and IP addresses ('*.x.org' too)",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list, description="extra origins allowed to open websockets"
     )

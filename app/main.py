@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
 from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
+from app.api.headers import SecurityHeaders, TrustedHosts
 from app.api.limits import BodySizeLimit, ThrottledAnswers
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router,)
     classroom = (classes.router, auth.router, class_ws.router, class_pages.router)

@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.redact import hide_paths
+
 MAX_DEPTH = 32  # our bodies nest three levels; deeper is an attack on the parser
 
 
@@ -141,7 +143,10 @@ def _printable(value: Any) -> Any:
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": _printable(jsonable_encoder(exc.errors()))}, status_code=422)
+    errors = jsonable_encoder(exc.errors())
+    for error in errors:
+        error["msg"] = hide_paths(str(error.get("msg", "")))
+    return JSONResponse({"detail": _printable(errors)}, status_code=422)
 
 
 MULTIPART_HEADER_BYTES = 4096  # python-multipart's limit on one part header line (plus syntax)
@@ -160,4 +165,6 @@ async def http_error_handler(request: Request, exc: Exception) -> Any:
             )
             return JSONResponse({"detail": detail}, status_code=400)
         cause = cause.__cause__ or cause.__context__
+    if isinstance(exc.detail, str):  # one place that keeps server paths out of every error text
+        exc.detail = hide_paths(exc.detail)
     return await http_exception_handler(request, exc)

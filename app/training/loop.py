@@ -27,6 +27,7 @@ import torch
 
 from app.events import Cancelled, Done, Eval, Failed, Loading, Sample, Spectrum, Started, Step
 from app.events import _Event as Event
+from app.redact import hide_paths
 from app.training import evaluation as ev
 from app.training.methods import ConfigError, method_spec, resolve_config
 from app.training.models import ModelCache, ModelNotAvailable
@@ -88,12 +89,12 @@ class TrainingRun:
         except _Stop as stop:
             yield stop.event
         except EXPECTED as exc:
-            yield Failed(error=str(exc))
+            yield Failed(error=hide_paths(str(exc)))
         except torch.cuda.OutOfMemoryError:
             yield Failed(error="out of GPU memory: try a smaller batch_size or seq_len")
         except Exception as exc:
             logger.exception("training run failed")
-            yield Failed(error=f"{type(exc).__name__}: {exc}")
+            yield Failed(error=hide_paths(f"{type(exc).__name__}: {exc}"))  # the log has the paths
         finally:
             torch.set_num_threads(threads)
 
