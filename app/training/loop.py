@@ -52,6 +52,12 @@ class _Stop(Exception):
         self.event = event
 
 
+class _LoadCancelled(BaseException):
+    """Raised by a loading stage's progress report once the job is cancelled, ending the load between
+    stages. A BaseException (like KeyboardInterrupt) so that loaders which try one source after
+    another with ``except Exception`` let it through."""
+
+
 class TrainingRun:
     def __init__(
         self,
@@ -88,6 +94,8 @@ class TrainingRun:
             yield from self._train()
         except _Stop as stop:
             yield stop.event
+        except _LoadCancelled:
+            yield Cancelled()
         except EXPECTED as exc:
             yield Failed(error=hide_paths(str(exc)))
         except torch.cuda.OutOfMemoryError:
@@ -106,8 +114,11 @@ class TrainingRun:
         yield Loading(stage="task", progress=1.0)
 
         # 2. the model: a fresh copy of the cached base, wrapped by the method
-        prepared = yield from _with_progress(lambda report: prepare(cfg, task, self.cache, report))
+        prepared = yield from _with_progress(
+            lambda report: prepare(cfg, task, self.cache, self._unless_cancelled(report))
+        )
         self.prepared = p = prepared
+        self._check_stop(0)
         load_s = self._elapsed()
         if p.device == "cpu" and p.counts.total_params < SMALL_MODEL_PARAMS:
             torch.set_num_threads(1)  # tiny matrices: thread hand-offs cost more than they save
@@ -131,11 +142,13 @@ class TrainingRun:
 
         # 4. before training: the base model's answers, the held-out loss and metric. Both depend on
         # the base alone where the method starts as the base, so a server works them out once.
+        self._check_stop(0)
         prompts = list(task.sample_prompts)
         base_key = _base_key(cfg, task)
         before = self.cache.memo((*base_key, "answers"), lambda: self._base_answers(task, prompts))
         for prompt, text in zip(prompts, before, strict=True):
             yield Sample(step=0, prompt=prompt, before=text, after=text)
+        self._check_stop(0)
         if starts_as_base(cfg):
             self._last_eval = self.cache.memo((*base_key, "eval"), lambda: self._eval(task, 0))
             yield self._last_eval.model_copy()
@@ -257,6 +270,17 @@ class TrainingRun:
             event = Spectrum(step=step, soft_prompt=geometry)
         event.compute_ms = 1000 * (time.perf_counter() - start)
         return event
+
+    def _unless_cancelled(self, report: Callable[[str, float], None]) -> Callable[[str, float], None]:
+        """``report``, raising _LoadCancelled first once the job is cancelled: cancel takes effect
+        between loading stages, not after the whole load and the step-0 work."""
+
+        def checked(stage: str, fraction: float) -> None:
+            if self.cancel.is_set():
+                raise _LoadCancelled
+            report(stage, fraction)
+
+        return checked
 
     def _check_stop(self, step: int) -> None:
         if self.cancel.is_set():
