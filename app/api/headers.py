@@ -8,9 +8,10 @@ policy of their own that allows just that.
 
 DNS rebinding: a page on attacker.example re-resolves its own name to the classroom server's LAN
 address and then reads the API as same-origin; the browser still sends ``Host: attacker.example``.
-So requests must name a host we serve: the configured ``allowed_hosts``, loopback names, or an IP
-literal (a rebinding attack always carries the attacker's *name*; students typing the server's IP
-address keep working without configuration).
+So requests must name a host we serve: the configured ``allowed_hosts``, loopback names, an IP
+literal, or a name only the local network resolves (a single label such as ``teacher-pc``, or an
+mDNS ``*.local`` name). A rebinding attack always carries a public name the attacker's DNS answers
+for; students typing the server's address or LAN name keep working without configuration.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def host_allowed(host_header: str, allowed: list[str]) -> bool:
         return True
     except ValueError:
         pass
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+    if host in LOOPBACK_NAMES or host.endswith((".localhost", ".local")) or "." not in host:
         return True
     for pattern in allowed:
         pattern = pattern.strip().lower()

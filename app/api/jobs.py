@@ -11,9 +11,10 @@ from app.api.deps import OwnerDep, RunnerDep, SettingsDep, StoreDep
 from app.api.errors import field_error
 from app.classroom.access import may_cancel, may_view, visible_owner_filter
 from app.classroom.gate import admit_job, check_view
+from app.classroom.task_scope import task_scope
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, NotInMemory, QueueFull, SubmitResult
-from app.jobs.uploads import load_task
+from app.jobs.uploads import load_task, resolve_task_name
 from app.training.methods import ConfigError
 from app.training.models import MODEL_REGISTRY
 from app.training.train_config import TrainConfig
@@ -45,10 +46,12 @@ def submit_job(
     if config.model not in MODEL_REGISTRY and config.model not in settings.allowed_hub_models:
         valid = ", ".join([*MODEL_REGISTRY, *settings.allowed_hub_models])
         raise field_error("model", f"unknown model {config.model!r}; valid models: {valid}", config.model)
-    try:
-        task = load_task(store, settings.data_dir, config.task)
+    try:  # an uploaded task of that name is the requester's own, else the shared one
+        stored = resolve_task_name(store, config.task, task_scope(request.app.state.classroom, request))
+        task = load_task(store, settings.data_dir, stored)
     except LookupError as exc:
         raise field_error("task", str(exc.args[0]), config.task) from None
+    config = config.model_copy(update={"task": stored})
     try:
         with admit_job(request, config) as admitted:  # class limits, for a student's seat
             result = runner.submit(config, owner=owner, task=task)

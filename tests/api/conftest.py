@@ -50,7 +50,7 @@ def app(settings: Settings) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, base_url="http://localhost") as test_client:
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -26,7 +26,7 @@ def app() -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, base_url="http://localhost") as test_client:
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -25,7 +25,7 @@ def client() -> TestClient:
     app = FastAPI()
     app.state.templates = Jinja2Templates(directory=pages.ROOT / "templates")
     app.include_router(pages.router)
-    return TestClient(app, base_url="http://localhost")
+    return TestClient(app)
 
 
 class _Collect(HTMLParser):

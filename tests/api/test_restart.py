@@ -58,7 +58,7 @@ def test_a_killed_server_fails_its_jobs_on_restart_and_keeps_their_events(settin
         process.send_signal(signal.SIGKILL)  # a crash: no shutdown code runs
         process.wait(30)
 
-    with TestClient(create_app(settings), base_url="http://localhost") as client:
+    with TestClient(create_app(settings)) as client:
         for job_id in (running, waiting):
             job = client.get(f"/api/jobs/{job_id}").json()
             assert job["state"] == "failed" and job["error"] == RESTART_REASON

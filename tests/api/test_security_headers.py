@@ -42,6 +42,8 @@ def test_the_docs_page_may_load_swagger_ui(client: TestClient) -> None:
         ("127.0.0.1:8000", True),
         ("[::1]:8000", True),
         ("192.168.1.20:8000", True),  # students typing the server's address
+        ("teacher-pc:8000", True),  # a LAN name (single label)
+        ("teacher-pc.local", True),  # mDNS
         ("lab.school.example", True),  # configured
         ("x.lab.example:8000", True),  # configured as *.lab.example
         ("attacker.example", False),  # what a rebinding page sends
