@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
 from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
+from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
 from app.api.limits import BodySizeLimit, ThrottledAnswers
 from app.api.static import CachedStaticFiles, vendor_router
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+    add_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)

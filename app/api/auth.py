@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.classes import ClassroomDep
-from app.classroom.auth import INSTRUCTOR_COOKIE, INSTRUCTOR_MAX_AGE_S, STUDENT_COOKIE, client_address
+from app.api.deps import ClassroomDep, CredentialsDep
+from app.classroom.auth import INSTRUCTOR_COOKIE, INSTRUCTOR_MAX_AGE_S, STUDENT_COOKIE
 from app.classroom.dashboard import class_state
 
 logger = logging.getLogger(__name__)
@@ -24,11 +24,13 @@ class Login(BaseModel):
 
 
 @router.post("/login")
-def login(body: Login, request: Request, response: Response, room: ClassroomDep) -> dict[str, Any]:
+def login(
+    body: Login, request: Request, response: Response, room: ClassroomDep, who: CredentialsDep
+) -> dict[str, Any]:
     # The right token always logs in; wrong ones are throttled per address (app.limits.guard says why).
     if not room.auth.token_matches(body.token.strip()):
-        logger.warning("failed instructor login from %s", client_address(request))
-        room.auth.wrong_guess(request)  # Throttled (429) past the allowance
+        logger.warning("failed instructor login from %s", who.address)
+        room.auth.wrong_guess(who)  # Throttled (429) past the allowance
         raise HTTPException(403, "that is not the instructor token (ftlab serve prints it at start)")
     response.set_cookie(
         INSTRUCTOR_COOKIE,
@@ -51,6 +53,6 @@ def logout(response: Response, student: bool = False) -> dict[str, Any]:
 
 
 @router.get("/me")
-def who_am_i(request: Request, room: ClassroomDep) -> dict[str, Any]:
-    found = room.seat_member(request)
-    return {"instructor": room.auth.is_instructor(request), "student": class_state(*found) if found else None}
+def who_am_i(room: ClassroomDep, who: CredentialsDep) -> dict[str, Any]:
+    found = room.seat_member(who)
+    return {"instructor": room.auth.is_instructor(who), "student": class_state(*found) if found else None}

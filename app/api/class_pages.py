@@ -7,14 +7,12 @@ import re
 import socket
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.classes import ClassroomDep
-from app.api.deps import TemplatesDep
+from app.api.deps import ClassroomDep, CredentialsDep, TemplatesDep
 from app.api.pages import asset_version
 from app.classroom.codes import CODE_PATTERN, normalise_code
-from app.classroom.service import UnknownClass
 
 router = APIRouter(include_in_schema=False)
 LOCAL_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.?=&%-]{0,300}$")
@@ -44,8 +42,10 @@ def login_page(
 
 
 @router.get("/classes", response_class=HTMLResponse)
-def classes_page(request: Request, templates: TemplatesDep, room: ClassroomDep) -> Response:
-    if not room.auth.is_instructor(request):
+def classes_page(
+    request: Request, templates: TemplatesDep, room: ClassroomDep, who: CredentialsDep
+) -> Response:
+    if not room.auth.is_instructor(who):
         return _to_login(request)
     context = {"classes": room.service.list_classes(), "asset_version": asset_version()}
     return templates.TemplateResponse(request, "classes.html", context)
@@ -56,15 +56,13 @@ def dashboard_page(
     request: Request,
     templates: TemplatesDep,
     room: ClassroomDep,
+    who: CredentialsDep,
     code: Annotated[str, Path(pattern=CODE_PATTERN)],
     view: Annotated[str, Query(pattern=r"^(dashboard|present)$")] = "dashboard",
 ) -> Response:
-    if not room.auth.is_instructor(request):
+    if not room.auth.is_instructor(who):
         return _to_login(request)
-    try:
-        info = room.service.get_class(code)
-    except UnknownClass:
-        raise HTTPException(404, f"no class with code {code!r}") from None
+    info = room.service.get_class(code)  # UnknownClass: 404
     context = {
         "cls": info,
         "view": view,

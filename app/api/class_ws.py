@@ -21,8 +21,10 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
+from app.api.deps import ClassroomDep, CredentialsDep, RunnerDep, SettingsDep
 from app.api.stream import origin_allowed
 from app.classroom import quiz
+from app.classroom.auth import Credentials
 from app.classroom.dashboard import class_state, dashboard_state
 from app.classroom.hub import Listener
 from app.classroom.room import Classroom
@@ -38,12 +40,15 @@ UNKNOWN_CLASS = 4404
 
 
 async def _admit(
-    websocket: WebSocket, code: str, instructor_only: bool
+    websocket: WebSocket,
+    room: Classroom,
+    who: Credentials,
+    allowed_origins: list[str],
+    code: str,
+    instructor_only: bool,
 ) -> tuple[ClassInfo, Member | None] | None:
     """The class and (for students) the member, or None after refusing the connection."""
-    state = websocket.app.state
-    room: Classroom = state.classroom
-    if not origin_allowed(websocket.headers, state.settings.allowed_origins):
+    if not origin_allowed(websocket.headers, allowed_origins):
         await websocket.close(code=1008, reason="origin not allowed")
         return None
     try:
@@ -52,17 +57,18 @@ async def _admit(
         await websocket.accept()
         await websocket.close(code=UNKNOWN_CLASS, reason="unknown class")
         return None
-    if room.auth.is_instructor(websocket):
+    if room.auth.is_instructor(who):
         return info, None
-    found = None if instructor_only else await run_in_threadpool(room.seat_member, websocket)
+    found = None if instructor_only else await run_in_threadpool(room.seat_member, who)
     if found is None or found[0].code != info.code:
         await websocket.close(code=1008, reason="not allowed")  # before accept: HTTP 403
         return None
     return found
 
 
-async def _serve(websocket: WebSocket, code: str, body: Callable[[Listener], Awaitable[None]]) -> None:
-    room: Classroom = websocket.app.state.classroom
+async def _serve(
+    websocket: WebSocket, room: Classroom, code: str, body: Callable[[Listener], Awaitable[None]]
+) -> None:
     await websocket.accept()
     listener = room.hub.listen(code)
     sender = asyncio.create_task(body(listener))
@@ -90,12 +96,13 @@ async def _send(websocket: WebSocket, data: dict[str, Any]) -> None:
 
 
 @router.websocket("/ws/classes/{code}")
-async def class_socket(websocket: WebSocket, code: str) -> None:
-    admitted = await _admit(websocket, code, instructor_only=False)
+async def class_socket(
+    websocket: WebSocket, code: str, room: ClassroomDep, who: CredentialsDep, settings: SettingsDep
+) -> None:
+    admitted = await _admit(websocket, room, who, settings.allowed_origins, code, instructor_only=False)
     if admitted is None:
         return
     info, member = admitted
-    room: Classroom = websocket.app.state.classroom
 
     async def body(listener: Listener) -> None:
         current = info
@@ -107,18 +114,22 @@ async def class_socket(websocket: WebSocket, code: str) -> None:
                 await _send(websocket, class_state(current, member))
         await websocket.close(code=1000, reason="class closed")
 
-    await _serve(websocket, info.code, body)
+    await _serve(websocket, room, info.code, body)
 
 
 @router.websocket("/ws/classes/{code}/dashboard")
-async def dashboard_socket(websocket: WebSocket, code: str) -> None:
-    admitted = await _admit(websocket, code, instructor_only=True)
+async def dashboard_socket(
+    websocket: WebSocket,
+    code: str,
+    room: ClassroomDep,
+    who: CredentialsDep,
+    settings: SettingsDep,
+    runner: RunnerDep,
+) -> None:
+    admitted = await _admit(websocket, room, who, settings.allowed_origins, code, instructor_only=True)
     if admitted is None:
         return
     info, _ = admitted
-    state = websocket.app.state
-    room: Classroom = state.classroom
-    runner = getattr(state, "runner", None)
 
     def snapshot() -> dict[str, Any]:
         return dashboard_state(room, info.code, quiz.questions(info.lesson), runner)
@@ -135,4 +146,4 @@ async def dashboard_socket(websocket: WebSocket, code: str) -> None:
             data = await run_in_threadpool(snapshot)
             await _send(websocket, data)
 
-    await _serve(websocket, info.code, body)
+    await _serve(websocket, room, info.code, body)

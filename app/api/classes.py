@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api import jobs as jobs_api
-from app.api.deps import RunnerDep, SettingsDep, StoreDep
+from app.api.deps import ClassroomDep, CredentialsDep, Instructor, RunnerDep, StoreDep, SubmitterDep
 from app.api.errors import field_error
 from app.classroom import quiz
-from app.classroom.auth import INSTRUCTOR_OWNER, STUDENT_COOKIE, STUDENT_MAX_AGE_S, StudentSeat
+from app.classroom.auth import INSTRUCTOR_OWNER, STUDENT_COOKIE, STUDENT_MAX_AGE_S, Credentials, StudentSeat
 from app.classroom.codes import CODE_PATTERN, NICKNAME_MAX, normalise_code
 from app.classroom.dashboard import class_state, dashboard_state
 from app.classroom.limits import ClassLimits
 from app.classroom.results import results_csv
 from app.classroom.room import Classroom
-from app.classroom.service import ClassClosed, ClassFull, ClassInfo, NicknameTaken, UnknownClass
-from app.jobs.runner import SubmitResult
+from app.classroom.service import ClassInfo, Member
+from app.jobs.runner import Runner, SubmitResult
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
@@ -29,29 +28,8 @@ Code = Annotated[str, Path(pattern=CODE_PATTERN, description="the class's join c
 QuestionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
-def get_classroom(request: Request) -> Classroom:
-    return request.app.state.classroom
-
-
-ClassroomDep = Annotated[Classroom, Depends(get_classroom)]
-
-
-def require_instructor(request: Request, room: ClassroomDep) -> None:
-    room.auth.require_instructor(request)
-
-
-Instructor = Depends(require_instructor)
-
-
-def class_or_404(room: Classroom, code: str) -> ClassInfo:
-    try:
-        return room.service.get_class(code)
-    except UnknownClass:
-        raise HTTPException(404, f"no class with code {code!r}") from None
-
-
 def open_class(room: Classroom, code: str) -> ClassInfo:
-    info = class_or_404(room, code)
+    info = room.service.get_class(code)  # UnknownClass: 404
     if info.closed:
         raise HTTPException(403, f"class {info.code} is closed")
     return info
@@ -91,21 +69,20 @@ class JoinRequest(BaseModel):
 
 @router.post("/{code}/join", status_code=201)
 def join_class(
-    code: Code, body: JoinRequest, request: Request, response: Response, room: ClassroomDep
+    code: Code,
+    body: JoinRequest,
+    request: Request,
+    response: Response,
+    room: ClassroomDep,
+    who: CredentialsDep,
 ) -> Any:
     info = open_class(room, code)
-    found = room.seat_member(request)
+    found = room.seat_member(who)
     if found is not None and found[0].code == info.code:  # already seated here: same seat
         response.status_code = 200
         return class_state(*found)
-    try:
+    try:  # NicknameTaken: 409, ClassFull / ClassClosed: 403 (app.api.errors)
         member = room.service.join(info.code, body.nickname)
-    except NicknameTaken:
-        raise HTTPException(409, f"the nickname {body.nickname.strip()!r} is taken in this class") from None
-    except ClassFull as exc:
-        raise HTTPException(403, str(exc)) from None
-    except ClassClosed as exc:
-        raise HTTPException(403, str(exc)) from None
     except ValueError as exc:
         raise field_error("nickname", str(exc), body.nickname) from None
     cookie = room.auth.student_cookie(StudentSeat(info.code, member.id))
@@ -122,38 +99,38 @@ def join_class(
 
 
 @router.get("/me")
-def my_class(request: Request, room: ClassroomDep) -> dict[str, Any]:
+def my_class(room: ClassroomDep, who: CredentialsDep) -> dict[str, Any]:
     """The class of the requester's student cookie (the lesson page asks, to show the pinned run)."""
-    found = room.seat_member(request)
+    found = room.seat_member(who)
     if found is None:
         raise HTTPException(404, "you have not joined a class (join at /join)")
     return class_state(*found)
 
 
-def _member_of(request: Request, room: Classroom, info: ClassInfo) -> Any:
-    found = room.seat_member(request)
+def _member_of(who: Credentials, room: Classroom, info: ClassInfo) -> Member | None:
+    found = room.seat_member(who)
     if found is None or found[0].code != info.code:
         return None
     return found[1]
 
 
 @router.get("/{code}")
-def get_class(code: Code, request: Request, room: ClassroomDep) -> dict[str, Any]:
+def get_class(code: Code, room: ClassroomDep, who: CredentialsDep) -> dict[str, Any]:
     """The instructor sees the class's settings; a member sees their own view; others nothing."""
-    info = class_or_404(room, code)
-    if room.auth.is_instructor(request):
+    info = room.service.get_class(code)
+    if room.auth.is_instructor(who):
         return {**class_state(info, None), "anonymous": info.anonymous, "members": info.members}
-    member = _member_of(request, room, info)
+    member = _member_of(who, room, info)
     if member is None:
-        room.auth.require_instructor(request)  # 401 or 403, with the reason
+        room.auth.require_instructor(who)  # 401 or 403, with the reason
     return class_state(info, member)
 
 
 @router.get("/{code}/me")
-def my_seat(code: Code, request: Request, room: ClassroomDep) -> dict[str, Any]:
+def my_seat(code: Code, room: ClassroomDep, who: CredentialsDep) -> dict[str, Any]:
     """A student's own answers and runs, and nobody else's."""
-    info = class_or_404(room, code)
-    member = _member_of(request, room, info)
+    info = room.service.get_class(code)
+    member = _member_of(who, room, info)
     if member is None:
         raise HTTPException(403, f"you are not a student of class {info.code}")
     return {
@@ -170,11 +147,11 @@ class AnswersRequest(BaseModel):
 
 
 @router.post("/{code}/answers")
-def answer_quiz(code: Code, body: AnswersRequest, request: Request, room: ClassroomDep) -> dict[str, Any]:
+def answer_quiz(code: Code, body: AnswersRequest, room: ClassroomDep, who: CredentialsDep) -> dict[str, Any]:
     """The class's lesson quiz, graded and recorded (the lesson page's quiz records too)."""
-    found = room.seat_member(request)
+    found = room.seat_member(who)
     if found is None or found[0].code != normalise_code(code):
-        class_or_404(room, code)
+        room.service.get_class(code)
         raise HTTPException(403, f"join class {normalise_code(code)} first (at /join)")
     info, member = found
     if info.closed:
@@ -197,7 +174,7 @@ def answer_quiz(code: Code, body: AnswersRequest, request: Request, room: Classr
 # -- the instructor's controls -----------------------------------------------------------------------
 @router.get("/{code}/dashboard", dependencies=[Instructor])
 def dashboard(code: Code, room: ClassroomDep, runner: RunnerDep) -> dict[str, Any]:
-    info = class_or_404(room, code)
+    info = room.service.get_class(code)
     return dashboard_state(room, info.code, quiz.questions(info.lesson), runner)
 
 
@@ -220,36 +197,35 @@ def pin_run(code: Code, body: PinRequest, room: ClassroomDep, store: StoreDep, r
     info = open_class(room, code)
     if body.job_id is not None and store.get_job(body.job_id) is None:
         raise field_error("job_id", f"no job {body.job_id!r}", body.job_id)
-    if info.pinned_job_id and info.pinned_job_id != body.job_id:
-        runner.pin(info.pinned_job_id, False)
-    if body.job_id is not None:
-        runner.pin(body.job_id)  # keep its tuned model for the class's "try it" prompts
-    info = room.service.pin(info.code, body.job_id)
-    room.hub.notify(info.code, "pin")
-    room.hub.notify(info.code, "runs")
-    return class_state(info, None)
+    return class_state(_pin(room, runner, info, body.job_id), None)
 
 
 @router.post("/{code}/runs", status_code=201, dependencies=[Instructor])
 def start_pinned_run(
-    code: Code,
-    config: TrainConfig,
-    request: Request,
-    room: ClassroomDep,
-    runner: RunnerDep,
-    store: StoreDep,
-    settings: SettingsDep,
+    code: Code, config: TrainConfig, room: ClassroomDep, runner: RunnerDep, submitter: SubmitterDep
 ) -> SubmitResult:
     """Start a run as the instructor and pin it: every student's page follows it."""
     info = open_class(room, code)
-    result = jobs_api.submit_job(config, runner, store, settings, INSTRUCTOR_OWNER, request)
-    pin_run(info.code, PinRequest(job_id=result.id), room, store, runner)
+    result = submitter.submit(config, INSTRUCTOR_OWNER)
+    _pin(room, runner, info, result.id)
     return result
+
+
+def _pin(room: Classroom, runner: Runner, info: ClassInfo, job_id: str | None) -> ClassInfo:
+    """Pin ``job_id`` (None: unpin) for the class, its tuned model kept for the "try it" prompts."""
+    if info.pinned_job_id and info.pinned_job_id != job_id:
+        runner.pin(info.pinned_job_id, False)
+    if job_id is not None:
+        runner.pin(job_id)
+    info = room.service.pin(info.code, job_id)
+    room.hub.notify(info.code, "pin")
+    room.hub.notify(info.code, "runs")
+    return info
 
 
 @router.post("/{code}/questions/{question_id}/reset", dependencies=[Instructor])
 def reset_question(code: Code, question_id: QuestionId, room: ClassroomDep) -> dict[str, Any]:
-    info = class_or_404(room, code)
+    info = room.service.get_class(code)
     if question_id not in {q.id for q in quiz.questions(info.lesson)}:
         raise HTTPException(404, f"no question {question_id!r} in the quiz of {info.lesson!r}")
     removed = room.service.reset_question(info.code, question_id)
@@ -259,14 +235,14 @@ def reset_question(code: Code, question_id: QuestionId, room: ClassroomDep) -> d
 
 @router.post("/{code}/close", dependencies=[Instructor])
 def close_class(code: Code, room: ClassroomDep) -> dict[str, Any]:
-    info = room.service.close(class_or_404(room, code).code)
+    info = room.service.close(room.service.get_class(code).code)
     room.hub.notify(info.code, "closed")
     return {**info.model_dump(mode="json"), "closed": True}
 
 
 @router.get("/{code}/results.csv", dependencies=[Instructor], response_class=Response)
 def results(code: Code, room: ClassroomDep) -> Response:
-    info = class_or_404(room, code)
+    info = room.service.get_class(code)
     service = room.service
     body = results_csv(
         quiz.questions(info.lesson),

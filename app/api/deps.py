@@ -1,57 +1,99 @@
 """Dependencies the routers share (``Annotated`` aliases). Heavy objects live on ``app.state``,
-made by the lifespan in ``app.main``; routes reach them only through these."""
+made by the lifespan in ``app.main``; routes reach them only through these. Each takes the
+``HTTPConnection``, so HTTP routes and websockets use the same ones."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from app.classroom.gate import owner_of
+from app.classroom.auth import INSTRUCTOR_COOKIE, STUDENT_COOKIE, Credentials
+from app.classroom.room import Classroom
 from app.config import Settings
 from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
+from app.jobs.submit import JobSubmitter
 from app.training.models import ModelCache
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+def get_settings(conn: HTTPConnection) -> Settings:
+    return conn.app.state.settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.sessionmaker() as session:
+def get_db(conn: HTTPConnection) -> Iterator[Session]:
+    with conn.app.state.sessionmaker() as session:
         yield session
 
 
-def get_store(request: Request) -> JobStore:
-    return request.app.state.store
+def get_store(conn: HTTPConnection) -> JobStore:
+    return conn.app.state.store
 
 
-def get_runner(request: Request) -> Runner:
-    return request.app.state.runner
+def get_runner(conn: HTTPConnection) -> Runner:
+    return conn.app.state.runner
 
 
-def get_broadcaster(request: Request) -> Broadcaster:
-    return request.app.state.broadcaster
+def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
+    return conn.app.state.broadcaster
 
 
-def get_model_cache(request: Request) -> ModelCache:
-    return request.app.state.model_cache
+def get_model_cache(conn: HTTPConnection) -> ModelCache:
+    return conn.app.state.model_cache
 
 
-def get_templates(request: Request) -> Jinja2Templates:
-    return request.app.state.templates
+def get_templates(conn: HTTPConnection) -> Jinja2Templates:
+    return conn.app.state.templates
 
 
-def current_owner(conn: HTTPConnection) -> str | None:
+def get_classroom(conn: HTTPConnection) -> Classroom:
+    return conn.app.state.classroom
+
+
+def any_classroom(conn: HTTPConnection) -> Classroom | None:
+    """The classroom, or None in an app made without one."""
+    return getattr(conn.app.state, "classroom", None)
+
+
+def credentials(conn: HTTPConnection) -> Credentials:
+    """What the request carries about who sends it: the domain gets these plain values."""
+    return Credentials(
+        authorization=conn.headers.get("authorization"),
+        instructor_cookie=conn.cookies.get(INSTRUCTOR_COOKIE),
+        student_cookie=conn.cookies.get(STUDENT_COOKIE),
+        address=conn.client.host if conn.client else None,
+    )
+
+
+CredentialsDep = Annotated[Credentials, Depends(credentials)]
+ClassroomDep = Annotated[Classroom, Depends(get_classroom)]
+AnyClassroomDep = Annotated[Classroom | None, Depends(any_classroom)]
+
+
+def current_owner(who: CredentialsDep, room: AnyClassroomDep) -> str | None:
     """Who submits jobs (the runner queues fairly between owners): ``student:<id>`` from a class seat's
     signed cookie, ``instructor`` from the token, or None (anonymous: one shared, FIFO line)."""
-    return owner_of(conn)
+    return room.auth.owner_of(who) if room is not None else None
+
+
+def require_instructor(who: CredentialsDep, room: ClassroomDep) -> None:
+    room.auth.require_instructor(who)  # NotInstructor: 401 or 403 (app.api.errors)
+
+
+def get_submitter(conn: HTTPConnection) -> JobSubmitter:
+    state = conn.app.state
+    return JobSubmitter(
+        state.runner,
+        state.store,
+        state.settings.data_dir,
+        state.settings.allowed_hub_models,
+        getattr(state, "classroom", None),
+    )
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -62,3 +104,5 @@ BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 OwnerDep = Annotated[str | None, Depends(current_owner)]
+SubmitterDep = Annotated[JobSubmitter, Depends(get_submitter)]
+Instructor = Depends(require_instructor)

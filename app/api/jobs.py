@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import OwnerDep, RunnerDep, SettingsDep, StoreDep
-from app.api.errors import field_error
+from app.api.deps import CredentialsDep, OwnerDep, RunnerDep, StoreDep, SubmitterDep
 from app.classroom.access import may_cancel, may_view, visible_owner_filter
-from app.classroom.gate import admit_job, check_view
-from app.classroom.task_scope import task_scope
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
-from app.jobs.runner import JobInfo, NotInMemory, QueueFull, SubmitResult
-from app.jobs.uploads import load_task, resolve_task_name
-from app.training.methods import ConfigError
-from app.training.models import MODEL_REGISTRY
+from app.jobs.runner import JobInfo, SubmitResult
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -28,39 +22,17 @@ MAX_SEQ = 2**63 - 1  # the largest seq a database integer holds
 
 def _job_or_404(runner: RunnerDep, job_id: str, viewer: str | None) -> JobInfo:
     job = runner.get(job_id)
-    if job is None:
+    if job is None or not may_view(viewer, job.owner):  # a student's job is theirs and the instructor's
         raise HTTPException(404, f"no job {job_id!r}")
-    check_view(viewer, job.owner, job_id)  # a student's job is theirs and the instructor's
     return job
 
 
 @router.post("", status_code=201, response_model=SubmitResult)
 def submit_job(
-    config: TrainConfig,
-    runner: RunnerDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    owner: OwnerDep,
-    request: Request,
+    config: TrainConfig, submitter: SubmitterDep, owner: OwnerDep, who: CredentialsDep
 ) -> SubmitResult:
-    if config.model not in MODEL_REGISTRY and config.model not in settings.allowed_hub_models:
-        valid = ", ".join([*MODEL_REGISTRY, *settings.allowed_hub_models])
-        raise field_error("model", f"unknown model {config.model!r}; valid models: {valid}", config.model)
-    try:  # an uploaded task of that name is the requester's own, else the shared one
-        stored = resolve_task_name(store, config.task, task_scope(request.app.state.classroom, request))
-        task = load_task(store, settings.data_dir, stored)
-    except LookupError as exc:
-        raise field_error("task", str(exc.args[0]), config.task) from None
-    config = config.model_copy(update={"task": stored})
-    try:
-        with admit_job(request, config) as admitted:  # class limits, for a student's seat
-            result = runner.submit(config, owner=owner, task=task)
-            admitted.record(result.id)
-        return result
-    except ConfigError as exc:
-        raise field_error(getattr(exc, "field", None) or "method", str(exc)) from None
-    except QueueFull as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
+    """Queue a job (422 naming the field, a class limit's 403 / 429, 503 when the queue is full)."""
+    return submitter.submit(config, owner, who)
 
 
 @router.get("", response_model=list[JobInfo])
@@ -138,8 +110,5 @@ def generate(job_id: JobId, body: GenerateRequest, runner: RunnerDep, owner: Own
     job = _job_or_404(runner, job_id, owner)
     if job.state.value != "done":
         raise HTTPException(409, f"job {job_id} is {job.state.value}; generation needs a finished job")
-    try:
-        tuned, base = runner.generate(job_id, body.prompt, body.max_new_tokens)
-    except NotInMemory as exc:
-        raise HTTPException(409, str(exc)) from None
+    tuned, base = runner.generate(job_id, body.prompt, body.max_new_tokens)  # NotInMemory: 409
     return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app import lessons
+from app.api.deps import AnyClassroomDep, CredentialsDep
+from app.classroom.auth import Credentials
+from app.classroom.room import Classroom
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -56,7 +59,9 @@ def get_quiz(slug: Slug) -> lessons.PublicQuiz:
 
 
 @router.post("/{slug}/quiz/answers")
-def answer_quiz(slug: Slug, body: QuizAnswers, request: Request) -> lessons.QuizResult:
+def answer_quiz(
+    slug: Slug, body: QuizAnswers, room: AnyClassroomDep, who: CredentialsDep
+) -> lessons.QuizResult:
     """Grade the answers: score, and per question whether it was right, why, and its section."""
     _lesson_or_404(slug)
     try:
@@ -67,20 +72,18 @@ def answer_quiz(slug: Slug, body: QuizAnswers, request: Request) -> lessons.Quiz
             for qid, msg in exc.problems
         ]
         raise RequestValidationError(errors) from None
-    _record_for_class(request, slug, body.answers, result)
+    if room is not None:
+        _record_for_class(room, who, slug, body.answers, result)
     return result
 
 
 def _record_for_class(
-    request: Request, slug: str, answers: dict[str, str], result: lessons.QuizResult
+    room: Classroom, who: Credentials, slug: str, answers: dict[str, str], result: lessons.QuizResult
 ) -> None:
-    """Where the app has a classroom, a seated student's answers reach the instructor's dashboard."""
-    room = getattr(request.app.state, "classroom", None)
-    if room is None:
-        return
-    from app.classroom.quiz import graded_answers  # only apps with a classroom pay for importing it
+    """A seated student's answers reach the instructor's dashboard."""
+    from app.classroom.quiz import graded_answers
 
     try:
-        room.record_quiz(request, slug, graded_answers(answers, result.model_dump()))
+        room.record_quiz(who, slug, graded_answers(answers, result.model_dump()))
     except Exception:  # the student still gets the grade; the instructor's copy is what failed
         logger.exception("could not record quiz answers for the class dashboard")

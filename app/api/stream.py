@@ -21,8 +21,8 @@ from fastapi import APIRouter, Query, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
+from app.api.deps import OwnerDep
 from app.classroom.access import may_view
-from app.classroom.gate import owner_of
 from app.jobs.broadcast import Broadcaster, Subscription
 from app.jobs.store import JobStore
 
@@ -49,7 +49,7 @@ def origin_allowed(headers: Headers, allowed: list[str]) -> bool:
 
 @router.websocket("/ws/jobs/{job_id}")
 async def job_stream(
-    websocket: WebSocket, job_id: str, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
+    websocket: WebSocket, job_id: str, owner: OwnerDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
 ) -> None:
     state = websocket.app.state
     if not origin_allowed(websocket.headers, state.settings.allowed_origins):
@@ -59,7 +59,7 @@ async def job_stream(
     store: JobStore = state.store
     job = await run_in_threadpool(store.get_job, job_id) if len(job_id) <= 32 else None
     await websocket.accept()
-    if job is None or not may_view(owner_of(websocket), job.owner):  # others' student jobs: as unknown
+    if job is None or not may_view(owner, job.owner):  # others' student jobs: as unknown
         await websocket.close(code=UNKNOWN_JOB, reason=f"unknown job {job_id[:32]}")
         return
     broadcaster: Broadcaster = state.broadcaster

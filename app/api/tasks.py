@@ -8,15 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from app.api.classes import ClassroomDep
-from app.api.deps import SettingsDep, StoreDep
+from app.api.deps import AnyClassroomDep, CredentialsDep, OwnerDep, SettingsDep, StoreDep
 from app.api.errors import field_error
-from app.classroom.auth import client_address
-from app.classroom.limits import LimitExceeded
+from app.classroom.auth import Credentials
 from app.classroom.room import Classroom
-from app.classroom.task_scope import task_scope, upload_scope
+from app.classroom.task_scope import upload_scope
 from app.jobs.store import JobStore, TaskView
-from app.jobs.uploads import TASK_NAME_RULE, UploadProblem, save_upload, task_infos
+from app.jobs.uploads import TASK_NAME_RULE, UploadProblem, save_upload, task_infos, task_scope
+from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
 from app.limits.policies import UPLOADS_PER_OWNER
 from app.training.tasks import TaskFileError
@@ -25,9 +24,9 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 
 @router.get("")
-def list_tasks(store: StoreDep, request: Request, room: ClassroomDep) -> list[dict[str, Any]]:
+def list_tasks(store: StoreDep, owner: OwnerDep, who: CredentialsDep) -> list[dict[str, Any]]:
     """Built-in tasks, the instructor's uploads, and your own (the instructor sees every upload)."""
-    return task_infos(store, task_scope(room, request))
+    return task_infos(store, task_scope(owner, who))
 
 
 @router.post("", status_code=201, response_model=TaskView)
@@ -37,28 +36,31 @@ async def upload_task(
     store: StoreDep,
     settings: SettingsDep,
     request: Request,
-    room: ClassroomDep,
+    room: AnyClassroomDep,
+    owner: OwnerDep,
+    who: CredentialsDep,
 ) -> TaskView:
     """Upload a task; it is yours (named ``<name>~<owner digest>``) unless you are the instructor,
-    whose uploads keep their name and are shared with the class."""
-    scope = await run_in_threadpool(_admit_upload, request, room)
+    whose uploads keep their name and are shared with the class. The same access rules as training."""
+    scope = await run_in_threadpool(_admit_upload, request.app.state.limiter, room, owner, who)
     limit = settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise HTTPException(413, f"file: larger than the upload limit of {limit} bytes")
     filename = file.filename or "upload.jsonl"
-    owner = room.auth.owner_of(request) or f"address:{client_address(request)}"
-    return await run_in_threadpool(_save, store, settings.data_dir, name, filename, data, owner, scope)
+    recorded_owner = owner or f"address:{who.address}"
+    return await run_in_threadpool(
+        _save, store, settings.data_dir, name, filename, data, recorded_owner, scope
+    )
 
 
-def _admit_upload(request: Request, room: Classroom) -> str | None:
-    """The uploader's scope, under the same access rules as training and a per-person rate."""
-    try:
-        scope = upload_scope(room, request)
-    except LimitExceeded as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+def _admit_upload(
+    limiter: RateLimiter, room: Classroom | None, owner: str | None, who: Credentials
+) -> str | None:
+    """The uploader's scope (LimitExceeded 403 if they may not upload), under a per-person rate."""
+    scope = upload_scope(room, who) if room is not None else task_scope(owner, who)
     if scope is not None:
-        verdict = request.app.state.limiter.hit(f"upload:{scope}", UPLOADS_PER_OWNER)
+        verdict = limiter.hit(f"upload:{scope}", UPLOADS_PER_OWNER)
         if not verdict.allowed:
             raise Throttled(f"at most {UPLOADS_PER_OWNER.describe()} uploads per person", verdict.retry_after)
     return scope
@@ -67,13 +69,9 @@ def _admit_upload(request: Request, room: Classroom) -> str | None:
 def _save(
     store: JobStore, data_dir: Path, name: str, filename: str, data: bytes, owner: str, scope: str | None
 ) -> TaskView:
-    try:
+    try:  # UploadProblem and TaskFileError (naming the line) are answered by app.api.errors
         return save_upload(store, data_dir, name, filename, data, owner=owner, scope=scope)
-    except UploadProblem as exc:
-        if exc.status != 422:
-            raise HTTPException(exc.status, f"{exc.field}: {exc}") from None
-        raise field_error(exc.field, str(exc)) from None
-    except TaskFileError as exc:
-        raise field_error("file", str(exc), line=exc.line) from None
+    except (UploadProblem, TaskFileError):
+        raise
     except ValueError as exc:  # Task.from_examples: too few examples, bad split, ...
         raise field_error("file", str(exc)) from None

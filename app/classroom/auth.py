@@ -10,12 +10,10 @@ import hmac
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import HTTPException
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from starlette.requests import HTTPConnection
 
 from app.config import Settings
 from app.limits.guard import TokenGuard
@@ -53,6 +51,26 @@ def _write_secret(path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """What a request carries about who sends it; the web layer reads it off the request."""
+
+    authorization: str | None = None  # the Authorization header
+    instructor_cookie: str | None = None
+    student_cookie: str | None = None
+    address: str | None = None  # the client's address (wrong tokens are throttled per address)
+    memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # one check per request
+
+
+class NotInstructor(PermissionError):
+    """Refused: this needs the instructor. ``credentials_missing``: nothing was sent to check (the
+    API answers 401 with a Bearer challenge); otherwise what was sent is wrong or not enough (403)."""
+
+    def __init__(self, message: str, credentials_missing: bool = False) -> None:
+        super().__init__(message)
+        self.credentials_missing = credentials_missing
+
+
+@dataclass(frozen=True)
 class StudentSeat:
     class_code: str
     member_id: str
@@ -86,32 +104,31 @@ class ClassroomAuth:
             return False
         return isinstance(data, dict) and hmac.compare_digest(str(data.get("t", "")), self._token_digest)
 
-    def instructor_status(self, conn: HTTPConnection) -> str:
+    def instructor_status(self, who: Credentials) -> str:
         """'ok', 'missing' (no credentials: 401) or 'wrong' (credentials that do not match: 403).
-        A wrong bearer token or a forged cookie counts as a guess (once per request); past the
-        allowance this raises ``Throttled`` (429), see ``app.limits.guard``."""
-        memo = conn.scope.setdefault("ftlab.auth", {})
-        if "status" not in memo:
-            status, guessed = self._check_credentials(conn)
-            memo["status"] = status
+        A wrong bearer token or a forged cookie counts as a guess (once per request: the result is
+        kept on ``who``); past the allowance this raises ``Throttled`` (429), see app.limits.guard."""
+        if "status" not in who.memo:
+            status, guessed = self._check_credentials(who)
+            who.memo["status"] = status
             if guessed:
-                self.wrong_guess(conn)
-        return memo["status"]
+                self.wrong_guess(who)
+        return who.memo["status"]
 
-    def wrong_guess(self, conn: HTTPConnection) -> None:
+    def wrong_guess(self, who: Credentials) -> None:
         if self.guard is not None:
-            self.guard.wrong_guess(client_address(conn))
+            self.guard.wrong_guess(who.address or "unknown")
 
-    def _check_credentials(self, conn: HTTPConnection) -> tuple[str, bool]:
+    def _check_credentials(self, who: Credentials) -> tuple[str, bool]:
         """(status, whether this was a guess). An expired or outdated instructor cookie is wrong
         but no guess: its signature is ours."""
-        header = conn.headers.get("authorization")
+        header = who.authorization
         if header is not None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() == "bearer" and self.token_matches(token.strip()):
                 return "ok", False
             return "wrong", True
-        cookie = conn.cookies.get(INSTRUCTOR_COOKIE)
+        cookie = who.instructor_cookie
         if cookie is not None:
             if self._instructor_cookie_valid(cookie):
                 return "ok", False
@@ -127,29 +144,29 @@ class ClassroomAuth:
             return False
         return True
 
-    def is_instructor(self, conn: HTTPConnection) -> bool:
-        return self.instructor_status(conn) == "ok"
+    def is_instructor(self, who: Credentials) -> bool:
+        return self.instructor_status(who) == "ok"
 
-    def require_instructor(self, conn: HTTPConnection) -> None:
-        status = self.instructor_status(conn)
+    def require_instructor(self, who: Credentials) -> None:
+        """Raises NotInstructor unless ``who`` is the instructor."""
+        status = self.instructor_status(who)
         if status == "ok":
             return
         if status == "wrong":
-            raise HTTPException(403, "the instructor token is wrong (or the login has expired)")
-        if self.student_seat(conn) is not None:
-            raise HTTPException(403, "this needs the instructor; a student seat is not enough")
-        raise HTTPException(
-            401,
+            raise NotInstructor("the instructor token is wrong (or the login has expired)")
+        if self.student_seat(who) is not None:
+            raise NotInstructor("this needs the instructor; a student seat is not enough")
+        raise NotInstructor(
             "this needs the instructor token: 'Authorization: Bearer <token>' or log in at /login",
-            headers={"WWW-Authenticate": "Bearer"},
+            credentials_missing=True,
         )
 
     # -- students -----------------------------------------------------------------------------
     def student_cookie(self, seat: StudentSeat) -> str:
         return self._serializer.dumps({"c": seat.class_code, "m": seat.member_id}, salt="student")
 
-    def student_seat(self, conn: HTTPConnection) -> StudentSeat | None:
-        value = conn.cookies.get(STUDENT_COOKIE)
+    def student_seat(self, who: Credentials) -> StudentSeat | None:
+        value = who.student_cookie
         if not value:
             return None
         try:
@@ -165,19 +182,15 @@ class ClassroomAuth:
         return StudentSeat(data["c"], data["m"])
 
     # -- job owners (the runner queues fairly between them) -----------------------------------
-    def owner_of(self, conn: HTTPConnection) -> str | None:
+    def owner_of(self, who: Credentials) -> str | None:
         """A bearer token names the instructor; otherwise a student seat wins over an instructor
         cookie (an instructor trying the student view in the same browser is a student there)."""
-        if conn.headers.get("authorization") and self.is_instructor(conn):
+        if who.authorization and self.is_instructor(who):
             return INSTRUCTOR_OWNER
-        seat = self.student_seat(conn)
+        seat = self.student_seat(who)
         if seat is not None:
             return seat.owner
-        return INSTRUCTOR_OWNER if self.is_instructor(conn) else None
-
-
-def client_address(conn: HTTPConnection) -> str:
-    return conn.client.host if conn.client else "unknown"
+        return INSTRUCTOR_OWNER if self.is_instructor(who) else None
 
 
 def member_of_owner(owner: str | None) -> str | None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import sessionmaker
-from starlette.requests import HTTPConnection
 
-from app.classroom.auth import INSTRUCTOR_OWNER, ClassroomAuth, StudentSeat
+from app.classroom.auth import INSTRUCTOR_OWNER, ClassroomAuth, Credentials, StudentSeat
 from app.classroom.hub import ClassHub
 from app.classroom.limits import LimitExceeded, check_config, check_load
 from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member
@@ -47,25 +46,24 @@ class Classroom:
         self._member_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
-    def seat_member(self, conn: HTTPConnection) -> tuple[ClassInfo, Member] | None:
+    def seat_member(self, who: Credentials) -> tuple[ClassInfo, Member] | None:
         """The requester's class and membership, if their cookie names a seat that exists."""
-        seat = self.auth.student_seat(conn)
+        seat = self.auth.student_seat(who)
         if seat is None:
             return None
         return self.service.seat(seat.class_code, seat.member_id)
 
     @contextmanager
     def submission(
-        self, conn: HTTPConnection, model: str, method: str, steps: Callable[[], int | None]
+        self, owner: str | None, who: Credentials, model: str, method: str, steps: int
     ) -> Iterator[Submission]:
-        """Admit a job or raise LimitExceeded. ``steps`` gives the job's steps with the method's
-        default filled in (None when the config is invalid: the runner then refuses it itself).
-        The student's lock is held until the block ends, so two quick clicks cannot both pass."""
-        owner = self.auth.owner_of(conn)
+        """Admit a job of ``owner`` (``auth.owner_of(who)``, or the instructor) or raise LimitExceeded.
+        ``steps``: the job's steps, the method's default filled in. The student's lock is held until
+        the block ends, so two quick clicks cannot both pass."""
         if owner == INSTRUCTOR_OWNER:
             yield Submission(owner, None, self)
             return
-        seat = self.auth.student_seat(conn)
+        seat = self.auth.student_seat(who)
         if seat is None:
             if self.service.any_open():
                 raise LimitExceeded(
@@ -75,15 +73,14 @@ class Classroom:
                 )
             yield Submission(None, None, self)
             return
-        found = self.seat_member(conn)
+        found = self.seat_member(who)
         if found is None:
             raise LimitExceeded("your class seat is no longer valid; join again at /join", status=403)
         info, member = found
         if info.closed:
             raise LimitExceeded(f"class {info.code} is closed", status=403)
         limits = info.limits
-        resolved_steps = steps()
-        check_config(limits, model, method, resolved_steps if resolved_steps is not None else 0)
+        check_config(limits, model, method, steps)
         with self._lock_of(member.id):
             now = time.time()
             active, recent, oldest = self.service.student_load(member.id, limits.window_s, now)
@@ -94,10 +91,10 @@ class Classroom:
         with self._locks_lock:
             return self._member_locks.setdefault(member_id, threading.Lock())
 
-    def record_quiz(self, conn: HTTPConnection, slug: str, graded: list[Answer]) -> bool:
+    def record_quiz(self, who: Credentials, slug: str, graded: list[Answer]) -> bool:
         """Called after the lesson quiz is graded: a student in an open class of this lesson has the
         answers recorded (and the dashboard told). False when the requester is not such a student."""
-        found = self.seat_member(conn)
+        found = self.seat_member(who)
         if found is None:
             return False
         info, member = found

@@ -1,31 +1,21 @@
-"""Whose uploaded tasks a request sees, and whether it may upload at all: the same rules as
-training (a class open on the server means a seat or the instructor; a class that turned
-training off, or is closed, allows no uploads either)."""
+"""Whether a request may upload tasks: the same rules as training (a class open on the server
+means a seat or the instructor; a class that turned training off, or is closed, allows no uploads
+either)."""
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
-
-from app.classroom.auth import INSTRUCTOR_OWNER, client_address
+from app.classroom.auth import Credentials
 from app.classroom.limits import LimitExceeded
 from app.classroom.room import Classroom
+from app.jobs.uploads import task_scope
 
 
-def task_scope(room: Classroom, conn: HTTPConnection) -> str | None:
-    """None for the instructor (uploads shared with the class), the seat's owner for a student,
-    ``address:<ip>`` for anonymous use."""
-    owner = room.auth.owner_of(conn)
-    if owner == INSTRUCTOR_OWNER:
-        return None
-    return owner or f"address:{client_address(conn)}"
-
-
-def upload_scope(room: Classroom, conn: HTTPConnection) -> str | None:
-    """``task_scope`` of a requester allowed to upload; LimitExceeded (403) otherwise."""
-    scope = task_scope(room, conn)
+def upload_scope(room: Classroom, who: Credentials) -> str | None:
+    """The uploader's ``task_scope`` (None: the instructor); LimitExceeded (403) if they may not."""
+    scope = task_scope(room.auth.owner_of(who), who)
     if scope is None:
         return None
-    seat = room.auth.student_seat(conn)
+    seat = room.auth.student_seat(who)
     if seat is None:
         if room.service.any_open():
             raise LimitExceeded(
@@ -34,7 +24,7 @@ def upload_scope(room: Classroom, conn: HTTPConnection) -> str | None:
                 status=403,
             )
         return scope
-    found = room.seat_member(conn)
+    found = room.seat_member(who)
     if found is None:
         raise LimitExceeded("your class seat is no longer valid; join again at /join", status=403)
     info, _member = found

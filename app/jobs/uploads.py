@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 
+from app.classroom.auth import INSTRUCTOR_OWNER, Credentials
 from app.jobs.store import JobStore, TaskView
 from app.training.tasks import Task, builtin_task_names, load_builtin_task, parse_task_file
 
@@ -29,6 +30,14 @@ class UploadProblem(ValueError):
     def __init__(self, field: str, message: str, line: int | None = None, status: int = 422) -> None:
         super().__init__(message)
         self.field, self.line, self.status = field, line, status
+
+
+def task_scope(owner: str | None, who: Credentials | None) -> str | None:
+    """None for the instructor (uploads shared with the class), the seat's owner for a student,
+    ``address:<ip>`` for anonymous use."""
+    if owner == INSTRUCTOR_OWNER:
+        return None
+    return owner or f"address:{who.address if who is not None else None}"
 
 
 def scoped_name(name: str, scope: str | None) -> str:

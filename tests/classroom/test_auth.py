@@ -1,29 +1,34 @@
-"""Tokens and signed cookies, checked on real Starlette connections (no app needed)."""
+"""Tokens and signed cookies, read off real Starlette connections by the API's ``credentials`` (no app
+needed), and the refusals' status codes as the API maps them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from fastapi import HTTPException
 from starlette.requests import Request
 
+from app.api.deps import credentials
+from app.api.errors import http_error
 from app.classroom.access import may_cancel, may_view, visible_owner_filter
 from app.classroom.auth import (
     INSTRUCTOR_COOKIE,
     STUDENT_COOKIE,
     ClassroomAuth,
+    Credentials,
+    NotInstructor,
     StudentSeat,
     persistent_secret,
 )
 from app.config import Settings
 
 
-def request(headers: dict[str, str] | None = None, cookies: dict[str, str] | None = None) -> Request:
+def request(headers: dict[str, str] | None = None, cookies: dict[str, str] | None = None) -> Credentials:
     raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     if cookies:
         raw.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": raw, "query_string": b""})
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": raw, "query_string": b""}
+    return credentials(Request(scope))
 
 
 AUTH = ClassroomAuth("the-token", "secret-one")
@@ -38,16 +43,17 @@ def test_bearer_token() -> None:
 
 
 def test_refusals_are_401_without_credentials_and_403_with_wrong_ones() -> None:
-    with pytest.raises(HTTPException) as missing:
+    with pytest.raises(NotInstructor) as missing:
         AUTH.require_instructor(request())
-    assert missing.value.status_code == 401 and missing.value.headers == {"WWW-Authenticate": "Bearer"}
-    with pytest.raises(HTTPException) as wrong:
+    answer = http_error(missing.value)
+    assert answer.status_code == 401 and answer.headers == {"WWW-Authenticate": "Bearer"}  # type: ignore[union-attr]
+    with pytest.raises(NotInstructor) as wrong:
         AUTH.require_instructor(request({"Authorization": "Bearer nope"}))
-    assert wrong.value.status_code == 403
+    assert http_error(wrong.value).status_code == 403  # type: ignore[union-attr]
     seat = AUTH.student_cookie(StudentSeat("ABCDEF", "m1"))
-    with pytest.raises(HTTPException) as student:
+    with pytest.raises(NotInstructor) as student:
         AUTH.require_instructor(request(cookies={STUDENT_COOKIE: seat}))
-    assert student.value.status_code == 403
+    assert http_error(student.value).status_code == 403  # type: ignore[union-attr]
 
 
 def test_instructor_cookie_is_signed_and_tied_to_the_token() -> None:

@@ -1,0 +1,72 @@
+"""The one way a job enters the queue, for every route that starts one (POST /api/jobs, a class's
+pinned run): the model allowed on this server, the task loaded, the config resolved, a student's
+class limits, then the runner's queue and the class's record of the run.
+
+Raises domain errors only (``ConfigError`` naming the field, ``LimitExceeded``, ``QueueFull``);
+the web layer maps them to status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from app.classroom.auth import Credentials
+from app.jobs.runner import Runner, SubmitResult
+from app.jobs.store import JobStore
+from app.jobs.uploads import load_task, resolve_task_name, task_scope
+from app.training.methods import ConfigError, resolve_config
+from app.training.models import MODEL_REGISTRY
+from app.training.train_config import TrainConfig
+
+if TYPE_CHECKING:
+    from app.classroom.room import Classroom
+
+
+class Recording(Protocol):
+    def record(self, job_id: str) -> None: ...
+
+
+class _Unrecorded:
+    """Where no classroom watches: nothing to record."""
+
+    def record(self, job_id: str) -> None:
+        pass
+
+
+@dataclass
+class JobSubmitter:
+    runner: Runner
+    store: JobStore
+    data_dir: Path
+    allowed_hub_models: Sequence[str] = ()
+    classroom: Classroom | None = None
+
+    def submit(self, config: TrainConfig, owner: str | None, who: Credentials | None = None) -> SubmitResult:
+        """Queue ``config`` for ``owner`` (``who``: the requester's credentials, for a student's seat)."""
+        if config.model not in MODEL_REGISTRY and config.model not in self.allowed_hub_models:
+            valid = ", ".join([*MODEL_REGISTRY, *self.allowed_hub_models])
+            raise ConfigError("model", f"unknown model {config.model!r}; valid models: {valid}")
+        try:  # an uploaded task of that name is the requester's own, else the shared one
+            stored = resolve_task_name(self.store, config.task, task_scope(owner, who))
+            task = load_task(self.store, self.data_dir, stored)
+        except LookupError as exc:
+            raise ConfigError("task", str(exc.args[0])) from None
+        config = config.model_copy(update={"task": stored})
+        resolved = resolve_config(config, task.kind if task is not None else None)
+        with self._admitted(owner, who or Credentials(), resolved) as admitted:
+            result = self.runner.submit(config, owner=owner, task=task)
+            admitted.record(result.id)
+        return result
+
+    @contextmanager
+    def _admitted(self, owner: str | None, who: Credentials, cfg: TrainConfig) -> Iterator[Recording]:
+        if self.classroom is None:
+            yield _Unrecorded()
+            return
+        steps = cfg.steps or 0
+        with self.classroom.submission(owner, who, cfg.model, cfg.method, steps) as admitted:
+            yield admitted
