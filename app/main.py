@@ -16,7 +16,19 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
+from app.api import (
+    auth,
+    class_members,
+    class_pages,
+    class_ws,
+    classes,
+    health,
+    jobs,
+    lessons,
+    pages,
+    stream,
+    tasks,
+)
 from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
 from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
@@ -32,6 +44,7 @@ from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
 from app.limits import tables as _limit_tables  # noqa: F401  (registers the limits tables on Base)
+from app.limits.classes import ClassGuard
 from app.limits.counters import RateLimiter
 from app.limits.guard import TokenGuard
 from app.training.models import ModelCache
@@ -65,7 +78,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
     app.state.limiter = limiter = RateLimiter(sessions, now=app.state.clock)
-    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings), TokenGuard(limiter))
+    app.state.class_guard = class_guard = ClassGuard(sessions, limiter, now=app.state.clock)
+    app.state.classroom = Classroom(
+        sessions, settings, persistent_secret(settings), TokenGuard(limiter), class_guard.is_removed
+    )
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
     runner.start()
     try:
@@ -92,7 +108,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router,)
-    classroom = (classes.router, auth.router, class_ws.router, class_pages.router)
+    classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)
     app.mount("/static", CachedStaticFiles(directory=ROOT / "static", check_dir=False), name="static")

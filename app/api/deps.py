@@ -93,6 +93,7 @@ def get_submitter(conn: HTTPConnection) -> JobSubmitter:
         state.settings.data_dir,
         state.settings.allowed_hub_models,
         getattr(state, "classroom", None),
+        getattr(state, "class_guard", None),
     )
 
 

@@ -1,4 +1,5 @@
-"""The waiting line: round-robin between owners (FIFO within one), and start-time estimates."""
+"""The waiting line: priorities and a reserved share for the instructor's and pinned runs, round-robin
+between owners (FIFO within one), and start-time estimates."""
 
 from __future__ import annotations
 
@@ -7,52 +8,83 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Hashable, Sequence
 
+# Priorities: the instructor's runs and the run a class is watching (pinned) go first, and part
+# of the queue is kept free for them, so a flood of student or anonymous jobs never delays or
+# refuses the run everyone is looking at.
+NORMAL, PRIVILEGED = 0, 1
+RESERVED_SHARE = 0.1  # of max_queued, for privileged jobs only
+INSTRUCTOR = "instructor"  # the instructor's owner name (app.classroom.auth.INSTRUCTOR_OWNER)
+
+
+def queue_priority(owner: str | None, pinned: bool = False) -> int:
+    return PRIVILEGED if owner == INSTRUCTOR or pinned else NORMAL
+
+
+def admits(queued: int, max_queued: int, priority: int, reserved_share: float = RESERVED_SHARE) -> bool:
+    """Whether a job of ``priority`` may join a queue holding ``queued`` jobs: ordinary jobs fill it
+    up to ``max_queued`` minus the reserved share; privileged ones up to ``max_queued``."""
+    reserved = max(1, round(max_queued * reserved_share)) if max_queued > 1 else 0
+    return queued < (max_queued if priority >= PRIVILEGED else max_queued - reserved)
+
 
 class FairQueue:
-    """Job ids waiting to run. ``pop`` takes the oldest job of the owner whose turn it is, so one
-    owner with many jobs delays another owner's job by at most one job per other owner ahead."""
+    """Job ids waiting to run. Higher priorities go first; within one priority ``pop`` takes the
+    oldest job of the owner whose turn it is, so one owner with many jobs delays another owner's
+    job by at most one job per other owner ahead."""
 
     def __init__(self) -> None:
-        self._by_owner: OrderedDict[Hashable, deque[str]] = OrderedDict()
+        self._lines: dict[int, OrderedDict[Hashable, deque[str]]] = {}
 
-    def push(self, job_id: str, owner: str | None) -> None:
-        self._by_owner.setdefault(owner, deque()).append(job_id)
+    def push(self, job_id: str, owner: str | None, priority: int = NORMAL) -> None:
+        self._lines.setdefault(priority, OrderedDict()).setdefault(owner, deque()).append(job_id)
 
     def pop(self) -> str | None:
-        if not self._by_owner:
-            return None
-        owner, jobs = next(iter(self._by_owner.items()))
-        job_id = jobs.popleft()
-        del self._by_owner[owner]
-        if jobs:  # the owner goes to the back of the line
-            self._by_owner[owner] = jobs
-        return job_id
+        for priority in sorted(self._lines, reverse=True):
+            by_owner = self._lines[priority]
+            if not by_owner:
+                continue
+            owner, jobs = next(iter(by_owner.items()))
+            job_id = jobs.popleft()
+            del by_owner[owner]
+            if jobs:  # the owner goes to the back of the line
+                by_owner[owner] = jobs
+            return job_id
+        return None
 
     def remove(self, job_id: str) -> bool:
-        for owner, jobs in self._by_owner.items():
-            if job_id in jobs:
-                jobs.remove(job_id)
-                if not jobs:
-                    del self._by_owner[owner]
-                return True
+        for by_owner in self._lines.values():
+            for owner, jobs in by_owner.items():
+                if job_id in jobs:
+                    jobs.remove(job_id)
+                    if not jobs:
+                        del by_owner[owner]
+                    return True
         return False
+
+    def promote(self, job_id: str, owner: str | None, priority: int = PRIVILEGED) -> bool:
+        """Move a waiting job to ``priority`` (a run the instructor pinned while it waits)."""
+        if not self.remove(job_id):
+            return False
+        self.push(job_id, owner, priority)
+        return True
 
     def order(self) -> list[str]:
         """Every waiting job id, in the order ``pop`` would hand them out."""
-        lines = [list(jobs) for jobs in self._by_owner.values()]
         order: list[str] = []
-        for turn in range(max((len(line) for line in lines), default=0)):
-            order.extend(line[turn] for line in lines if turn < len(line))
+        for priority in sorted(self._lines, reverse=True):
+            lines = [list(jobs) for jobs in self._lines[priority].values()]
+            for turn in range(max((len(line) for line in lines), default=0)):
+                order.extend(line[turn] for line in lines if turn < len(line))
         return order
 
     def count(self, owner: str | None) -> int:
-        return len(self._by_owner.get(owner, ()))
+        return sum(len(by_owner.get(owner, ())) for by_owner in self._lines.values())
 
     def __len__(self) -> int:
-        return sum(len(jobs) for jobs in self._by_owner.values())
+        return sum(len(jobs) for by_owner in self._lines.values() for jobs in by_owner.values())
 
     def __contains__(self, job_id: object) -> bool:
-        return any(job_id in jobs for jobs in self._by_owner.values())
+        return any(job_id in jobs for by_owner in self._lines.values() for jobs in by_owner.values())
 
 
 def start_times(running_left_s: Sequence[float], queued_s: Sequence[float], workers: int) -> list[float]:

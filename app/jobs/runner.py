@@ -22,7 +22,7 @@ from app.events import Cancelled, EventStamper, Failed, Queued
 from app.events import _Event as AnyEvent
 from app.jobs.broadcast import Broadcaster, Message
 from app.jobs.keyed_lock import KeyedLocks
-from app.jobs.queue import DurationModel, FairQueue, start_times
+from app.jobs.queue import PRIVILEGED, DurationModel, FairQueue, admits, queue_priority, start_times
 from app.jobs.state import STATE_OF_TERMINAL_EVENT, JobState
 from app.jobs.store import JobStore, JobView
 from app.jobs.uploads import load_task
@@ -139,15 +139,16 @@ class Runner:
         with self._lock:
             if self._stopping:
                 raise QueueFull("the server is stopping")
-            if len(self._queue) >= self.max_queued:
-                raise QueueFull(f"the queue is full ({self.max_queued} jobs waiting); try again later")
+            priority = queue_priority(owner)
+            if not admits(len(self._queue), self.max_queued, priority):
+                raise QueueFull(f"the queue is full ({len(self._queue)} jobs waiting); try again later")
         job_id = secrets.token_hex(8)
         self.store.create_job(job_id, config.model_dump(mode="json"), owner=owner)
         handle = _Handle(job_id, owner, resolved, task, EventStamper(job_id))
         with handle.emit_lock:  # the job's first event is its queued event, whatever a worker does
             with self._lock:
                 self._handles[job_id] = handle
-                self._queue.push(job_id, owner)
+                self._queue.push(job_id, owner, queue_priority(owner, job_id in self._pinned))
                 position, eta_s = self._schedule_locked()[job_id]
                 self._work_ready.notify()
             handle.last_position = position
@@ -286,6 +287,10 @@ class Runner:
         """Keep (or stop keeping) a finished job's tuned model in memory beyond the last few."""
         with self._lock:
             (self._pinned.add if pinned else self._pinned.discard)(job_id)
+            handle = self._handles.get(job_id)
+            ordinary = handle is not None and queue_priority(handle.owner) < PRIVILEGED
+            if pinned and ordinary and self._queue.promote(job_id, handle.owner):  # type: ignore[union-attr]
+                self._work_ready.notify()
 
     def adapter_dir(self, job_id: str) -> Path:
         return self.adapter_root / job_id  # job ids are server-made hex: never user input

@@ -24,6 +24,7 @@ from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:
     from app.classroom.room import Classroom
+    from app.limits.classes import ClassGuard
 
 
 class Recording(Protocol):
@@ -44,6 +45,7 @@ class JobSubmitter:
     data_dir: Path
     allowed_hub_models: Sequence[str] = ()
     classroom: Classroom | None = None
+    guard: ClassGuard | None = None  # per-address limits across seats
 
     def submit(self, config: TrainConfig, owner: str | None, who: Credentials | None = None) -> SubmitResult:
         """Queue ``config`` for ``owner`` (``who``: the requester's credentials, for a student's seat)."""
@@ -57,9 +59,14 @@ class JobSubmitter:
             raise ConfigError("task", str(exc.args[0])) from None
         config = config.model_copy(update={"task": stored})
         resolved = resolve_config(config, task.kind if task is not None else None)
-        with self._admitted(owner, who or Credentials(), resolved) as admitted:
+        who = who or Credentials()
+        with self._admitted(owner, who, resolved) as admitted:
+            if self.guard is not None:
+                self.guard.admit_job(owner, who.address)  # Throttled (429)
             result = self.runner.submit(config, owner=owner, task=task)
             admitted.record(result.id)
+            if self.guard is not None:
+                self.guard.record_job(result.id, owner, who.address)
         return result
 
     @contextmanager
