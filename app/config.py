@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list, description="extra origins allowed to open websockets"
     )
+    generate_concurrency: int = Field(2, ge=1, le=16, description="generations at once per web process")
+    generate_queue: int = Field(8, ge=0, le=200, description="generations waiting per process; more get 429")
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
     max_body_bytes: int = Field(4_000_000, ge=1_000)
     subscriber_queue_size: int = Field(1024, ge=8)

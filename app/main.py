@@ -46,6 +46,7 @@ from app.jobs.store import JobStore
 from app.limits import tables as _limit_tables  # noqa: F401  (registers the limits tables on Base)
 from app.limits.classes import ClassGuard
 from app.limits.counters import RateLimiter
+from app.limits.generation import GenerationGate
 from app.limits.guard import TokenGuard
 from app.training.models import ModelCache
 
@@ -78,6 +79,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
     app.state.limiter = limiter = RateLimiter(sessions, now=app.state.clock)
+    app.state.generation_gate = gate = GenerationGate(settings.generate_concurrency, settings.generate_queue)
     app.state.class_guard = class_guard = ClassGuard(sessions, limiter, now=app.state.clock)
     app.state.classroom = Classroom(
         sessions, settings, persistent_secret(settings), TokenGuard(limiter), class_guard.is_removed
@@ -87,6 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        gate.close()
         await anyio.to_thread.run_sync(runner.stop)
         engine.dispose()
 

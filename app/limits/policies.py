@@ -12,7 +12,7 @@ JOINS_PER_ADDRESS = Rate(60, 300.0)
 # Job submissions by anyone but the instructor, per address (across every seat behind it).
 SUBMISSIONS_PER_ADDRESS = Rate(60, 600.0)
 # Generation requests per client (seat, or address for anonymous use) and per address.
-GENERATIONS_PER_CLIENT = Rate(10, 60.0)
+GENERATIONS_PER_CLIENT = Rate(30, 60.0)
 GENERATIONS_PER_ADDRESS = Rate(120, 60.0)
 # Uploads per owner (seat, or address for anonymous use).
 UPLOADS_PER_OWNER = Rate(10, 3600.0)
