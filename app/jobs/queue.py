@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 from collections import OrderedDict, deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 # Priorities: the instructor's runs and the run a class is watching (pinned) go first, and part
 # of the queue is kept free for them, so a flood of student or anonymous jobs never delays or
@@ -123,3 +124,36 @@ class DurationModel:
         with self._lock:
             load_s, step_s = self._seen.get((model, method), self._default)
         return load_s + steps * step_s
+
+
+class PositionUpdates:
+    """Which waiting jobs get a fresh ``queued`` event now: only those whose position changed, and
+    at most one per job per ``min_interval_s``. With 500 jobs waiting, every start used to rewrite
+    all 500 positions (2,979 events for 6 starts in 8 s); now a burst of starts costs each waiting
+    job one event per interval, and the deferred ones are flushed when their interval has passed."""
+
+    def __init__(self, min_interval_s: float = 1.0, now: Callable[[], float] = time.monotonic) -> None:
+        self.min_interval_s, self._now = min_interval_s, now
+        self._last: dict[str, tuple[int, float]] = {}  # job -> (position announced, when)
+
+    def plan(self, positions: dict[str, int]) -> tuple[list[str], float | None]:
+        """(jobs to announce now, seconds until the next deferred one is due, or None)."""
+        now = self._now()
+        for job_id in [j for j in self._last if j not in positions]:  # no longer waiting
+            del self._last[job_id]
+        due: list[str] = []
+        wait: float | None = None
+        for job_id, position in positions.items():
+            last = self._last.get(job_id)
+            if last is not None and last[0] == position:
+                continue
+            if last is None or now - last[1] >= self.min_interval_s:
+                due.append(job_id)
+            else:
+                left = self.min_interval_s - (now - last[1])
+                wait = left if wait is None else min(wait, left)
+        return due, wait
+
+    def sent(self, job_id: str, position: int, first: bool = False) -> None:
+        """Record an announcement; a job's ``first`` (its submit) does not hold back the next one."""
+        self._last[job_id] = (position, float("-inf") if first else self._now())

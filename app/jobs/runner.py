@@ -22,7 +22,15 @@ from app.events import Cancelled, EventStamper, Failed, Queued
 from app.events import _Event as AnyEvent
 from app.jobs.broadcast import Broadcaster, Message
 from app.jobs.keyed_lock import KeyedLocks
-from app.jobs.queue import PRIVILEGED, DurationModel, FairQueue, admits, queue_priority, start_times
+from app.jobs.queue import (
+    PRIVILEGED,
+    DurationModel,
+    FairQueue,
+    PositionUpdates,
+    admits,
+    queue_priority,
+    start_times,
+)
 from app.jobs.state import STATE_OF_TERMINAL_EVENT, JobState
 from app.jobs.store import JobStore, JobView
 from app.jobs.uploads import load_task
@@ -101,6 +109,8 @@ class Runner:
         self._lock = threading.Lock()
         self._work_ready = threading.Condition(self._lock)
         self._announce_lock = threading.Lock()
+        self.position_updates = PositionUpdates()  # coalesces `queued` events (app.jobs.queue)
+        self._flush_timer: threading.Timer | None = None
         self._stopping = False
         self._threads: list[threading.Thread] = []
 
@@ -113,6 +123,8 @@ class Runner:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Fail queued jobs, stop running ones ('server stopped'), wait for the workers."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
         with self._lock:
             self._stopping = True
             waiting = [self._handles[job_id] for job_id in self._queue.order()]
@@ -153,6 +165,8 @@ class Runner:
                 self._work_ready.notify()
             handle.last_position = position
             self._emit(handle, Queued(position=position, eta_s=eta_s))
+            with self._announce_lock:
+                self.position_updates.sent(job_id, position, first=True)
         self._announce_positions()
         return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=position)
 
@@ -413,9 +427,16 @@ class Runner:
         each snapshot taken inside, so a later announcement never loses to an earlier one."""
         with self._announce_lock:
             with self._lock:
-                snapshot = [(self._handles[j], *place) for j, place in self._schedule_locked().items()]
-            for handle, position, eta_s in snapshot:
+                snapshot = {j: (self._handles[j], *place) for j, place in self._schedule_locked().items()}
+            due, wait = self.position_updates.plan({j: place[1] for j, place in snapshot.items()})
+            for job_id in due:
+                handle, position, eta_s = snapshot[job_id]
                 with handle.emit_lock:
                     if handle.state == JobState.QUEUED and handle.last_position != position:
                         handle.last_position = position
                         self._emit(handle, Queued(position=position, eta_s=eta_s))
+                self.position_updates.sent(job_id, position)
+            if wait is not None and (self._flush_timer is None or not self._flush_timer.is_alive()):
+                self._flush_timer = threading.Timer(wait, self._announce_positions)  # the deferred ones
+                self._flush_timer.daemon = True
+                self._flush_timer.start()
