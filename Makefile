@@ -21,4 +21,4 @@ lint:
 	$(BIN)/ruff format --check app tests bench
 
 bench:            ## benchmarks 1-6 (tables printed, JSON in bench/results/)
-	$(BIN)/ftlab bench
+	$(BIN)/python -m bench

@@ -55,7 +55,8 @@ class _StageBar:
 
 def _models_fetch(args: argparse.Namespace) -> int:
     from app.config import get_settings
-    from app.training.models import DEFAULT_FETCH, ModelNotAvailable, fetch_model, spec_for
+    from app.training.models import fetch_model
+    from app.training.registry import DEFAULT_FETCH, ModelNotAvailable, spec_for
 
     settings = get_settings()
     failed = 0
@@ -81,7 +82,7 @@ def _models_fetch(args: argparse.Namespace) -> int:
 def _models_list(args: argparse.Namespace) -> int:
     from app.config import get_settings
     from app.training.model_sources import cached_path
-    from app.training.models import MODEL_REGISTRY
+    from app.training.registry import MODEL_REGISTRY
 
     model_dir = get_settings().model_dir
     for spec in MODEL_REGISTRY.values():
@@ -95,7 +96,7 @@ def _models_list(args: argparse.Namespace) -> int:
 
 # Subcommands living in other modules register themselves through ``add_command(subparsers)``;
 # a missing module (not written yet) just leaves its subcommand out.
-_EXTERNAL_COMMANDS = ("app.cli_train", "app.cli_serve", "app.cli_bench")
+_EXTERNAL_COMMANDS = ("app.cli_train", "app.cli_serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -76,13 +76,13 @@ def run_train(args: argparse.Namespace) -> int:
     from app.config import get_settings
     from app.events import EventStamper
     from app.training.loop import TrainingRun
-    from app.training.methods import ConfigError, resolve_config
+    from app.training.methods import ConfigError, resolve_job
     from app.training.models import ModelCache
 
     try:
         config = config_from_args(args)
-        resolve_config(config)  # bad combinations are reported before any model loads
         _check_task(config.task)
+        job = resolve_job(config)  # bad combinations are reported before any model loads
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "config"
@@ -99,7 +99,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
 
     cancel = threading.Event()
-    run = TrainingRun(config, cache=cache, cancel=cancel, time_limit_s=args.time_limit)
+    run = TrainingRun(job, cache=cache, cancel=cancel, time_limit_s=args.time_limit)
     show = _print_jsonl if args.jsonl else _Display(sys.stdout)
     stamper = EventStamper(f"cli-{uuid.uuid4().hex[:8]}")
     last = "failed"

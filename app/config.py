@@ -36,7 +36,6 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="'auto', 'cpu' or 'cuda'")
     cpu_workers: int = Field(1, ge=1, le=16, description="training jobs at once on the CPU")
     job_time_limit_s: float = Field(900.0, gt=0, description="wall-time limit of one job")
-    default_model: str = "smollm2-135m"
     allowed_hub_models: list[str] = Field(
         default_factory=list, description="extra hub ids an instructor allows"
     )

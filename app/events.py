@@ -32,6 +32,7 @@ class Queued(_Event):
     type: Literal["queued"] = "queued"
     position: int = Field(ge=0, description="jobs ahead of this one")
     eta_s: float | None = Field(None, description="estimated seconds until it starts")
+    run_s: float | None = Field(None, description="estimated seconds the job itself will run once started")
 
 
 class Loading(_Event):

@@ -174,6 +174,8 @@ class PublicQuiz(BaseModel):
 class QuestionResult(BaseModel):
     id: str
     correct: bool
+    answered: bool = Field(description="false when the question was skipped")
+    answer: str = Field(description="id of the right choice (shown after grading)")
     explanation: str
     section: str
 
@@ -376,7 +378,12 @@ def grade(slug: str, answers: dict[str, str], root: Path = LESSONS_DIR) -> QuizR
         right = next(c.id for c in q.choices if c.correct)
         results.append(
             QuestionResult(
-                id=q.id, correct=answers.get(q.id) == right, explanation=q.explanation, section=q.section
+                id=q.id,
+                correct=answers.get(q.id) == right,
+                answered=q.id in answers,
+                answer=right,
+                explanation=q.explanation,
+                section=q.section,
             )
         )
     return QuizResult(score=sum(r.correct for r in results), total=len(results), results=results)

@@ -1,6 +1,7 @@
 """Benchmarks that compare ftlab with a bare reference in the same run (interleaved, median of repeats).
 
-``ftlab bench [NAME ...] [--quick]`` runs them; each prints a table and writes ``bench/results/NAME.json``.
+``python -m bench [NAME ...] [--quick]`` runs them from a source checkout (``app`` never imports
+``bench``); each prints a table and writes ``bench/results/NAME.json``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ def load_base(model_dir: Any, name: str = "smollm2-135m") -> tuple[Any, Any]:
     the dtype) ftlab's runner would use: float32 on the CPU, bf16 on a CUDA GPU."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from app.training.models import device_dtype, resolve_device, spec_for
+    from app.training.models import device_dtype, resolve_device
+    from app.training.registry import spec_for
 
     device = resolve_device("auto")
     path = model_dir / spec_for(name).dir_name

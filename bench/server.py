@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,19 +24,12 @@ class Server:
         return self.app.state
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_server(**settings: Any) -> Iterator[Server]:
     """A fresh app (fresh data dir: empty database, empty in-memory model cache; the model files
     come from the usual model cache on disk) served by uvicorn until the block ends."""
-    import uvicorn
-
     from app.main import create_app
+    from tests.utils.server import live_server  # the tests' uvicorn-in-a-thread, lifespan included
 
     with tempfile.TemporaryDirectory(prefix="ftlab-bench-") as tmp:
         config = Settings(
@@ -49,19 +39,5 @@ def running_server(**settings: Any) -> Iterator[Server]:
             **settings,
         )
         app = create_app(config)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws_ping_interval=None)
-        )
-        thread = threading.Thread(target=server.run, name="bench-uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        try:
-            yield Server(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app, config)
-        finally:
-            server.should_exit = True
-            thread.join(60)
+        with live_server(app, ws_ping_interval=None) as url:
+            yield Server(url, "ws" + url.removeprefix("http"), app, config)

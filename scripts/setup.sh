@@ -47,4 +47,17 @@ if [ $want_test = 1 ] && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# axe-core (pinned in package.json / package-lock.json) for the accessibility checks of tests/browser.
+if [ $want_test = 1 ]; then
+  if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  fi
+  if command -v npm >/dev/null; then
+    echo "[setup] installing axe-core for the browser tests"
+    npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
+  else
+    echo "[setup] no npm: the accessibility browser tests will be skipped (they fail when CI is set)"
+  fi
+fi
+
 "$VENV/bin/ftlab" models fetch

@@ -4,18 +4,15 @@ made by the lifespan in ``app.main``; routes reach them only through these. Each
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from app.classroom.auth import INSTRUCTOR_COOKIE, STUDENT_COOKIE, Credentials
 from app.classroom.room import Classroom
 from app.config import Settings
-from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
 from app.jobs.submit import JobSubmitter
@@ -26,21 +23,12 @@ def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings
 
 
-def get_db(conn: HTTPConnection) -> Iterator[Session]:
-    with conn.app.state.sessionmaker() as session:
-        yield session
-
-
 def get_store(conn: HTTPConnection) -> JobStore:
     return conn.app.state.store
 
 
 def get_runner(conn: HTTPConnection) -> Runner:
     return conn.app.state.runner
-
-
-def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
-    return conn.app.state.broadcaster
 
 
 def get_model_cache(conn: HTTPConnection) -> ModelCache:
@@ -98,10 +86,8 @@ def get_submitter(conn: HTTPConnection) -> JobSubmitter:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DbDep = Annotated[Session, Depends(get_db)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
-BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 OwnerDep = Annotated[str | None, Depends(current_owner)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from app.api.deps import ModelCacheDep, RunnerDep, SettingsDep
 from app.events import event_json_schema
 from app.training.methods import METHODS
-from app.training.models import MODEL_REGISTRY
+from app.training.registry import MODEL_REGISTRY
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api", tags=["server"])
@@ -20,10 +20,16 @@ _LIMIT_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "ma
 
 
 @router.get("/health")
-async def health(runner: RunnerDep, cache: ModelCacheDep) -> dict[str, Any]:
+async def health(runner: RunnerDep, cache: ModelCacheDep, settings: SettingsDep) -> dict[str, Any]:
     # On the event loop, not the shared thread pool: a pool busy with slow requests must not make
     # the health check look like an outage (runner.stats only reads counters under a lock).
-    return {"status": "ok", "device": cache.device, "queue": runner.stats()}
+    # job_time_limit_s: the panel warns when a run's estimate passes it (a job is stopped there)
+    return {
+        "status": "ok",
+        "device": cache.device,
+        "queue": runner.stats(),
+        "job_time_limit_s": settings.job_time_limit_s,
+    }
 
 
 @router.get("/models")

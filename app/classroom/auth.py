@@ -191,9 +191,3 @@ class ClassroomAuth:
         if seat is not None:
             return seat.owner
         return INSTRUCTOR_OWNER if self.is_instructor(who) else None
-
-
-def member_of_owner(owner: str | None) -> str | None:
-    if owner and owner.startswith(STUDENT_OWNER_PREFIX):
-        return owner[len(STUDENT_OWNER_PREFIX) :]
-    return None

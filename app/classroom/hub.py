@@ -1,78 +1,70 @@
 """Live notifications of a class: "something changed" signals to the dashboard and student sockets.
 
-Changes happen in request threads; each listener belongs to a websocket's event loop and is woken
-with ``call_soon_threadsafe``. A listener keeps only the set of topics changed since it last looked,
-never a queue of messages, so a burst of 200 answers costs one dashboard refresh, and a slow
-browser cannot make the server hold an ever-growing backlog.
+Changes happen in request threads. The hub rides on the jobs' fan-out (``app.jobs.broadcast``): each
+listener is a subscription, bound to its websocket's event loop, keyed ``class:<code>``, and a
+notification is a message whose text is the topic. A listener reads everything that has arrived at
+once and answers with the set of topics, so a burst of 200 answers costs one dashboard refresh; the
+subscription's queue is bounded, so a slow browser cannot make the server hold a growing backlog
+(past the bound it is told that every topic may have changed).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import threading
-from collections import defaultdict
 
-logger = logging.getLogger(__name__)
+from app.jobs.broadcast import Broadcaster, Message, SubscriberOverflow, Subscription
 
 TOPICS = frozenset({"members", "answers", "runs", "pin", "limits", "closed"})
+QUEUE_SIZE = 256  # notices a listener may fall behind before it is told "everything changed"
+
+
+def _key(code: str) -> str:
+    return f"class:{code}"  # never a job id (those are hex)
 
 
 class Listener:
-    def __init__(self, code: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, code: str, hub: ClassHub) -> None:
         self.code = code
-        self.loop = loop
-        self._changed: set[str] = set()
-        self._wake = asyncio.Event()
-
-    def _mark(self, topic: str) -> None:  # runs on the listener's loop
-        self._changed.add(topic)
-        self._wake.set()
+        self._hub = hub
+        self._subscription: Subscription = hub.broadcaster.subscribe(_key(code))
 
     async def changes(self, timeout: float | None = None) -> set[str]:
         """The topics changed since the last call; waits up to ``timeout`` for one (empty set: none)."""
-        if not self._changed:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
-        changed, self._changed = self._changed, set()
-        self._wake.clear()
+        subscription, changed = self._subscription, set()
+        try:
+            if subscription.queue.empty():
+                try:
+                    changed.add((await asyncio.wait_for(subscription.get(), timeout)).data)
+                except TimeoutError:
+                    return changed
+            while not subscription.queue.empty():
+                changed.add((await subscription.get()).data)
+        except SubscriberOverflow:
+            self._hub.broadcaster.unsubscribe(subscription)
+            self._subscription = self._hub.broadcaster.subscribe(_key(self.code))
+            return set(TOPICS)
         return changed
+
+    def close(self) -> None:
+        self._hub.broadcaster.unsubscribe(self._subscription)
 
 
 class ClassHub:
-    def __init__(self) -> None:
-        self._listeners: dict[str, set[Listener]] = defaultdict(set)
-        self._lock = threading.Lock()
+    def __init__(self, broadcaster: Broadcaster | None = None) -> None:
+        self.broadcaster = broadcaster or Broadcaster(QUEUE_SIZE)
 
     def listen(self, code: str) -> Listener:
         """Call from a coroutine: the listener is bound to the running loop."""
-        listener = Listener(code, asyncio.get_running_loop())
-        with self._lock:
-            self._listeners[code].add(listener)
-        return listener
+        return Listener(code, self)
 
     def drop(self, listener: Listener) -> None:
-        with self._lock:
-            listeners = self._listeners.get(listener.code)
-            if listeners is not None:
-                listeners.discard(listener)
-                if not listeners:
-                    del self._listeners[listener.code]
+        listener.close()
 
     def count(self, code: str) -> int:
-        with self._lock:
-            return len(self._listeners.get(code, ()))
+        return self.broadcaster.subscriber_count(_key(code))
 
     def notify(self, code: str, topic: str) -> None:
         """Thread-safe and non-blocking."""
         if topic not in TOPICS:
             raise ValueError(f"unknown topic {topic!r}")
-        with self._lock:
-            listeners = list(self._listeners.get(code, ()))
-        for listener in listeners:
-            try:
-                listener.loop.call_soon_threadsafe(listener._mark, topic)
-            except RuntimeError:  # its loop has closed
-                self.drop(listener)
+        self.broadcaster.publish(_key(code), Message(seq=0, data=topic, terminal=False))

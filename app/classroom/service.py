@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import case, delete, func, select, update
@@ -390,7 +389,3 @@ class ClassroomService:
         if row.closed_at is not None:
             raise ClassClosed(f"class {row.code} is closed")
         return row
-
-
-def describe(info: ClassInfo) -> dict[str, Any]:
-    return {**info.model_dump(mode="json"), "closed": info.closed}

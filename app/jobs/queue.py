@@ -102,8 +102,38 @@ def start_times(running_left_s: Sequence[float], queued_s: Sequence[float], work
     return starts
 
 
+def time_left_s(
+    estimate_s: float,
+    elapsed_s: float,
+    steps: int,
+    steps_done: int,
+    step_s: float,
+    measured_step_s: float | None,
+) -> float:
+    """Seconds a running job still needs to train. After its first step: the steps left at the pace
+    it has measured; while it is still loading (model, base answers, step-0 evaluation): the
+    estimate less the time spent, but never less than all its steps at the estimated pace ``step_s``
+    (a slow load must not make the queue behind it look free)."""
+    if measured_step_s is not None and steps_done > 0:
+        return max(0.0, steps - steps_done) * measured_step_s
+    return max(estimate_s - elapsed_s, steps * step_s)
+
+
+def eta_changed(
+    old_s: float | None, new_s: float, *, absolute_s: float = 10.0, relative: float = 0.2
+) -> bool:
+    """Whether a waiting job should hear its new start estimate: it moved by more than
+    ``absolute_s`` and by more than ``relative`` of the old one (no chatter for every step)."""
+    if old_s is None:
+        return True
+    change = abs(new_s - old_s)
+    return change > absolute_s and change > relative * max(old_s, 1.0)
+
+
 class DurationModel:
-    """Running averages of load time and seconds per step, per (model, method), for ETAs."""
+    """Running averages of load time and seconds per step, per (model, method), for ETAs. Running
+    jobs report their measured pace as they go (``observe_step``), so estimates adapt to a busy
+    machine within a few steps instead of after the first job ends."""
 
     def __init__(self, load_s: float = 5.0, step_s: float = 0.5, smoothing: float = 0.5) -> None:
         self._default = (load_s, step_s)
@@ -120,6 +150,16 @@ class DurationModel:
                 k = self._smoothing
                 self._seen[(model, method)] = (k * old[0] + (1 - k) * load_s, k * old[1] + (1 - k) * step_s)
 
+    def observe_step(self, model: str, method: str, step_s: float) -> None:
+        """A running job's measured seconds per step so far (its load time is not known yet)."""
+        with self._lock:
+            load_s, _ = self._seen.get((model, method), self._default)
+            self._seen[(model, method)] = (load_s, step_s)
+
+    def step_s(self, model: str, method: str) -> float:
+        with self._lock:
+            return self._seen.get((model, method), self._default)[1]
+
     def estimate(self, model: str, method: str, steps: int) -> float:
         with self._lock:
             load_s, step_s = self._seen.get((model, method), self._default)
@@ -127,33 +167,34 @@ class DurationModel:
 
 
 class PositionUpdates:
-    """Which waiting jobs get a fresh ``queued`` event now: only those whose position changed, and
-    at most one per job per ``min_interval_s``. With 500 jobs waiting, every start used to rewrite
-    all 500 positions (2,979 events for 6 starts in 8 s); now a burst of starts costs each waiting
-    job one event per interval, and the deferred ones are flushed when their interval has passed."""
+    """Which waiting jobs get a fresh ``queued`` event now: those whose position (or start estimate)
+    changed, at most one per job per ``min_interval_s`` after its first. With 500 jobs waiting, every
+    start used to rewrite all 500 positions (2,979 events for 6 starts in 8 s); now a burst of starts
+    costs each waiting job one event per interval, the deferred ones flushed once it has passed."""
 
     def __init__(self, min_interval_s: float = 1.0, now: Callable[[], float] = time.monotonic) -> None:
         self.min_interval_s, self._now = min_interval_s, now
-        self._last: dict[str, tuple[int, float]] = {}  # job -> (position announced, when)
+        self._last: dict[str, float] = {}  # job -> when its last update was sent
 
-    def plan(self, positions: dict[str, int]) -> tuple[list[str], float | None]:
-        """(jobs to announce now, seconds until the next deferred one is due, or None)."""
+    def plan(self, changed: dict[str, bool]) -> tuple[list[str], float | None]:
+        """``changed``: every waiting job, and whether its announcement would differ from the last.
+        Returns (jobs to announce now, seconds until the next deferred one is due, or None)."""
         now = self._now()
-        for job_id in [j for j in self._last if j not in positions]:  # no longer waiting
+        for job_id in [j for j in self._last if j not in changed]:  # no longer waiting
             del self._last[job_id]
         due: list[str] = []
         wait: float | None = None
-        for job_id, position in positions.items():
-            last = self._last.get(job_id)
-            if last is not None and last[0] == position:
+        for job_id, differs in changed.items():
+            if not differs:
                 continue
-            if last is None or now - last[1] >= self.min_interval_s:
+            since = now - self._last.get(job_id, float("-inf"))
+            if since >= self.min_interval_s:
                 due.append(job_id)
             else:
-                left = self.min_interval_s - (now - last[1])
+                left = self.min_interval_s - since
                 wait = left if wait is None else min(wait, left)
         return due, wait
 
-    def sent(self, job_id: str, position: int, first: bool = False) -> None:
+    def sent(self, job_id: str, first: bool = False) -> None:
         """Record an announcement; a job's ``first`` (its submit) does not hold back the next one."""
-        self._last[job_id] = (position, float("-inf") if first else self._now())
+        self._last[job_id] = float("-inf") if first else self._now()

@@ -28,15 +28,18 @@ from app.jobs.queue import (
     FairQueue,
     PositionUpdates,
     admits,
+    eta_changed,
     queue_priority,
     start_times,
+    time_left_s,
 )
 from app.jobs.state import STATE_OF_TERMINAL_EVENT, JobState
 from app.jobs.store import JobStore, JobView
 from app.jobs.uploads import load_task
 from app.training.loop import TrainingRun
-from app.training.methods import resolve_config
-from app.training.models import ModelCache, ModelNotAvailable
+from app.training.methods import ResolvedJob, resolve_job
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
 from app.training.restore import restore_run
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig
@@ -70,7 +73,7 @@ class _Handle:
     id: str
     owner: str | None
     config: TrainConfig
-    task: Task | None
+    task: Task
     stamper: EventStamper
     cancel: threading.Event = field(default_factory=threading.Event)
     emit_lock: threading.RLock = field(default_factory=threading.RLock)
@@ -79,6 +82,9 @@ class _Handle:
     last_type: str = ""
     started_at: float | None = None
     last_position: int | None = None
+    last_eta_s: float | None = None
+    steps_done: int = 0
+    step_s: float | None = None  # measured seconds per step so far
     run: TrainingRun | None = None
 
 
@@ -145,9 +151,8 @@ class Runner:
             self._release(handle)
 
     # -- submitting and asking ----------------------------------------------------------------
-    def submit(self, config: TrainConfig, owner: str | None = None, task: Task | None = None) -> SubmitResult:
-        """Queue a job. ``config`` is checked with ``resolve_config`` (ConfigError names the field)."""
-        resolved = resolve_config(config, task.kind if task is not None else None)
+    def submit(self, job: ResolvedJob, owner: str | None = None) -> SubmitResult:
+        """Queue a job, resolved once by ``resolve_job`` (its config is what the store keeps)."""
         with self._lock:
             if self._stopping:
                 raise QueueFull("the server is stopping")
@@ -155,18 +160,18 @@ class Runner:
             if not admits(len(self._queue), self.max_queued, priority):
                 raise QueueFull(f"the queue is full ({len(self._queue)} jobs waiting); try again later")
         job_id = secrets.token_hex(8)
-        self.store.create_job(job_id, config.model_dump(mode="json"), owner=owner)
-        handle = _Handle(job_id, owner, resolved, task, EventStamper(job_id))
+        self.store.create_job(job_id, job.config.model_dump(mode="json"), owner=owner)
+        handle = _Handle(job_id, owner, job.config, job.task, EventStamper(job_id))
         with handle.emit_lock:  # the job's first event is its queued event, whatever a worker does
             with self._lock:
                 self._handles[job_id] = handle
                 self._queue.push(job_id, owner, queue_priority(owner, job_id in self._pinned))
                 position, eta_s = self._schedule_locked()[job_id]
                 self._work_ready.notify()
-            handle.last_position = position
-            self._emit(handle, Queued(position=position, eta_s=eta_s))
+            handle.last_position, handle.last_eta_s = position, eta_s
+            self._emit(handle, Queued(position=position, eta_s=eta_s, run_s=self._run_s(handle)))
             with self._announce_lock:
-                self.position_updates.sent(job_id, position, first=True)
+                self.position_updates.sent(job_id, first=True)
         self._announce_positions()
         return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=position)
 
@@ -269,7 +274,8 @@ class Runner:
         try:
             config = TrainConfig.model_validate(view.config)
             task = load_task(self.store, self.data_dir, config.task)  # None: a built-in task
-            run = restore_run(config, self.cache, self.adapter_dir(job_id), task)
+            # stored configs are resolved at submission (resolving again changes nothing); older rows are not
+            run = restore_run(resolve_job(config, task), self.cache, self.adapter_dir(job_id))
         except (LookupError, OSError, ValueError, ModelNotAvailable) as exc:  # ValueError: ConfigError too
             raise NotInMemory(
                 f"job {job_id}'s tuned model could not be rebuilt from its adapter: {exc}"
@@ -279,7 +285,7 @@ class Runner:
         logger.info(
             "job %s: tuned model rebuilt from its adapter in %.2f s", job_id, time.perf_counter() - start
         )
-        handle = _Handle(job_id, view.owner, run.resolved or config, task, EventStamper(job_id))
+        handle = _Handle(job_id, view.owner, config, run.task, EventStamper(job_id))
         handle.state, handle.finished, handle.last_type, handle.run = JobState.DONE, True, "done", run
         return handle
 
@@ -334,9 +340,8 @@ class Runner:
             self._emit(handle, self._stop_event())
             return
         run = TrainingRun(
-            handle.config,
+            ResolvedJob(handle.config, handle.task),
             cache=self.cache,
-            task=handle.task,
             cancel=handle.cancel,
             time_limit_s=self.time_limit_s,
         )
@@ -347,6 +352,10 @@ class Runner:
             if event.type == "step":
                 first_step_at = first_step_at or time.time()
                 last_step = event
+                handle.steps_done, handle.step_s = event.step, event.elapsed_s / max(1, event.step)
+                self.durations.observe_step(handle.config.model, handle.config.method, handle.step_s)
+                if event.step % 5 == 1:  # the queue behind hears when this run's pace moves its start
+                    self._announce_positions()
             elif event.type == "done":
                 self._save_adapter(handle)
                 if first_step_at and last_step is not None:
@@ -411,7 +420,14 @@ class Runner:
         order = self._queue.order()
         now = time.time()
         running_left = [
-            self._estimate(h) - (now - (h.started_at or now))
+            time_left_s(
+                self._estimate(h),
+                now - (h.started_at or now),
+                h.config.steps or 1,
+                h.steps_done,
+                self.durations.step_s(h.config.model, h.config.method),
+                h.step_s,
+            )
             for h in self._handles.values()
             if h.state == JobState.RUNNING
         ]
@@ -422,20 +438,28 @@ class Runner:
     def _estimate(self, handle: _Handle) -> float:
         return self.durations.estimate(handle.config.model, handle.config.method, handle.config.steps or 1)
 
+    def _run_s(self, handle: _Handle) -> float:
+        return round(self._estimate(handle), 1)
+
     def _announce_positions(self) -> None:
         """Emit a fresh `queued` event to every waiting job whose position changed. Serialised, and
         each snapshot taken inside, so a later announcement never loses to an earlier one."""
         with self._announce_lock:
             with self._lock:
                 snapshot = {j: (self._handles[j], *place) for j, place in self._schedule_locked().items()}
-            due, wait = self.position_updates.plan({j: place[1] for j, place in snapshot.items()})
+            changed = {
+                j: handle.state == JobState.QUEUED
+                and (handle.last_position != position or eta_changed(handle.last_eta_s, eta_s))
+                for j, (handle, position, eta_s) in snapshot.items()
+            }
+            due, wait = self.position_updates.plan(changed)
             for job_id in due:
                 handle, position, eta_s = snapshot[job_id]
                 with handle.emit_lock:
-                    if handle.state == JobState.QUEUED and handle.last_position != position:
-                        handle.last_position = position
-                        self._emit(handle, Queued(position=position, eta_s=eta_s))
-                self.position_updates.sent(job_id, position)
+                    if handle.state == JobState.QUEUED:
+                        handle.last_position, handle.last_eta_s = position, eta_s
+                        self._emit(handle, Queued(position=position, eta_s=eta_s, run_s=self._run_s(handle)))
+                self.position_updates.sent(job_id)
             if wait is not None and (self._flush_timer is None or not self._flush_timer.is_alive()):
                 self._flush_timer = threading.Timer(wait, self._announce_positions)  # the deferred ones
                 self._flush_timer.daemon = True

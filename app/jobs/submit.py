@@ -1,6 +1,7 @@
 """The one way a job enters the queue, for every route that starts one (POST /api/jobs, a class's
-pinned run): the model allowed on this server, the task loaded, the config resolved, a student's
-class limits, then the runner's queue and the class's record of the run.
+pinned run): the model allowed on this server, the task loaded and the config resolved (once: the
+runner stores and trains this resolved job), a student's class limits, then the runner's queue and
+the class's record of the run.
 
 Raises domain errors only (``ConfigError`` naming the field, ``LimitExceeded``, ``QueueFull``);
 the web layer maps them to status codes.
@@ -18,8 +19,8 @@ from app.classroom.auth import Credentials
 from app.jobs.runner import Runner, SubmitResult
 from app.jobs.store import JobStore
 from app.jobs.uploads import load_task, resolve_task_name, task_scope
-from app.training.methods import ConfigError, resolve_config
-from app.training.models import MODEL_REGISTRY
+from app.training.methods import ConfigError, ResolvedJob, resolve_job
+from app.training.registry import MODEL_REGISTRY
 from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:
@@ -58,22 +59,22 @@ class JobSubmitter:
         except LookupError as exc:
             raise ConfigError("task", str(exc.args[0])) from None
         config = config.model_copy(update={"task": stored})
-        resolved = resolve_config(config, task.kind if task is not None else None)
+        job = resolve_job(config, task)
         who = who or Credentials()
-        with self._admitted(owner, who, resolved) as admitted:
+        with self._admitted(owner, who, job) as admitted:
             if self.guard is not None:
                 self.guard.admit_job(owner, who.address)  # Throttled (429)
-            result = self.runner.submit(config, owner=owner, task=task)
+            result = self.runner.submit(job, owner=owner)
             admitted.record(result.id)
             if self.guard is not None:
                 self.guard.record_job(result.id, owner, who.address)
         return result
 
     @contextmanager
-    def _admitted(self, owner: str | None, who: Credentials, cfg: TrainConfig) -> Iterator[Recording]:
+    def _admitted(self, owner: str | None, who: Credentials, job: ResolvedJob) -> Iterator[Recording]:
         if self.classroom is None:
             yield _Unrecorded()
             return
-        steps = cfg.steps or 0
-        with self.classroom.submission(owner, who, cfg.model, cfg.method, steps) as admitted:
+        cfg = job.config
+        with self.classroom.submission(owner, who, cfg.model, cfg.method, cfg.steps or 0) as admitted:
             yield admitted

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -161,7 +160,3 @@ def task_metric(
     examples = [e for e in task.test if isinstance(e, LabelledExample)]
     predicted = classify(model, tokenizer, [e.text for e in examples], task.labels, seq_len, device)
     return task.metric([label for label, _ in predicted], [e.label for e in examples])
-
-
-def finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

@@ -1,10 +1,13 @@
 """One training run as a generator of events: the loop that the runner, the CLI and the tests share.
 
-    run = TrainingRun(config, cache=cache)
+    run = TrainingRun(resolve_job(config, task), cache=cache)   # or TrainingRun(config, cache=cache)
     for event in run.events():   # unstamped; ends with exactly one of done / failed / cancelled
         ...
 
-The steps, top to bottom (numbered in ``_train``): resolve the config and task → load the model and
+A ``ResolvedJob`` (what the runner passes: resolved once, at submission) is trained as it is; a bare
+``TrainConfig`` is resolved at the start of the run, where a bad one becomes a ``failed`` event.
+
+The steps, top to bottom (numbered in ``_train``): the resolved config and task → load the model and
 apply the method → optimizer → answers and held-out loss before training → the training steps (with
 evaluations and ΔW spectra on their schedule) → answers after training → a summary.
 """
@@ -29,10 +32,12 @@ from app.events import Cancelled, Done, Eval, Failed, Loading, Sample, Spectrum,
 from app.events import _Event as Event
 from app.redact import hide_paths
 from app.training import evaluation as ev
-from app.training.methods import ConfigError, method_spec, resolve_config
-from app.training.models import ModelCache, ModelNotAvailable
+from app.training.methods import ConfigError, ResolvedJob, method_spec, resolve_job
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
 from app.training.spectra import dense_model_spectrum, lora_model_spectrum, soft_prompt_geometry
-from app.training.tasks import Task, UnknownTaskError, batches, load_builtin_task
+from app.training.steps import Steps
+from app.training.tasks import Task, UnknownTaskError
 from app.training.train_config import TrainConfig
 from app.training.wrapping import Prepared, as_base, prepare
 
@@ -61,19 +66,20 @@ class _LoadCancelled(BaseException):
 class TrainingRun:
     def __init__(
         self,
-        config: TrainConfig,
+        job: ResolvedJob | TrainConfig,
         cache: ModelCache,
         task: Task | None = None,
         cancel: threading.Event | None = None,
         time_limit_s: float | None = None,
     ) -> None:
-        self.config = config
+        """``job``: resolved once by ``resolve_job``, or a config (and task) to resolve in the run."""
+        self.config = job.config if isinstance(job, ResolvedJob) else job
+        self.task = job.task if isinstance(job, ResolvedJob) else task
+        self.resolved: TrainConfig | None = job.config if isinstance(job, ResolvedJob) else None
         self.cache = cache
-        self.task = task
         self.cancel = cancel or threading.Event()
         self.time_limit_s = time_limit_s
         self.prepared: Prepared | None = None
-        self.resolved: TrainConfig | None = None
         self._started_at = 0.0
 
     @property
@@ -108,8 +114,10 @@ class TrainingRun:
 
     def _train(self) -> Iterator[Event]:
         # 1. the configuration, completed with the method's defaults, and the task
-        task = self.task or load_builtin_task(self.config.task)
-        cfg = self.resolved = resolve_config(self.config, task.kind)
+        if self.resolved is None or self.task is None:
+            job = resolve_job(self.config, self.task)
+            self.resolved, self.task = job.config, job.task
+        cfg, task = self.resolved, self.task
         method = method_spec(cfg.method)
         yield Loading(stage="task", progress=1.0)
 
@@ -142,38 +150,36 @@ class TrainingRun:
 
         # 4. before training: the base model's answers, the held-out loss and metric. Both depend on
         # the base alone where the method starts as the base, so a server works them out once.
+        steps = p.steps
+        assert steps is not None
         self._check_stop(0)
         prompts = list(task.sample_prompts)
         base_key = _base_key(cfg, task)
+        yield Loading(stage="base samples", progress=0.0)  # named: on a busy CPU this takes minutes
+        self._check_stop(0)
         before = self.cache.memo((*base_key, "answers"), lambda: self._base_answers(task, prompts))
         for prompt, text in zip(prompts, before, strict=True):
             yield Sample(step=0, prompt=prompt, before=text, after=text)
+        yield Loading(stage="step-0 evaluation", progress=0.0)
         self._check_stop(0)
         if starts_as_base(cfg):
-            self._last_eval = self.cache.memo((*base_key, "eval"), lambda: self._eval(task, 0))
-            yield self._last_eval.model_copy()
+            last_eval = self.cache.memo((*base_key, "eval"), lambda: _eval(steps, task, 0)).model_copy()
         else:
-            yield self._eval(task, 0)
+            last_eval = _eval(steps, task, 0)
+        yield last_eval
         if method.spectrum == "soft_prompt":
             yield self._spectrum(method.spectrum, 0)
 
-        # 5. the training steps (sft / dpo: trl's batches and loss, see trl_methods.py)
-        if p.trl:
-            data = p.trl.batches(cfg.batch_size, cfg.seed)
-        else:
-            data = batches(task.train, cfg.batch_size, cfg.seed)
+        # 5. the training steps (the method's batches and loss: ours, or trl's for sft / dpo)
+        data = steps.batches(cfg.batch_size, cfg.seed)
         p.model.train()
         losses: list[float] = []
         tokens_seen = 0
         train_start = time.perf_counter()
         for step in range(1, cfg.steps + 1):
             self._check_stop(step)
-            if p.trl:
-                batch = next(data)
-                loss = p.trl.loss(p.model, batch)
-            else:
-                batch = ev.to_device(ev.make_batch(p.tokenizer, task, next(data), cfg.seq_len), p.device)
-                loss = p.model(**batch).loss  # mean over answer tokens (chat) or examples (classification)
+            batch = next(data)
+            loss = steps.loss(p.model, batch)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
             lr = optimizer.param_groups[0]["lr"]  # the rate of this update (the schedule moves on below)
@@ -182,7 +188,7 @@ class TrainingRun:
             optimizer.zero_grad(set_to_none=True)
 
             losses.append(loss.item())
-            tokens_seen += p.trl.tokens(batch) if p.trl else int(batch["attention_mask"].sum())
+            tokens_seen += steps.tokens(batch)
             elapsed = time.perf_counter() - train_start
             yield Step(
                 step=step,
@@ -197,18 +203,19 @@ class TrainingRun:
             if not math.isfinite(losses[-1]):
                 raise ValueError(f"the loss diverged at step {step}: try a lower lr")
             if step % cfg.eval_every == 0 or step == cfg.steps:
-                yield self._eval(task, step)
+                last_eval = _eval(steps, task, step)
+                yield last_eval
             if method.spectrum != "none" and (step % cfg.spectrum_every == 0 or step == cfg.steps):
                 yield self._spectrum(method.spectrum, step)
 
         # 6. after training: the tuned model's answers next to the base model's
+        yield Loading(stage="tuned samples", progress=0.0)
         after = ev.answer(p.model, p.tokenizer, task, prompts, cfg.max_new_tokens, cfg.seq_len, p.device)
         for prompt, old, new in zip(prompts, before, after, strict=True):
             yield Sample(step=cfg.steps, prompt=prompt, before=old, after=new)
 
         # 7. the summary
         p.model.eval()
-        final = self._last_eval
         yield Done(
             summary={
                 "model": cfg.model,
@@ -220,32 +227,18 @@ class TrainingRun:
                 "load_s": round(load_s, 2),
                 "train_s": round(time.perf_counter() - train_start, 2),
                 "final_loss": losses[-1],
-                "final_eval_loss": final.eval_loss if final else None,
-                "metric": final.metric if final else None,
-                "metric_name": final.metric_name if final else None,
+                "final_eval_loss": last_eval.eval_loss,
+                "metric": last_eval.metric,
+                "metric_name": last_eval.metric_name,
                 "trainable_params": p.counts.trainable_params,
                 "total_params": p.counts.total_params,
                 "trainable_pct": p.counts.trainable_pct,
                 "adapter_bytes": p.counts.adapter_bytes,
                 "peak_memory_bytes": memory_bytes(p.device),
                 "tokens_per_s": tokens_seen / max(time.perf_counter() - train_start, 1e-9),
-                **(p.trl.summary() if p.trl else {}),
+                **steps.summary(),
             }
         )
-
-    _last_eval: Eval | None = None
-
-    def _eval(self, task: Task, step: int) -> Eval:
-        p, cfg = self.prepared, self.resolved
-        assert p is not None and cfg is not None
-        trl_eval = p.trl.evaluate() if p.trl else None  # dpo: trl's held-out DPO loss, preference accuracy
-        if trl_eval is not None:
-            loss, metric = trl_eval
-        else:
-            loss = ev.eval_loss(p.model, p.tokenizer, task, cfg.seq_len, p.device)
-            metric = ev.task_metric(p.model, p.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, p.device)
-        self._last_eval = Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
-        return self._last_eval
 
     def _base_answers(self, task: Task, prompts: list[str]) -> list[str]:
         p, cfg = self.prepared, self.resolved
@@ -307,10 +300,9 @@ class TrainingRun:
 
     def generate(self, prompt: str, max_new_tokens: int | None = None) -> tuple[str, str]:
         """(tuned answer, base answer) to one prompt, greedy."""
-        p, cfg = self.prepared, self.resolved
-        if p is None or cfg is None:
+        p, cfg, task = self.prepared, self.resolved, self.task
+        if p is None or cfg is None or task is None:
             raise ValueError("the run has no model (it failed before loading, or was released)")
-        task = self.task or load_builtin_task(cfg.task)
         n = max_new_tokens or cfg.max_new_tokens
         tuned = ev.answer(p.model, p.tokenizer, task, [prompt], n, cfg.seq_len, p.device)[0]
         with as_base(p) as base:
@@ -341,6 +333,11 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.l
         return 0.5 * (1.0 + math.cos(math.pi * (k - warmup) / (steps - warmup + 1)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _eval(steps: Steps, task: Task, step: int) -> Eval:
+    loss, metric = steps.evaluate()
+    return Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
 
 
 def starts_as_base(cfg: TrainConfig) -> bool:

@@ -10,10 +10,13 @@ How each method wraps a model lives in :mod:`app.training.wrapping`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.training.models import UnknownModelError, spec_for
+from app.training.registry import UnknownModelError, spec_for
 from app.training.train_config import TrainConfig
+
+if TYPE_CHECKING:
+    from app.training.tasks import Task
 
 LORA_METHODS = ("lora", "qlora", "sft", "dpo")
 TRL_METHODS = ("sft", "dpo")  # LoRA trained on trl's batches and loss (app/training/trl_methods.py)
@@ -198,6 +201,24 @@ def resolve_config(cfg: TrainConfig, task_kind: str | None = None) -> TrainConfi
     if cfg.method in LORA_METHODS and cfg.target_modules is None:
         filled["target_modules"] = DEFAULT_TARGETS[model.kind]
     return cfg.model_copy(update=filled)
+
+
+@dataclass(frozen=True)
+class ResolvedJob:
+    """A job's settings, checked and completed once (at submission): ``config`` with the method's
+    defaults filled in, and the task it trains on, loaded. The runner stores this config and the loop
+    trains it as it is."""
+
+    config: TrainConfig
+    task: Task
+
+
+def resolve_job(config: TrainConfig, task: Task | None = None) -> ResolvedJob:
+    """``task`` None: the built-in task ``config.task`` (UnknownTaskError if there is none)."""
+    from app.training.tasks import load_builtin_task
+
+    task = task or load_builtin_task(config.task)
+    return ResolvedJob(resolve_config(config, task.kind), task)
 
 
 def available_methods() -> list[str]:

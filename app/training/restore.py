@@ -1,6 +1,6 @@
 """A finished job's tuned model, rebuilt from its saved PEFT adapter after it left memory.
 
-    run = restore_run(config, cache, adapter_dir, task)   # task None: the built-in task config.task
+    run = restore_run(job, cache, adapter_dir)   # job: the ResolvedJob the run trained (config as stored)
     tuned, base = run.generate(prompt, max_new_tokens)     # as TrainingRun.generate after training
     run.release()
 
@@ -19,9 +19,10 @@ import torch
 
 from app.training.counting import param_counts
 from app.training.loop import TrainingRun
-from app.training.methods import resolve_config
-from app.training.models import ModelCache, spec_for
-from app.training.tasks import Task, load_builtin_task
+from app.training.methods import ResolvedJob
+from app.training.models import ModelCache
+from app.training.registry import spec_for
+from app.training.tasks import Task
 from app.training.train_config import TrainConfig
 from app.training.wrapping import Prepared, load_base
 
@@ -37,27 +38,23 @@ class RestoredRun(TrainingRun):
     """A TrainingRun whose model came from the saved adapter instead of training: ``generate``,
     ``model``, ``tokenizer``, ``save_adapter`` and ``release`` work as after a run; it trains nothing."""
 
-    def __init__(self, config: TrainConfig, cache: ModelCache, task: Task, prepared: Prepared) -> None:
-        super().__init__(config, cache=cache, task=task)
-        self.resolved, self.prepared = config, prepared
+    def __init__(self, job: ResolvedJob, cache: ModelCache, prepared: Prepared) -> None:
+        super().__init__(job, cache=cache)
+        self.prepared = prepared
 
     def events(self) -> NoReturn:  # type: ignore[override]
         raise RuntimeError("a restored run has already trained; it only generates")
 
 
-def restore_run(
-    config: TrainConfig, cache: ModelCache, adapter_dir: Path | str, task: Task | None = None
-) -> RestoredRun:
-    """The tuned model of a finished job with an adapter. ``config`` as submitted (its defaults are
-    filled in again); ``adapter_dir`` must be server-made, never a user's path. Raises AdapterMissing,
-    ModelNotAvailable (the base left the cache) or ConfigError (the config no longer resolves)."""
-    task = task or load_builtin_task(config.task)
-    cfg = resolve_config(config, task.kind)
+def restore_run(job: ResolvedJob, cache: ModelCache, adapter_dir: Path | str) -> RestoredRun:
+    """The tuned model of a finished job with an adapter. ``job``: its resolved config (as stored) and
+    task; ``adapter_dir`` must be server-made, never a user's path. Raises AdapterMissing or
+    ModelNotAvailable (the base left the cache)."""
     adapter_dir = Path(adapter_dir)
     missing = [name for name in (ADAPTER_CONFIG, ADAPTER_WEIGHTS) if not (adapter_dir / name).is_file()]
     if missing:
         raise AdapterMissing(f"the job's adapter files are missing: {', '.join(missing)}")
-    return RestoredRun(cfg, cache, task, _load(cfg, task, cache, adapter_dir))
+    return RestoredRun(job, cache, _load(job.config, job.task, cache, adapter_dir))
 
 
 def _load(cfg: TrainConfig, task: Task, cache: ModelCache, adapter_dir: Path) -> Prepared:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from app.training.models import Progress
+from app.training.registry import Progress
 
 VOCAB_SIZE = 1024
 SEED = 0

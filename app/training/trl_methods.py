@@ -46,6 +46,7 @@ from typing import Any
 from torch import Tensor
 
 from app.training.methods import ConfigError
+from app.training.steps import NativeSteps
 from app.training.task_encoding import has_chat_template
 from app.training.tasks import ChatExample, PreferenceExample, Task, batches, prompt_text
 from app.training.train_config import TrainConfig
@@ -60,13 +61,20 @@ EVAL_BATCH = 8
 
 @dataclass
 class TrlSteps:
-    """What the loop asks of trl for sft / dpo: training batches, the loss of one, and (dpo) evaluation."""
+    """The loop's steps (``steps.Steps``) for sft / dpo: trl's batches and loss; dpo's evaluation is
+    trl's, sft's the loop's own (``native``: the same held-out loss and metric as lora)."""
 
     method: str
     trainer: Any  # trl.SFTTrainer or trl.DPOTrainer
     device: str
     rows: list[dict[str, Any]]  # trl's tokenised (and, for sft, packed) training rows
+    native: NativeSteps | None = None  # sft: evaluates as every chat method does
     last_eval: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def model(self) -> Any:
+        """trl's peft model (trl put the LoRA adapter on)."""
+        return self.trainer.model
 
     def batches(self, batch_size: int, seed: int) -> Iterator[dict[str, Any]]:
         """Endless batches of trl's rows, reshuffled each epoch from ``seed``, collated by trl."""
@@ -82,10 +90,10 @@ class TrlSteps:
         mask = batch.get("attention_mask")
         return int(mask.sum()) if mask is not None else int(batch["input_ids"].numel())
 
-    def evaluate(self) -> tuple[float, float] | None:
-        """dpo: (held-out DPO loss, preference accuracy) from trl; sft: None (the loop's own evaluation)."""
-        if self.method != "dpo":
-            return None
+    def evaluate(self) -> tuple[float, float]:
+        """dpo: (held-out DPO loss, preference accuracy) from trl; sft: the answer-token loss and metric."""
+        if self.native is not None:
+            return self.native.evaluate()
         model = self.trainer.model
         was_training = model.training
         metrics = self.trainer.evaluate()  # puts the model in eval mode
@@ -100,18 +108,16 @@ class TrlSteps:
         return {name: self.last_eval[key] for key, name in keys.items() if key in self.last_eval}
 
 
-def attach_trainer(p: Any, cfg: TrainConfig, task: Task) -> None:
-    """Build trl's trainer for ``p`` (a wrapping.Prepared with the bare base model): trl puts the LoRA
-    adapter on, tokenises the task; ``p.model`` becomes trl's peft model and ``p.trl`` the steps."""
+def trl_steps(model: Any, tokenizer: Any, cfg: TrainConfig, task: Task, lora: Any, device: str) -> TrlSteps:
+    """trl's trainer for the bare base ``model``: trl puts the LoRA adapter (``lora``, peft's LoraConfig)
+    on and tokenises the task. The steps' ``model`` is trl's peft model."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from app.training.wrapping import lora_config
-
     _quiet_datasets()
-    tokenizer = copy.deepcopy(p.tokenizer)  # trl may set a pad token; the cache's tokenizer is shared
+    trl_tokenizer = copy.deepcopy(tokenizer)  # trl may set a pad token; the cache's tokenizer is shared
     build = _sft if cfg.method == "sft" else _dpo
     try:
-        trainer = build(p.model, tokenizer, cfg, task, lora_config(cfg, p.kind), _common_args(cfg, p.device))
+        trainer = build(model, trl_tokenizer, cfg, task, lora, _common_args(cfg, device))
     except ValueError as exc:  # peft: "Target modules {...} not found in the base model"
         if "arget modules" in str(exc):
             raise ConfigError("target_modules", str(exc).split("\n")[0]) from None
@@ -122,8 +128,8 @@ def attach_trainer(p: Any, cfg: TrainConfig, task: Task) -> None:
     rows = trainer.train_dataset.select_columns(columns).to_list()
     if not rows:
         raise ValueError(f"no training example of {task.name} fits seq_len={cfg.seq_len}")
-    p.model = trainer.model
-    p.trl = TrlSteps(cfg.method, trainer, p.device, rows)
+    native = NativeSteps(trainer.model, tokenizer, task, cfg, device) if cfg.method == "sft" else None
+    return TrlSteps(cfg.method, trainer, device, rows, native)
 
 
 _PAIR_COLUMNS = ["prompt_ids", "chosen_ids", "rejected_ids"]

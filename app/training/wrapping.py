@@ -1,7 +1,8 @@
 """How each method turns a loaded model into the thing that trains (peft / bitsandbytes / transformers).
 
 ``prepare`` gets the model (a fresh copy from the cache; a 4-bit load for qlora), puts a classifier
-head on encoders, applies the method and freezes what it does not train.
+head on encoders, applies the method (``WRAPPERS``: every method registers here, sft and dpo too) and
+freezes what it does not train. The prepared run carries the steps the loop takes (``steps.Steps``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import torch
 from torch import Tensor, nn
 
 from app.training.counting import ParamCounts, is_peft, param_counts
-from app.training.methods import TRL_METHODS, ConfigError, method_spec
-from app.training.models import ModelCache, Progress, device_dtype, spec_for
+from app.training.methods import ConfigError
+from app.training.models import ModelCache, device_dtype
+from app.training.registry import Progress, spec_for
 from app.training.spectra import snapshot_weights
+from app.training.steps import NativeSteps, Steps
 from app.training.tasks import Task
 from app.training.train_config import TrainConfig
 
@@ -40,7 +43,7 @@ class Prepared:
     counts: ParamCounts
     base: nn.Module | None = None  # a frozen copy of the start, for methods peft cannot switch off
     snapshot: dict[str, Tensor] = field(default_factory=dict)  # full: W₀ of the layers shown
-    trl: Any = None  # sft / dpo: trl_methods.TrlSteps, trl's batches, loss (and for dpo its evaluation)
+    steps: Steps | None = None  # what the loop takes at each step (None: a model restored to generate)
 
 
 def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress) -> Prepared:
@@ -50,12 +53,9 @@ def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress)
     model, tokenizer = load_base(cfg, task, cache, progress)
     progress("method", 0.0)
     prepared = Prepared(model, tokenizer, spec.kind, cache.device, ParamCounts(0, 0, 0))
-    if cfg.method in TRL_METHODS:
-        from app.training.trl_methods import attach_trainer
-
-        attach_trainer(prepared, cfg, task)  # trl's trainer puts the LoRA adapter on (from lora_config)
-    else:
-        WRAPPERS[cfg.method](prepared, cfg, cache)
+    WRAPPERS[cfg.method](prepared, cfg, cache, task)
+    if prepared.steps is None:
+        prepared.steps = NativeSteps(prepared.model, tokenizer, task, cfg, prepared.device)
     prepared.counts = param_counts(prepared.model)
     progress("method", 1.0)
     return prepared
@@ -130,7 +130,7 @@ def _with_classifier(encoder: nn.Module, labels: tuple[str, ...]) -> nn.Module:
 # --------------------------------------------------------------------------- methods
 
 
-def _full(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+def _full(p: Prepared, cfg: TrainConfig, cache: ModelCache, task: Task) -> None:
     p.model.requires_grad_(True)
     if p.kind == "causal":  # the cached base is the start: a view of its weights, no second copy
         p.base = cache.get(cfg.model, share_weights=True).model.eval().requires_grad_(False)
@@ -155,7 +155,7 @@ def lora_config(cfg: TrainConfig, kind: str) -> Any:
     )
 
 
-def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache, task: Task) -> None:
     from peft import get_peft_model
 
     try:
@@ -164,7 +164,7 @@ def _lora(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
         raise ConfigError("target_modules", f"{exc}".split("\n")[0]) from None
 
 
-def _prompt(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+def _prompt(p: Prepared, cfg: TrainConfig, cache: ModelCache, task: Task) -> None:
     from peft import PromptTuningConfig, PromptTuningInit, get_peft_model
 
     text = cfg.prompt_init_text
@@ -179,7 +179,7 @@ def _prompt(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
     p.model = get_peft_model(p.model, config)
 
 
-def _prefix(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+def _prefix(p: Prepared, cfg: TrainConfig, cache: ModelCache, task: Task) -> None:
     from peft import PrefixTuningConfig, get_peft_model
 
     config = PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=cfg.num_virtual_tokens)
@@ -208,30 +208,31 @@ def init_prefix_from_text(model: Any, tokenizer: Any, text: str) -> None:
         embedding.copy_(vectors.to(embedding.dtype))
 
 
-def _head(p: Prepared, cfg: TrainConfig, cache: ModelCache) -> None:
+def _head(p: Prepared, cfg: TrainConfig, cache: ModelCache, task: Task) -> None:
     p.model.requires_grad_(False)
     for name in HEAD_MODULES:
         getattr(p.model, name).requires_grad_(True)
     p.base = _frozen_copy(p.model)
 
 
-WRAPPERS: dict[str, Callable[[Prepared, TrainConfig, ModelCache], None]] = {
+def _trl(p: Prepared, cfg: TrainConfig, cache: ModelCache, task: Task) -> None:
+    """sft / dpo: trl's trainer puts our LoRA on and gives the steps (batches and loss from trl)."""
+    from app.training.trl_methods import trl_steps  # trl is heavy: imported by the runs that use it
+
+    steps = trl_steps(p.model, p.tokenizer, cfg, task, lora_config(cfg, p.kind), p.device)
+    p.model, p.steps = steps.model, steps
+
+
+WRAPPERS: dict[str, Callable[[Prepared, TrainConfig, ModelCache, Task], None]] = {
     "full": _full,
     "lora": _lora,
     "qlora": _lora,  # on the 4-bit base that load_base prepared
     "prompt": _prompt,
     "prefix": _prefix,
     "head": _head,
+    "sft": _trl,
+    "dpo": _trl,
 }
-
-
-def check_wrappers() -> None:
-    """Every available method has a wrapper (called by tests)."""
-    from app.training.methods import available_methods
-
-    for name in available_methods():
-        method_spec(name)
-        assert name in WRAPPERS or name in TRL_METHODS, f"no wrapper for {name}"
 
 
 # --------------------------------------------------------------------------- helpers

@@ -31,7 +31,8 @@ export async function mount(container) {
   const note = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
   const table = h('table', { class: 'data-table' },
-    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train).'),
+    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train). '
+      + 'voice: the share of held-out replies that use the task\'s voice (at least one of its marker words).'),
     h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))), tbody);
   const chartCell = h('div', { class: 'plot-cell' });
   container.append(
@@ -39,7 +40,7 @@ export async function mount(container) {
       h('div', { class: 'field' }, h('label', { for: 'compare-model' }, 'model'), modelSel),
       h('div', { class: 'field' }, h('label', { for: 'compare-task' }, 'task'), taskSel),
       h('fieldset', { class: 'choice' }, h('legend', { class: 'choice-label' }, 'methods'), boxes), go),
-    note, h('div', { class: 'table-wrap' }, table), chartCell,
+    note, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Runs compared (scrolls sideways on a narrow screen)' }, table), chartCell,
   );
   const chart = new LossChart(chartCell, { height: 320 });
   chartCell.after(h('p', { class: 'muted' }, 'The curves show the loss on answer tokens of the language-model runs; '
@@ -51,7 +52,7 @@ export async function mount(container) {
     return [
       s.method || '…',
       s.model ? `${s.model} · ${s.task}` : '…',
-      store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live' }, `live ${store.jobId}`),
+      store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live', title: `job ${store.jobId}` }, 'live'),
       pct(s.trainable_pct), s.adapter_bytes != null ? bytes(s.adapter_bytes) : '–',
       [s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '),
       seconds(s.wall_s), s.peak_memory_bytes ? bytes(s.peak_memory_bytes) : '–', s.state,

@@ -28,7 +28,7 @@ export function bytes(n) {
 export function pct(p) {
   if (p == null) return '–';
   if (p === 0) return '0%';
-  if (p < 0.01) return `${p.toExponential(1)}%`;
+  if (p < 0.01) return `${Number(p.toPrecision(2))}%`; // 0.0034%, not 3.4e-3%
   if (p < 1) return `${p.toFixed(3)}%`;
   return `${p.toFixed(1)}%`;
 }

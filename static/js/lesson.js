@@ -58,16 +58,32 @@ function highlightNav() {
   document.querySelectorAll('section.lesson-section').forEach((s) => observer.observe(s));
 }
 
+// Wide tables scroll inside their own region (not the page), reachable and scrollable by keyboard.
+for (const table of document.querySelectorAll('.prose table')) {
+  const heads = [...table.querySelectorAll('th')].slice(0, 3).map((th) => th.textContent.trim()).filter(Boolean);
+  const wrap = document.createElement('div');
+  wrap.className = 'table-wrap';
+  wrap.tabIndex = 0;
+  wrap.setAttribute('role', 'region');
+  wrap.setAttribute('aria-label', `Table: ${heads.join(', ')}${heads.length ? ', …' : ''}`);
+  table.replaceWith(wrap);
+  wrap.append(table);
+}
+
+// The first screen's figure draws at once (a 2D canvas, no plotly).
+const hero = document.querySelector('.hero-body');
+if (hero) import('./hero.js').then(({ mount }) => mount(hero)).catch((err) => console.warn(err));
+
 const slots = [...document.querySelectorAll('figure.widget[data-widget]')];
 // A job in the URL means the student was watching a run: mount the panel now, wherever it is.
 if (new URLSearchParams(location.search).has('job')) {
   slots.filter((s) => s.dataset.widget === 'live-panel').forEach(mountWidget);
 }
 lazyMount(slots, mountWidget);
-lazyMount([...document.querySelectorAll('[data-quiz]')], async (el) => {
-  const { mount } = await import('./quiz.js');
-  mount(el, el.dataset.quiz);
-});
+// The quiz mounts at once (one small request): it is in the Tab order without scrolling to it first.
+for (const el of document.querySelectorAll('[data-quiz]')) {
+  import('./quiz.js').then(({ mount }) => mount(el, el.dataset.quiz));
+}
 highlightNav();
 // Tests and instructors can ask for every widget at once.
 window.ftlabMountAll = () => Promise.all(slots.map(mountWidget));

@@ -8,10 +8,6 @@ export function setLiveJob(store) {
   target.dispatchEvent(new CustomEvent('job', { detail: store }));
 }
 
-export function currentLiveJob() {
-  return current;
-}
-
 export function onLiveJob(fn) {
   const handler = (e) => fn(e.detail);
   target.addEventListener('job', handler);

@@ -48,7 +48,7 @@ class Blocks extends Chart {
       scene: {
         aspectmode: 'data',
         xaxis: { visible: false }, yaxis: { visible: false }, zaxis: { visible: false },
-        camera: { eye: { x: 0, y: -1.0, z: 1.9 } },
+        camera: { eye: { x: 0, y: -1.9, z: 3.0 } }, // far enough that W and A stay in view
       },
     };
   }

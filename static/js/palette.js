@@ -43,4 +43,15 @@ export const BASE_LAYOUT = {
   margin: { l: 60, r: 20, t: 36, b: 50 },
 };
 
-export const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
+// Plotly's own toolbar is off: each chart has its own Reset view and Download PNG buttons (fewer Tab
+// stops, nothing over the plot's title on touch). Nothing may offer to send the data off this server.
+export const PLOT_CONFIG = {
+  displaylogo: false,
+  responsive: true,
+  displayModeBar: false,
+  modeBarButtonsToRemove: ['sendDataToCloud', 'editInChartStudio'],
+  showSendToCloud: false,
+  showEditInChartStudio: false,
+  showLink: false,
+  scrollZoom: false,
+};

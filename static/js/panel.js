@@ -13,6 +13,7 @@ import { generateBox } from './generate.js';
 import { setLiveJob } from './live.js';
 import { getParam, setParams } from './url.js';
 import { bytes, compact, int, num, pct, seconds } from './format.js';
+import { limitWarning, projectedRun, stageText, stepsThatFit } from './eta.js';
 
 const STATS = [
   ['state', 'state'], ['queue', 'queue position'], ['step', 'step'], ['trainable', 'trainable params'],
@@ -20,11 +21,14 @@ const STATS = [
 ];
 
 export async function mount(container) {
-  const [models, methods, tasks] = await Promise.all([api.models(), api.methods(), api.tasks()]);
+  const [models, methods, tasks, health] = await Promise.all([api.models(), api.methods(), api.tasks(), api.health()]);
+  const limit = health.job_time_limit_s; // the server stops a job here; the panel warns before
   const formBox = h('div');
   const start = h('button', { type: 'button', class: 'primary' }, 'Start training');
   const cancel = h('button', { type: 'button', class: 'danger', disabled: true }, 'Cancel');
-  const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+  const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
+  const warning = h('div', { class: 'eta-warning-slot' });
+  let runStart = null; // server time of the run's first event after the queue
   const statEls = {};
   const stats = h('dl', { class: 'stats' }, STATS.map(([key, label]) => {
     statEls[key] = h('dd', { 'data-stat': key }, '–');
@@ -32,15 +36,19 @@ export async function mount(container) {
   }));
   const logBox = h('input', { type: 'checkbox', id: 'loss-log' });
   const lossCell = h('div', { class: 'plot-cell' });
-  const geoCell = h('div', { class: 'plot-cell' });
+  // ΔW spectrum or soft-prompt geometry, whichever the method's spectrum kind (from /api/methods) is
+  const spectrumCell = h('div');
+  const softCell = h('div', { hidden: true });
+  const geoCell = h('div', { class: 'plot-cell' }, spectrumCell, softCell);
   const sample = h('div', { class: 'sample-box' });
   const after = h('div');
   container.append(
     formBox, h('div', { class: 'panel-actions' }, start, cancel, h('label', { for: 'loss-log' }, logBox, ' log-scale loss')),
-    status, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample, after,
+    status, warning, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample, after,
   );
   const loss = new LossChart(lossCell);
-  const spectrum = new Spectrum3D(geoCell, { title: 'ΔW spectrum of this run', height: 340, normalise: false });
+  const spectrum = new Spectrum3D(spectrumCell, { title: 'ΔW spectrum of this run', height: 340, normalise: false });
+  const spectrumKind = Object.fromEntries(methods.map((m) => [m.name, m.spectrum]));
   let softPrompt = null;
   logBox.addEventListener('change', () => loss.setLogScale(logBox.checked));
 
@@ -58,11 +66,13 @@ export async function mount(container) {
     switch (event.type) {
       case 'queued':
         setStat('queue', event.position === 0 ? 'next' : `${event.position} ahead`);
-        status.textContent = `Queued: ${event.position} job(s) ahead${event.eta_s != null ? `, about ${seconds(event.eta_s)}` : ''}.`;
+        status.textContent = `Queued: ${event.position} job(s) ahead${event.eta_s != null ? `; starts in about ${seconds(event.eta_s)}` : ''}.`;
+        warnIfOver(event.run_s, { queued: true, spent: 0, pace: null, s });
         break;
       case 'loading':
         setStat('queue', '–'); // out of the queue: this job holds a worker now
-        status.textContent = `Loading ${event.stage}… ${Math.round(event.progress * 100)}%`;
+        if (runStart == null) runStart = event.time;
+        status.textContent = `${stageText(event.stage)}…${event.progress > 0 ? ` ${Math.round(event.progress * 100)}%` : ''}`;
         break;
       case 'started':
         setStat('queue', '–');
@@ -78,6 +88,10 @@ export async function mount(container) {
         setStat('tps', int(event.tokens_per_s));
         setStat('eta', seconds(event.eta_s));
         setStat('memory', bytes(event.memory_bytes));
+        if (!s.recorded) {
+          const start = runStart ?? s.started?.time;
+          warnIfOver(projectedRun(start, event), { queued: false, spent: event.time - start - event.elapsed_s, pace: event.elapsed_s / event.step, s });
+        }
         break;
       case 'eval':
         loss.addPoint('eval', event.step, event.eval_loss);
@@ -91,35 +105,74 @@ export async function mount(container) {
         break;
       case 'done':
         status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`;
-        if (!s.recorded) {
-          const method = s.started ? s.started.method : '';
-          after.replaceChildren(generateBox(s.jobId, {
-            samplePrompt: s.samples.length ? s.samples[s.samples.length - 1].prompt : '',
-            hasAdapter: !['full', 'head'].includes(method),
-          }));
-        }
+        if (!s.recorded) showTryIt(s);
         break;
       case 'failed': status.textContent = `Failed: ${event.error}`; break;
       case 'cancelled': status.textContent = 'Cancelled.'; break;
       default:
     }
     if (event.type === 'queued' || event.type === 'loading' || event.type === 'started' || s.finished) {
-      setStat('state', s.finished ? s.terminal.type : event.type === 'started' ? 'running' : event.type);
+      setStat('state', s.finished ? s.terminal.type : event.type === 'started' || s.started ? 'running' : event.type);
     }
+    // A run stopped at the time limit keeps the advice (fewer steps, the recorded run) in view.
+    if (s.finished && !(s.terminal.type === 'failed' && warning.childElementCount)) warning.replaceChildren();
     if (s.finished) setStat('eta', '–'); // nothing is left once the run has ended, however it ended
     if (s.finished && !s.recorded) setRunning(false);
   }
 
-  function useGeometry(method) {
-    const soft = ['prompt', 'prefix'].includes(method);
-    if (soft && !softPrompt) {
-      geoCell.replaceChildren();
-      softPrompt = new SoftPrompt3D(geoCell, { height: 340 });
-    } else if (!soft && softPrompt) {
-      geoCell.replaceChildren();
-      softPrompt = null;
-      spectrum.container.append(spectrum.plot, spectrum.summary);
+  // The warning and its fixes, shown while the run's estimate passes the server's time limit.
+  function warnIfOver(projected, { queued, spent, pace, s }) {
+    if (!limit || projected == null || projected <= limit) {
+      warning.replaceChildren();
+      return;
     }
+    const steps = s.started?.steps;
+    const fit = queued ? null : stepsThatFit(limit, spent, pace);
+    warning.replaceChildren(limitWarning({
+      limit, projected, queued,
+      fitSteps: fit && steps && fit < steps ? fit : null,
+      onSteps: async (n) => {
+        if (store && !store.recorded && !store.finished) await api.cancelJob(store.jobId).catch(() => {});
+        setRunning(false);
+        form.load({ ...form.config(), steps: n });
+        status.textContent = `Stopped this run and set ${n} steps: press Start to train with them.`;
+        start.focus();
+      },
+      onRecorded: () => watchRecorded(),
+    }));
+  }
+
+  // A recorded run of the chosen method (or LoRA) instead of a live one that cannot run.
+  async function watchRecorded() {
+    if (store && !store.recorded && !store.finished) await api.cancelJob(store.jobId).catch(() => {});
+    const method = form.config().method;
+    const recorded = await loadRecorded(method).catch(() => null) || await loadRecorded('lora').catch(() => null);
+    if (!recorded) return;
+    setParams({ job: null });
+    setRunning(false);
+    show(recorded, { badge: 'recorded' });
+    status.focus();
+  }
+
+  function useGeometry(method) {
+    const soft = spectrumKind[method] === 'soft_prompt';
+    spectrumCell.hidden = soft; // shown before drawing: a hidden plot has no size
+    softCell.hidden = !soft;
+    if (soft && !softPrompt) softPrompt = new SoftPrompt3D(softCell, { height: 340 });
+    else if (!soft && softPrompt) {
+      softCell.replaceChildren();
+      softPrompt = null;
+    }
+  }
+
+  // After a live run: prompts for the tuned model, and its adapter if the job saved one (the job says).
+  async function showTryIt(s) {
+    const job = await api.job(s.jobId).catch(() => null);
+    if (store !== s) return; // another run is shown by now
+    after.replaceChildren(generateBox(s.jobId, {
+      samplePrompt: s.samples.length ? s.samples[s.samples.length - 1].prompt : '',
+      hasAdapter: Boolean(job && job.has_adapter),
+    }));
   }
 
   // Every sample of the latest step: the same prompts before training and now.
@@ -138,6 +191,8 @@ export async function mount(container) {
     if (softPrompt) softPrompt.reset();
     sample.replaceChildren();
     after.replaceChildren();
+    warning.replaceChildren();
+    runStart = null;
     for (const key of Object.keys(statEls)) setStat(key, '–');
   }
 
@@ -153,8 +208,7 @@ export async function mount(container) {
     status.before(h('p', { class: 'panel-badge' }, label, badge === 'recorded'
       ? ` A recorded ${what}, shipped with the lesson (real numbers from ftlab train). Press Start to train your own.`
       : ` Job ${next.jobId}`));
-    const replay = [...next.seen].length ? collect(next) : [];
-    for (const event of replay) render(event, next);
+    for (const event of next.events) render(event, next); // the store keeps them in seq order
     unsubscribe();
     unsubscribe = next.subscribe(render);
   }
@@ -188,10 +242,16 @@ export async function mount(container) {
       const job = await api.startJob(form.config());
       await followJob(job.id);
       if (job.queue_position) setStat('queue', `${job.queue_position} ahead`);
+      status.focus(); // not Cancel: a second press of Enter must not stop the run just started
     } catch (err) {
       start.disabled = false;
       if (err instanceof ApiError) form.showErrors(err.fields, err.message);
       else form.showErrors({}, `Could not reach the server: ${err.message}`);
+      // Refused (a class is open, a class limit): the reason is above; the recorded runs still play.
+      if (err instanceof ApiError && err.status === 403) {
+        warning.replaceChildren(h('div', { class: 'eta-warning', role: 'alert' }, h('p', {}, `Training is not open to you here: ${err.message}.`),
+          h('div', { class: 'eta-fixes' }, h('button', { type: 'button', onclick: () => watchRecorded() }, 'Watch the recorded run'))));
+      }
     }
   });
 
@@ -219,16 +279,6 @@ export async function mount(container) {
   }
   const recorded = await loadRecorded('lora').catch(() => null);
   if (recorded && !store) show(recorded, { badge: 'recorded' });
-}
-
-// Events of a store in seq order (for redrawing a store that already has events).
-function collect(store) {
-  const events = [];
-  if (store.queued) events.push(store.queued);
-  if (store.started) events.push(store.started);
-  events.push(...store.steps, ...store.evals, ...store.spectra, ...store.samples);
-  if (store.terminal) events.push(store.terminal);
-  return events.sort((a, b) => a.seq - b.seq);
 }
 
 function summaryText(summary = {}) {

@@ -14,7 +14,8 @@ export async function mount(container, slug) {
   const form = h('form', { class: 'quiz-form', novalidate: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Check my answers');
   const retry = h('button', { type: 'button', hidden: true }, 'Try again');
-  const score = h('p', { class: 'score', role: 'status', 'aria-live': 'polite' });
+  // The score sits where focus lands after checking (the screen reader reads it there too).
+  const score = h('p', { class: 'score', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
   const questions = quiz.questions || [];
   const resultEls = {};
 
@@ -27,7 +28,7 @@ export async function mount(container, slug) {
     set.append(resultEls[q.id]);
     form.append(set);
   });
-  form.append(h('div', { class: 'panel-actions' }, submit, retry), score);
+  form.append(score, h('div', { class: 'panel-actions' }, submit, retry));
   container.replaceChildren(h('p', {}, `${questions.length} questions. Answer what you can, then check.`), form);
 
   form.addEventListener('submit', async (e) => {
@@ -48,27 +49,36 @@ export async function mount(container, slug) {
   });
 
   function show(result) {
-    score.textContent = `You got ${result.score} of ${result.total}.`;
+    const skipped = (result.results || []).filter((r) => !r.answered).length;
+    score.textContent = `You got ${result.score} of ${result.total}${skipped ? ` (${skipped} skipped)` : ''}. ` +
+      'Each question now says why; Try again clears the answers.';
     for (const r of result.results || []) {
       const el = resultEls[r.id];
       if (!el) continue;
+      const right = questions.find((q) => q.id === r.id)?.choices.find((c) => c.id === r.answer);
       el.hidden = false;
-      el.className = `result ${r.correct ? 'correct' : 'wrong'}`;
+      el.className = `result ${r.correct ? 'correct' : r.answered ? 'wrong' : 'skipped'}`;
       el.replaceChildren(
-        h('strong', {}, r.correct ? '✓ Correct. ' : '✗ Not quite. '),
+        h('strong', {}, r.correct ? '✓ Correct. ' : r.answered ? '✗ Not quite. ' : '– Skipped. '),
+        !r.correct && right ? h('span', {}, 'The answer: ', h('strong', { class: 'right-answer' }, right.text), '. ') : null,
         r.explanation || '',
         r.section ? h('span', {}, ' ', h('a', { href: `#${r.section}` }, 'Read the section again')) : null,
       );
+      // The right choice is marked in the list as well as named.
+      for (const label of form.querySelectorAll(`fieldset[data-question="${CSS.escape(r.id)}"] label`)) {
+        label.classList.toggle('is-answer', label.querySelector('input')?.value === r.answer);
+      }
     }
     for (const input of form.querySelectorAll('input')) input.disabled = true;
     retry.hidden = false;
-    retry.focus();
+    score.focus();
   }
 
   retry.addEventListener('click', () => {
     form.reset();
     for (const input of form.querySelectorAll('input')) input.disabled = false;
     for (const el of Object.values(resultEls)) el.hidden = true;
+    for (const label of form.querySelectorAll('label.is-answer')) label.classList.remove('is-answer');
     score.textContent = '';
     submit.disabled = false;
     retry.hidden = true;

@@ -13,6 +13,7 @@ export class JobStore {
 
   reset() {
     this.seen = new Set();
+    this.events = []; // every event, in seq order
     this.lastSeq = 0;
     this.started = null;
     this.steps = [];
@@ -38,6 +39,8 @@ export class JobStore {
   add(event) {
     if (!event || typeof event.seq !== 'number' || this.seen.has(event.seq)) return false;
     this.seen.add(event.seq);
+    if (event.seq > this.lastSeq) this.events.push(event);
+    else this.events.splice(this.events.findIndex((e) => e.seq > event.seq), 0, event);
     this.lastSeq = Math.max(this.lastSeq, event.seq);
     switch (event.type) {
       case 'queued': this.queued = event; break;

@@ -58,8 +58,21 @@ export function layout(method, { rank = 8, tokens = 8, targets = ['q_proj', 'v_p
   return { blocks, total, trained, arch: a, rowWidth };
 }
 
+// Side-by-side blocks of one row drawn as one box: a layer's seven frozen matrices look the same
+// as one slab, at a seventh of the triangles (what SwiftShader pays for on every frame of a drag).
+export function mergeRows(blocks) {
+  const merged = [];
+  for (const b of [...blocks].sort((p, q) => p.y0 - q.y0 || p.x0 - q.x0)) {
+    const last = merged[merged.length - 1];
+    if (last && last.y0 === b.y0 && last.y1 === b.y1 && Math.abs(last.x1 - b.x0) < 1e-6) last.x1 = b.x1;
+    else merged.push({ ...b });
+  }
+  return merged;
+}
+
 // Many boxes as one mesh3d trace (one WebGL draw per colour).
 function mesh(blocks, { height, color, opacity, name, scale }) {
+  blocks = mergeRows(blocks);
   const x = []; const y = []; const z = []; const i = []; const j = []; const k = [];
   const I = [0, 0, 4, 4, 0, 0, 1, 1, 2, 2, 3, 3];
   const J = [1, 2, 5, 6, 1, 5, 2, 6, 3, 7, 0, 4];

@@ -76,14 +76,17 @@ def test_grading_right_wrong_and_retry(client: TestClient) -> None:
     body = wrong.json()
     assert (body["score"], body["total"]) == (0, total)
     for result in body["results"]:
-        assert set(result) == {"id", "correct", "explanation", "section"}
-        assert result["correct"] is False and result["explanation"]
+        assert set(result) == {"id", "correct", "answered", "answer", "explanation", "section"}
+        assert result["correct"] is False and result["explanation"] and result["answered"] is True
+        # After grading, a wrong answer is shown the right choice.
+        assert result["answer"] == right_answers()[result["id"]]
     # Retry: the same student answers again, and the server grades afresh.
     right = client.post(f"{BASE}/quiz/answers", json={"answers": right_answers()}).json()
     assert (right["score"], right["total"]) == (total, total)
     assert all(r["correct"] for r in right["results"])
     empty = client.post(f"{BASE}/quiz/answers", json={"answers": {}}).json()
     assert empty["score"] == 0 and len(empty["results"]) == total
+    assert not any(r["answered"] for r in empty["results"])  # skipped, not "wrong"
 
 
 def test_unknown_lesson_is_404(client: TestClient) -> None:

@@ -79,3 +79,11 @@ def test_body_size_limit(client: TestClient) -> None:
     response = client.post("/api/jobs", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert client.get("/api/health").status_code == 200
+
+
+def test_a_full_queue_is_503_with_retry_after_and_the_server_keeps_serving(client: TestClient) -> None:
+    client.app.state.runner.max_queued = 0  # type: ignore[attr-defined]
+    response = client.post("/api/jobs", json=TINY_JOB)
+    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+    assert "the queue is full" in response.json()["detail"]
+    assert client.get("/api/health").json()["status"] == "ok"

@@ -1,4 +1,4 @@
-"""Smoke test: ``ftlab bench spectra fanout --quick`` writes well-formed JSON (no timing assertions)."""
+"""Smoke test: ``python -m bench spectra fanout --quick`` writes well-formed JSON (no timing assertions)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_quick_bench_writes_results(tmp_path: Path) -> None:
     env = {**__import__("os").environ, "FTLAB_BENCH_RESULTS": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "bench", "spectra", "fanout", "--quick"],
+        [sys.executable, "-m", "bench", "spectra", "fanout", "--quick"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -50,7 +50,7 @@ def test_quick_bench_writes_results(tmp_path: Path) -> None:
 
 def test_unknown_benchmark_exits_2() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "bench", "nope"],
+        [sys.executable, "-m", "bench", "nope"],
         cwd=ROOT,
         capture_output=True,
         text=True,

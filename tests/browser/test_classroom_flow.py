@@ -101,7 +101,9 @@ def test_join_pin_and_answer(browser, class_server: str) -> None:  # noqa: ANN00
             timeout=300_000,
         )
         assert "finished after 6 steps" in status.inner_text()
-        # The loss curve is drawn: the train line's SVG path goes through all 6 steps.
+        # The loss curve is drawn (the banner folds it away until asked): the train line's SVG
+        # path goes through all 6 steps.
+        pupil.locator("#class-banner .banner-fold summary").click()
         pupil.wait_for_function(
             """(() => {
               const chart = document.querySelector('#class-banner .pinned-chart');

@@ -4,6 +4,7 @@ its controls, the quiz graded, keyboard use, and the page's size on first load."
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -45,7 +46,8 @@ def test_every_section_and_widget(page, base_url: str) -> None:
     nav = page.locator("nav.sidenav a").all_inner_texts()
     assert len(nav) == len(page.locator("section.lesson-section").all())
     mount_all(page)
-    for widget in WEBGL_WIDGETS:
+    for widget in WEBGL_WIDGETS:  # charts draw while on screen (and release WebGL off screen)
+        page.locator(f"#widget-{widget}").scroll_into_view_if_needed()
         wait_drawn(page, widget)
     # Every plot has its text alternative filled in.
     for summary in page.locator(".chart-summary").all():
@@ -133,15 +135,26 @@ def test_quiz_answered_and_scored(page, base_url: str) -> None:
     open_lesson(page)
     page.locator("#quiz").scroll_into_view_if_needed()
     page.wait_for_selector("#quiz fieldset")
-    for question in quiz["questions"]:
+    *answered, skipped = quiz["questions"]
+    for question in answered:
         page.locator(f"#quiz fieldset[data-question='{question['id']}'] input[type=radio]").first.check()
     page.get_by_role("button", name="Check my answers").click()
     score = page.locator("#quiz .score")
     score.wait_for()
     page.wait_for_function("document.querySelector('#quiz .score').textContent.startsWith('You got')")
-    assert score.inner_text().endswith(f"of {len(quiz['questions'])}.")
+    total = len(quiz["questions"])
+    got = int(re.match(rf"You got (\d+) of {total} \(1 skipped\)\.", score.inner_text()).group(1))
+    # Focus lands on the score (announced there too), not below the buttons.
+    assert page.evaluate("document.activeElement === document.querySelector('#quiz .score')")
     results = page.locator("#quiz .result:not([hidden])")
-    assert results.count() == len(quiz["questions"])
+    assert results.count() == total
+    # A wrong answer names the right choice; the unanswered question says skipped, not wrong.
+    wrong = page.locator("#quiz .result.wrong")
+    assert wrong.count() == total - 1 - got
+    for result in wrong.all():
+        assert result.locator(".right-answer").inner_text().strip()
+    last = page.locator(f"#quiz fieldset[data-question='{skipped['id']}'] .result")
+    assert "Skipped" in last.inner_text() and last.locator(".right-answer").count() == 1
     for result in results.all():
         assert result.locator("a[href^='#']").count() == 1  # a link back to the section
     page.get_by_role("button", name="Try again").click()

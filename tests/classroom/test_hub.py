@@ -40,3 +40,21 @@ async def test_waiting_listener_wakes() -> None:
     await asyncio.sleep(0.01)
     threading.Thread(target=hub.notify, args=("ABC", "members")).start()
     assert await asyncio.wait_for(waiter, 5.0) == {"members"}
+
+
+@pytest.mark.anyio
+async def test_a_listener_past_its_bound_hears_every_topic_then_listens_on() -> None:
+    from app.classroom.hub import QUEUE_SIZE, TOPICS
+
+    hub = ClassHub()
+    listener = hub.listen("ABC")
+    for _ in range(QUEUE_SIZE + 10):
+        hub.notify("ABC", "answers")
+    await asyncio.sleep(0)  # let the loop run the scheduled offers
+    assert await listener.changes(1.0) == set(TOPICS)  # the backlog was dropped: anything may have changed
+    assert hub.count("ABC") == 1
+    hub.notify("ABC", "pin")
+    await asyncio.sleep(0)
+    assert await listener.changes(1.0) == {"pin"}
+    hub.drop(listener)
+    assert hub.count("ABC") == 0

@@ -8,23 +8,28 @@ import time
 
 from app.events import parse_event
 from app.jobs.queue import PositionUpdates
+from app.training.methods import resolve_job
 from app.training.train_config import TrainConfig
 from tests.limits.conftest import FakeClock
 
-LONG = TrainConfig(model="tiny-llama", method="lora", task="tone", steps=2000, batch_size=1, seq_len=16)
+LONG = resolve_job(
+    TrainConfig(model="tiny-llama", method="lora", task="tone", steps=2000, batch_size=1, seq_len=16)
+)
 
 
-def test_only_changed_positions_and_at_most_one_per_interval() -> None:
+def test_only_changed_announcements_and_at_most_one_per_interval() -> None:
     clock = FakeClock()
     updates = PositionUpdates(min_interval_s=1.0, now=clock)
-    assert updates.plan({"a": 0, "b": 1}) == (["a", "b"], None)  # never announced
-    updates.sent("a", 0)
-    updates.sent("b", 1)
-    assert updates.plan({"a": 0, "b": 1}) == ([], None)  # nothing changed
+    assert updates.plan({"a": True, "b": True}) == (["a", "b"], None)  # never announced
+    updates.sent("a")
+    updates.sent("b")
+    assert updates.plan({"a": False, "b": False}) == ([], None)  # nothing changed
     clock.advance(0.25)
-    assert updates.plan({"b": 0}) == ([], 0.75)  # changed, but announced 0.25 s ago; "a" forgotten
+    assert updates.plan({"b": True}) == ([], 0.75)  # changed, but announced 0.25 s ago; "a" left
     clock.advance(0.75)
-    assert updates.plan({"b": 0}) == (["b"], None)
+    assert updates.plan({"b": True}) == (["b"], None)
+    updates.sent("c", first=True)  # a job's submit does not hold back its first move
+    assert updates.plan({"c": True}) == (["c"], None)
 
 
 def _queued_events(store, job_id: str) -> list[int]:  # noqa: ANN001

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.jobs.queue import DurationModel, FairQueue, start_times
+from app.jobs.queue import DurationModel, FairQueue, eta_changed, start_times, time_left_s
 
 
 def test_one_owner_is_fifo() -> None:
@@ -62,3 +62,41 @@ def test_duration_model_learns_from_finished_jobs() -> None:
     model.record("m", "lora", load_s=3.0, step_s=0.3)
     assert abs(model.estimate("m", "lora", 10) - 4.0) < 1e-9
     assert model.estimate("m", "full", 10) == 10.0
+
+
+def test_a_loading_job_past_its_estimate_still_holds_the_worker_for_all_its_steps() -> None:
+    # The reported bug: a default run writing its base samples for 6 minutes was estimated at
+    # 5 s + 40 × 0.5 s, so the job behind it was told "0 s". All 40 steps are still to come.
+    left = time_left_s(
+        estimate_s=25.0, elapsed_s=360.0, steps=40, steps_done=0, step_s=0.5, measured_step_s=None
+    )
+    assert left == 20.0
+    assert start_times([left], [25.0], workers=1) == [20.0]
+
+
+def test_a_running_job_is_timed_by_its_own_measured_pace() -> None:
+    # 11 of 40 steps done at a measured 30 s a step (a busy machine): 29 steps × 30 s are left,
+    # whatever the stale 0.5 s-a-step estimate says.
+    left = time_left_s(
+        estimate_s=25.0, elapsed_s=700.0, steps=40, steps_done=11, step_s=0.5, measured_step_s=30.0
+    )
+    assert left == 29 * 30.0
+    assert start_times([left], [25.0, 25.0], workers=1) == [870.0, 895.0]
+    # Within its estimate and before its first step: the estimate less the time spent.
+    assert time_left_s(25.0, 2.0, 40, 0, 0.5, None) == 23.0
+
+
+def test_the_duration_model_adapts_to_a_running_jobs_pace() -> None:
+    model = DurationModel(load_s=5.0, step_s=0.5)
+    model.observe_step("smollm2-135m", "lora", 3.0)
+    assert model.step_s("smollm2-135m", "lora") == 3.0
+    assert model.estimate("smollm2-135m", "lora", 40) == 5.0 + 40 * 3.0
+    assert model.step_s("smollm2-135m", "full") == 0.5  # other (model, method) pairs keep theirs
+
+
+def test_a_waiting_job_hears_a_new_start_only_when_it_moves_enough() -> None:
+    assert eta_changed(None, 0.0)
+    assert not eta_changed(100.0, 105.0)  # 5 s: chatter
+    assert not eta_changed(600.0, 690.0)  # 90 s of 600 s: 15 %
+    assert eta_changed(600.0, 800.0)
+    assert eta_changed(0.0, 870.0)

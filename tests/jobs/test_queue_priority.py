@@ -8,9 +8,12 @@ import pytest
 
 from app.jobs.queue import NORMAL, PRIVILEGED, FairQueue, admits, queue_priority
 from app.jobs.runner import QueueFull
+from app.training.methods import resolve_job
 from app.training.train_config import TrainConfig
 
-LONG = TrainConfig(model="tiny-llama", method="lora", task="tone", steps=2000, batch_size=1, seq_len=16)
+LONG = resolve_job(
+    TrainConfig(model="tiny-llama", method="lora", task="tone", steps=2000, batch_size=1, seq_len=16)
+)
 
 
 def test_privileged_jobs_go_first_and_owners_still_take_turns_within_a_priority() -> None:

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.jobs import runner as runner_module
 from app.jobs.runner import NotInMemory, Runner
 from app.training.loop import TrainingRun
+from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.restore import restore_run
 from app.training.train_config import TrainConfig
@@ -31,7 +32,7 @@ from tests.utils.restore_cases import (
 
 
 def run_job(runner: Runner, body: dict[str, Any]) -> str:
-    job_id = runner.submit(TrainConfig(**body)).id
+    job_id = runner.submit(resolve_job(TrainConfig(**body))).id
     wait_state(runner, job_id, {"done", "failed", "cancelled"})
     assert runner.get(job_id).state.value == "done", runner.get(job_id)  # type: ignore[union-attr]
     return job_id
@@ -115,5 +116,5 @@ def test_qlora_rebuilds_the_model_as_trained(tmp_path: Path) -> None:
     trained = logits_of(run)
     run.save_adapter(tmp_path / "adapter")
     torch.testing.assert_close(
-        logits_of(restore_run(config, cache, tmp_path / "adapter")), trained, atol=1e-5, rtol=0
+        logits_of(restore_run(resolve_job(config), cache, tmp_path / "adapter")), trained, atol=1e-5, rtol=0
     )

@@ -42,3 +42,13 @@ test('summary takes the measured numbers, terminal event ends the job', () => {
 test('parseJsonl skips blank lines', () => {
   assert.equal(parseJsonl('{"seq":1}\n\n{"seq":2}\n').length, 2);
 });
+
+test('store.events holds every event once, in seq order, however they arrived', () => {
+  const store = new JobStore('j');
+  store.add({ seq: 1, type: 'queued', position: 0, eta_s: null });
+  store.add(step(4, 2));
+  store.add(step(2, 1)); // a late one (a gap filled from the store) goes before the later seqs
+  store.add({ seq: 3, type: 'eval', step: 1, eval_loss: 0.7 });
+  store.add(step(4, 2)); // a replayed duplicate
+  assert.deepEqual(store.events.map((e) => e.seq), [1, 2, 3, 4]);
+});

@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from app.events import EventStamper, check_stream
 from app.training.loop import TrainingRun
 from app.training.methods import ConfigError, resolve_config
-from app.training.models import ModelCache, ModelNotAvailable
-from app.training.models import spec_for as cache_spec
+from app.training.models import ModelCache
+from app.training.registry import ModelNotAvailable
+from app.training.registry import spec_for as cache_spec
 from app.training.train_config import TrainConfig
 from tests.utils.adapters import assert_adapter_reloads_through_peft
 

@@ -15,15 +15,8 @@ import torch
 
 from app.training import model_sources
 from app.training.model_sources import MARKER, cached_path, fetch_model
-from app.training.models import (
-    MODEL_REGISTRY,
-    ModelCache,
-    ModelNotAvailable,
-    ModelSpec,
-    UnknownModelError,
-    resolve_device,
-    spec_for,
-)
+from app.training.models import ModelCache, resolve_device
+from app.training.registry import MODEL_REGISTRY, ModelNotAvailable, ModelSpec, UnknownModelError, spec_for
 
 
 @pytest.fixture(scope="module")

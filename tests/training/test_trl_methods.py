@@ -73,7 +73,7 @@ def test_dpo_starts_at_ln2_and_learns_the_preference(dpo_run: tuple[TrainingRun,
     summary = events[-1]["summary"]
     assert summary["metric"] == evals[-1]["metric"] and summary["reward_margin"] > 0
     assert summary["reward_chosen"] > summary["reward_rejected"]
-    assert run.prepared.trl.trainer.beta == run.resolved.beta  # our beta reaches trl's loss
+    assert run.prepared.steps.trainer.beta == run.resolved.beta  # our beta reaches trl's loss
 
 
 def test_dpo_events_match_the_lora_route(dpo_run: tuple[TrainingRun, list]) -> None:
@@ -97,9 +97,9 @@ def test_dpo_reference_is_the_base_model_with_the_adapter_disabled(
     """trl keeps no reference model and no copy of the adapter: its reference log-probs, after training,
     are exactly those of a fresh, untouched base model."""
     run, _ = dpo_run
-    trainer, model = run.prepared.trl.trainer, run.model
+    trainer, model = run.prepared.steps.trainer, run.model
     assert trainer.ref_model is None and list(model.peft_config) == ["default"]
-    batch = next(run.prepared.trl.batches(4, seed=1))
+    batch = next(run.prepared.steps.batches(4, seed=1))
 
     def completion_logps(lm: Any) -> torch.Tensor:
         logits = lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
@@ -130,7 +130,7 @@ def test_dpo_on_an_uploaded_preference_task(cache: ModelCache) -> None:
 def test_sft_packs_whole_examples_padding_free_with_a_completion_only_loss(cache: ModelCache) -> None:
     run = TrainingRun(TrainConfig(**SFT, steps=1, eval_every=1), cache=cache)
     assert stream(run)[-1]["type"] == "done"
-    rows, seq_len = run.prepared.trl.rows, run.resolved.seq_len
+    rows, seq_len = run.prepared.steps.rows, run.resolved.seq_len
     assert any(len(row["seq_lengths"]) > 1 for row in rows)  # several examples share a row
     assert all(sum(row["seq_lengths"]) == len(row["input_ids"]) <= seq_len for row in rows)
 
@@ -145,11 +145,11 @@ def test_sft_packs_whole_examples_padding_free_with_a_completion_only_loss(cache
 
     # a padding-free batch is one flat sequence; its loss is the mean over the examples' answer tokens,
     # each example seeing only itself (positions restart, attention stays inside the example)
-    batch = next(run.prepared.trl.batches(2, seed=0))
+    batch = next(run.prepared.steps.batches(2, seed=0))
     assert "attention_mask" not in batch and batch["input_ids"].shape[0] == 1
     model = run.model.eval()
     with torch.no_grad():
-        packed = float(run.prepared.trl.loss(model, dict(batch)))
+        packed = float(run.prepared.steps.loss(model, dict(batch)))
         starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist() + [batch["input_ids"].shape[1]]
         total, count = 0.0, 0
         for a, b in zip(starts, starts[1:], strict=False):

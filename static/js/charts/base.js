@@ -1,53 +1,198 @@
-// Shared chart plumbing: a plot area plus a text alternative, redrawn at most once a frame.
-// Subclasses keep their data in plain arrays and implement traces() and layout().
+// Shared chart plumbing: each chart is a <figure> whose caption is its text summary, with two tools
+// of our own (reset view, download PNG; plotly's toolbar is off) and, in 3D, arrow keys that turn it.
+// A chart draws only while on screen (near it) and releases its plot, WebGL context included, when
+// it scrolls away; first draws queue up one per task so mounting several never blocks the page long.
+// Subclasses keep their data in plain arrays and implement traces(), layout() and describe().
 import { loadPlotly } from '../plotly.js';
 import { BASE_LAYOUT, PLOT_CONFIG } from '../palette.js';
+import { turn } from './camera.js';
+
+let uid = 0;
+const charts = new WeakMap(); // plot element -> chart
+const observer = typeof IntersectionObserver !== 'undefined'
+  ? new IntersectionObserver((entries) => {
+    for (const entry of entries) charts.get(entry.target)?.setOnScreen(entry.isIntersecting);
+  }, { rootMargin: '300px 0px' })
+  : null;
+
+// Draws waiting their turn: one per macrotask, so the browser can paint and take input in between.
+const waiting = [];
+let pumping = false;
+function queueDraw(chart) {
+  if (!waiting.includes(chart)) waiting.push(chart);
+  if (pumping) return;
+  pumping = true;
+  const next = () => {
+    const chart = waiting.shift();
+    if (!chart) {
+      pumping = false;
+      return;
+    }
+    chart.draw();
+    setTimeout(next, 0);
+  };
+  setTimeout(next, 0);
+}
 
 export class Chart {
-  constructor(container, { label, height = 360 } = {}) {
+  constructor(container, { label, height = 360, fontSize = null } = {}) {
+    uid += 1;
     this.container = container;
+    this.label = label || 'chart';
+    this.height = height;
+    this.fontSize = fontSize;
+    this.figure = document.createElement('figure');
+    this.figure.className = 'chart';
+    this.figure.setAttribute('aria-label', this.label);
+    this.tools = document.createElement('div');
+    this.tools.className = 'chart-tools';
     this.plot = document.createElement('div');
     this.plot.className = 'plot';
     this.plot.style.minHeight = `${height}px`;
-    this.plot.setAttribute('role', 'img');
-    this.plot.setAttribute('aria-label', label || 'chart');
-    this.height = height;
-    this.summary = document.createElement('p');
+    this.summary = document.createElement('figcaption');
     this.summary.className = 'chart-summary';
-    container.append(this.plot, this.summary);
-    this.pending = false;
+    this.summary.id = `chart-summary-${uid}`;
+    this.figure.setAttribute('aria-describedby', this.summary.id);
+    this.figure.append(this.tools, this.plot, this.summary);
+    container.append(this.figure);
     this.Plotly = null;
+    this.onScreen = !observer;
+    this.drawn = false;
+    this.is3d = false;
+    this.camera = null; // set by the keyboard; mouse turns are kept by plotly (uirevision)
+    this.addTools();
+    charts.set(this.plot, this);
+    observer?.observe(this.plot);
     window.addEventListener('ftlab:theme', () => this.invalidate());
     loadPlotly()
       .then((Plotly) => {
         this.Plotly = Plotly;
-        this.render();
+        this.invalidate();
       })
       .catch((err) => {
         this.plot.textContent = `${err.message}; the text below still describes the data.`;
       });
   }
 
-  // Called after data changes; coalesces bursts of events into one redraw.
-  invalidate() {
-    this.summary.textContent = this.describe();
-    if (this.pending || !this.Plotly) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.render();
-    });
+  addTools() {
+    const button = (text, title, onClick) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = text;
+      b.title = title;
+      b.addEventListener('click', onClick);
+      return b;
+    };
+    this.hint = document.createElement('span');
+    this.hint.className = 'chart-hint';
+    this.tools.append(
+      button('Reset view', `Reset the view of: ${this.label}`, () => this.resetView()),
+      button('Download PNG', `Save ${this.label} as a PNG image`, () => this.download()),
+      this.hint,
+    );
+    this.plot.addEventListener('keydown', (e) => this.onKey(e));
   }
 
+  // Called after data changes: the text now, the drawing when the chart is on screen.
+  invalidate() {
+    this.summary.textContent = this.describe();
+    if (this.Plotly && this.onScreen) queueDraw(this);
+  }
+
+  // Kept for subclasses and callers that draw at once.
   render() {
-    if (!this.Plotly) return;
+    this.invalidate();
+  }
+
+  setOnScreen(on) {
+    this.onScreen = on;
+    if (on) this.invalidate();
+    else if (this.drawn && this.Plotly) {
+      this.Plotly.purge(this.plot); // frees the WebGL context of a 3D scene
+      this.drawn = false;
+      this.plot.dataset.drawn = 'no';
+    }
+  }
+
+  fullLayout() {
     const projector = document.documentElement.classList.contains('projector');
-    const font = { ...BASE_LAYOUT.font, size: projector ? 20 : BASE_LAYOUT.font.size };
-    const layout = { ...BASE_LAYOUT, font, height: projector ? Math.round(this.height * 1.25) : this.height, ...this.layout() };
+    const size = this.fontSize || (projector ? 20 : BASE_LAYOUT.font.size);
+    const own = this.layout();
+    const layout = {
+      ...BASE_LAYOUT,
+      font: { ...BASE_LAYOUT.font, size },
+      height: projector ? Math.round(this.height * 1.25) : this.height,
+      uirevision: 'keep', // a redraw with new data keeps the user's zoom and camera
+      ...own,
+    };
+    if (own.title && (this.fontSize || projector)) layout.title = { ...own.title, font: { ...own.title.font, size: size + 2 } };
+    if (layout.scene && this.camera) layout.scene = { ...layout.scene, camera: this.camera };
+    return layout;
+  }
+
+  draw(force = false) {
+    if (!this.Plotly || !(this.onScreen || force) || !this.plot.isConnected) return;
+    const layout = this.fullLayout();
+    this.defaultCamera ||= layout.scene?.camera;
+    this.setThreeD(Boolean(layout.scene));
     // Series arrays grow in place; Plotly.react redraws them only when datarevision changes.
     this.revision = (this.revision || 0) + 1;
-    this.Plotly.react(this.plot, this.traces(), { ...layout, datarevision: this.revision }, PLOT_CONFIG);
+    this.drawing = this.Plotly.react(this.plot, this.traces(), { ...layout, datarevision: this.revision }, PLOT_CONFIG);
+    this.drawn = true;
+    this.plot.dataset.drawn = 'yes';
     this.summary.textContent = this.describe();
+  }
+
+  setThreeD(on) {
+    if (on === this.is3d) return;
+    this.is3d = on;
+    if (on) {
+      this.plot.tabIndex = 0;
+      this.plot.setAttribute('role', 'group');
+      this.plot.setAttribute('aria-label', `${this.label}. Arrow keys turn the view; + and − zoom.`);
+      this.plot.setAttribute('aria-describedby', this.summary.id);
+      this.hint.textContent = 'Click the plot, then arrow keys turn it, + and − zoom.';
+    } else {
+      this.plot.removeAttribute('tabindex');
+      this.plot.removeAttribute('role');
+      this.plot.removeAttribute('aria-label');
+      this.plot.removeAttribute('aria-describedby');
+      this.hint.textContent = '';
+    }
+  }
+
+  currentCamera() {
+    const scene = this.plot._fullLayout?.scene; // plotly keeps the camera the mouse left here
+    const eye = scene?.camera?.eye || this.camera?.eye || this.defaultCamera?.eye || { x: 1.25, y: 1.25, z: 1.25 };
+    return { ...(scene?.camera || this.defaultCamera || {}), eye: { ...eye } };
+  }
+
+  onKey(e) {
+    if (!this.is3d || !this.drawn) return;
+    const camera = this.currentCamera();
+    const eye = turn(camera.eye, e.key);
+    if (!eye) return;
+    e.preventDefault();
+    this.camera = { ...camera, eye };
+    this.Plotly.relayout(this.plot, { 'scene.camera': this.camera });
+  }
+
+  resetView() {
+    if (!this.drawn) return;
+    if (this.is3d) {
+      this.camera = null;
+      this.Plotly.relayout(this.plot, { 'scene.camera': this.defaultCamera || { eye: { x: 1.25, y: 1.25, z: 1.25 } } });
+    } else {
+      this.Plotly.relayout(this.plot, { 'xaxis.autorange': true, 'yaxis.autorange': true });
+    }
+  }
+
+  async download() {
+    if (!this.Plotly) return;
+    if (!this.drawn) this.draw(true); // scrolled here a moment ago: its draw may still be queued
+    await this.drawing;
+    const name = this.label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+    await this.Plotly.downloadImage(this.plot, { format: 'png', filename: name || 'ftlab-chart' });
   }
 
   traces() {

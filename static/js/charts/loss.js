@@ -5,7 +5,7 @@ import { num } from '../format.js';
 
 export class LossChart extends Chart {
   constructor(container, options = {}) {
-    super(container, { label: 'Loss against training step', height: options.height || 340 });
+    super(container, { label: options.label || 'Loss against training step', height: options.height || 340, fontSize: options.fontSize });
     this.log = false;
     this.series = new Map(); // key -> {label, method, train: {x, y}, eval: {x, y}}
   }
@@ -37,26 +37,26 @@ export class LossChart extends Chart {
     this.invalidate();
   }
 
-  pointCount(kind = 'train') {
-    let n = 0;
-    for (const s of this.series.values()) n += s[kind].x.length;
-    return n;
-  }
-
   traces() {
     const traces = [];
     const several = this.series.size > 1;
-    for (const s of this.series.values()) {
+    for (const [key, s] of this.series) {
       const style = s.method ? methodStyle(s.method) : { color: COLORS.blue, dash: 'solid' };
-      const prefix = several ? `${s.label} ` : '';
+      // Several runs: one legend entry per run (train and held-out toggle together); a recorded
+      // run thin and faded, a live one thick, so the two never look alike in the same colour.
+      const recorded = String(key).startsWith('recorded-');
+      const width = several ? (recorded ? 1.5 : 4) : 2;
+      const opacity = several && recorded ? 0.7 : 1;
       traces.push({
-        type: 'scatter', mode: 'lines', name: `${prefix}train`, x: s.train.x, y: s.train.y,
-        line: { color: style.color, dash: several ? style.dash : 'solid', width: 2 },
+        type: 'scatter', mode: 'lines', name: several ? s.label : 'train', x: s.train.x, y: s.train.y,
+        legendgroup: key, opacity,
+        line: { color: style.color, dash: several ? style.dash : 'solid', width },
       });
       traces.push({
-        type: 'scatter', mode: 'lines+markers', name: `${prefix}held-out`, x: s.eval.x, y: s.eval.y,
-        line: { color: several ? style.color : COLORS.vermillion, dash: 'dot', width: 2 },
-        marker: { symbol: several ? style.symbol : 'diamond', size: 9 },
+        type: 'scatter', mode: 'lines+markers', name: several ? `${s.label} held-out` : 'held-out', x: s.eval.x, y: s.eval.y,
+        legendgroup: key, showlegend: !several, opacity,
+        line: { color: several ? style.color : COLORS.vermillion, dash: 'dot', width },
+        marker: { symbol: several ? style.symbol : 'diamond', size: recorded ? 7 : 10 },
       });
     }
     return traces;
@@ -74,7 +74,7 @@ export class LossChart extends Chart {
 
   describe() {
     if (!this.series.size) return 'No loss recorded yet.';
-    const parts = [];
+    const parts = this.series.size > 1 ? ['Lines: training loss; dotted with markers: held-out loss; thin: recorded runs, thick: live runs.'] : [];
     for (const s of this.series.values()) {
       const t = s.train;
       const e = s.eval;

@@ -18,10 +18,13 @@ async function start() {
   const who = h('span', { class: 'banner-who' });
   const note = h('span', { class: 'banner-note', role: 'status' });
   const leave = h('button', { type: 'button', class: 'link-button' }, 'Leave');
+  // The pinned run folds away: the banner stays one line above the lesson (it sticks under the top bar).
   const runBox = h('div', { class: 'banner-run' });
-  slot.replaceChildren(h('div', { class: 'banner-line' }, who, ' ', note, ' ', leave), runBox);
+  const fold = h('details', { class: 'banner-fold' }, h('summary', {}, "The instructor's pinned run"), runBox);
+  slot.replaceChildren(h('div', { class: 'banner-line' }, who, ' ', note, ' ', leave, fold));
   slot.hidden = false;
   const pinned = new PinnedRun(runBox, { height: 220 });
+  fold.before(runBox.querySelector('.pinned-head')); // the run's status stays in view; its chart folds
 
   function apply(next) {
     state = next;

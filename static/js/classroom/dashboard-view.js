@@ -11,7 +11,7 @@ export function renderRoster(el, countEl, students) {
   }, s.name)));
 }
 
-export function renderQuestions(el, countEl, questions, { onReset = null } = {}) {
+export function renderQuestions(el, countEl, questions, { onReset = null, students = null } = {}) {
   countEl.textContent = String(questions.reduce((n, q) => n + q.answered, 0));
   el.replaceChildren(...questions.map((q, i) => {
     const share = q.share_correct ?? 0;
@@ -23,7 +23,7 @@ export function renderQuestions(el, countEl, questions, { onReset = null } = {})
     const card = h('article', { class: 'question-card', 'data-question': q.id },
       h('h3', {}, `${i + 1}. ${q.text}`),
       h('p', { class: 'question-numbers' },
-        h('span', { 'data-answered': '' }, String(q.answered)), ' answered · ',
+        h('span', { 'data-answered': '' }, String(q.answered)), students != null ? ` of ${students} answered · ` : ' answered · ',
         h('span', { 'data-share': '' }, pct(q.share_correct)), ' correct'),
       bar, wrong);
     if (onReset) {

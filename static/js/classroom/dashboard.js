@@ -4,6 +4,7 @@ import { h } from '../dom.js';
 import { api, request } from '../api.js';
 import { ClassSocket } from './socket.js';
 import { PinnedRun } from './pinned.js';
+import { seconds } from '../format.js';
 import { fillLimits, readLimits, renderQuestions, renderRoster, renderRuns } from './dashboard-view.js';
 
 const main = document.querySelector('main.dashboard');
@@ -19,7 +20,15 @@ const runForm = $('[data-run-form]');
 $('[data-join-url]').textContent = `${location.host}/join`;
 const pinnedBox = $('[data-pinned]');
 pinnedBox.replaceChildren();
-const pinned = new PinnedRun(pinnedBox, { height: presenting ? 420 : 300, title: 'Pinned run' });
+// The time limit, stated where the instructor picks the steps.
+const limitHint = document.querySelector('[data-limit-hint]');
+if (limitHint) {
+  request('GET', '/api/health').then((health) => {
+    if (health.job_time_limit_s) limitHint.textContent = `Fewer steps finish sooner: the server stops a job after ${seconds(health.job_time_limit_s)}, and on a busy CPU a SmolLM2 step can take several seconds.`;
+  }).catch(() => {});
+}
+// Presenter: chart text at 24 px, readable from the back of a room (the page's body text size).
+const pinned = new PinnedRun(pinnedBox, { height: presenting ? 440 : 300, fontSize: presenting ? 24 : null, title: 'Pinned run' });
 
 function say(text) {
   if (adminStatus) adminStatus.textContent = text;
@@ -37,6 +46,7 @@ function render(snapshot) {
   const cls = snapshot.class;
   renderRoster($('[data-roster]'), $('[data-student-count]'), snapshot.students);
   renderQuestions($('[data-questions]'), $('[data-answer-count]'), snapshot.questions, {
+    students: snapshot.students.length,
     onReset: presenting ? null : (q) => {
       if (!window.confirm(`Clear every answer to "${q.text}"?`)) return;
       act('Reset', () => request('POST', `${base}/questions/${encodeURIComponent(q.id)}/reset`));

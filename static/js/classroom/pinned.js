@@ -7,13 +7,14 @@ import { LossChart } from '../charts/loss.js';
 import { num } from '../format.js';
 
 export class PinnedRun {
-  constructor(container, { height = 240, title = "The instructor's run" } = {}) {
+  constructor(container, { height = 240, title = "The instructor's run", fontSize = null } = {}) {
     this.title = h('strong', {}, title);
     this.line = h('span', { class: 'pinned-status', 'data-pinned-status': '' }, 'No run is pinned.');
     this.link = h('a', { class: 'pinned-link', hidden: true }, 'open in the lesson');
     this.chartBox = h('div', { class: 'pinned-chart', hidden: true });
     container.append(h('p', { class: 'pinned-head' }, this.title, ' ', this.line, ' ', this.link), this.chartBox);
     this.height = height;
+    this.fontSize = fontSize;
     this.jobId = null;
     this.stream = null;
     this.chart = null;
@@ -32,7 +33,7 @@ export class PinnedRun {
       return;
     }
     this.chartBox.hidden = false;
-    if (!this.chart) this.chart = new LossChart(this.chartBox, { height: this.height });
+    if (!this.chart) this.chart = new LossChart(this.chartBox, { height: this.height, fontSize: this.fontSize });
     this.chart.reset();
     if (lesson) {
       this.link.href = `/lessons/${encodeURIComponent(lesson)}?job=${encodeURIComponent(jobId)}#live-panel`;

@@ -1,0 +1,176 @@
+"""Main-thread long tasks of the lesson page in Chromium with software WebGL (SwiftShader), the worst
+case a school machine without a GPU driver gives: the longest task while each widget mounts (scrolled
+to, one at a time, in page order), the total blocking time, and the frame time while dragging a 3D plot.
+
+Measured, not asserted (a shared CPU makes the absolute numbers noisy). Usage:
+
+    PYTHONPATH=$PWD python bench/page_perf.py [--out bench/results/page_perf.json]
+
+Runs its own server on a free port (``FTLAB_TEST_BASE_URL`` points it at a running one instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+LESSON = "fine-tuning-llms"
+
+# Installed before any page script: every long task (> 50 ms) with its start and duration.
+OBSERVE = """
+window.__longtasks = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) window.__longtasks.push({ start: e.startTime, duration: e.duration });
+}).observe({ type: 'longtask', buffered: true });
+"""
+
+# Frame intervals (requestAnimationFrame deltas) until window.__stopFrames is set.
+FRAMES = """
+() => { window.__frames = []; window.__stopFrames = false; let last = performance.now();
+  const tick = (t) => {
+    window.__frames.push(t - last); last = t; if (!window.__stopFrames) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }
+"""
+
+
+MOUNTED = "fs => fs.map(f => f.dataset.widget)"
+
+
+def settle(page, quiet_ms: int = 1500, limit_s: float = 60) -> None:
+    """Wait until no long task has started for ``quiet_ms`` (the mount's work is over)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        last_end = page.evaluate("Math.max(0, ...window.__longtasks.map(t => t.start + t.duration))")
+        if page.evaluate("performance.now()") - last_end > quiet_ms:
+            return
+
+
+def measure(page, base_url: str, viewport: dict) -> dict:
+    page.set_viewport_size(viewport)
+    page.goto(f"{base_url}/lessons/{LESSON}")
+    page.wait_for_selector("section.lesson-section")
+    settle(page)
+    first = page.evaluate("window.__longtasks.slice()")
+    widgets = page.eval_on_selector_all("figure.widget[data-widget]", "fs => fs.map(f => f.dataset.widget)")
+    per_widget = {}
+    for widget in widgets:
+        before = page.evaluate("window.__longtasks.length")
+        mounted = page.eval_on_selector_all("figure.widget[data-mounted]", MOUNTED)
+        page.locator(f"#widget-{widget}").scroll_into_view_if_needed()
+        page.evaluate(f"document.getElementById('widget-{widget}').scrollIntoView({{block: 'start'}})")
+        page.wait_for_function(
+            f"['yes', 'failed'].includes(document.getElementById('widget-{widget}').dataset.mounted)",
+            timeout=120_000,
+        )
+        settle(page)
+        tasks = page.evaluate(f"window.__longtasks.slice({before})")
+        per_widget[widget] = {
+            "longest_ms": round(max((t["duration"] for t in tasks), default=0.0)),
+            "blocking_ms": round(sum(t["duration"] - 50 for t in tasks)),
+            "tasks": len(tasks),
+            # the page mounts neighbours early: what this scroll mounted (its tasks are theirs too)
+            "mounted_now": sorted(
+                set(page.eval_on_selector_all("figure.widget[data-mounted]", MOUNTED)) - set(mounted)
+            ),
+        }
+    drag = drag_frames(page)
+    everything = page.evaluate("window.__longtasks.slice()")
+    return {
+        "viewport": viewport,
+        "first_screen_longest_ms": round(max((t["duration"] for t in first), default=0.0)),
+        "widgets": per_widget,
+        "total_blocking_ms": round(sum(t["duration"] - 50 for t in everything)),
+        "longest_ms": round(max((t["duration"] for t in everything), default=0.0)),
+        "drag": drag,
+    }
+
+
+def drag_frames(page, widget: str = "spectrum-live", moves: int = 30) -> dict:
+    """Drag across the widget's first 3D plot; frame intervals while dragging."""
+    plot = page.locator(f"#widget-{widget} .plot").first
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    settle(page)
+    box = plot.bounding_box()
+    if not box:
+        return {"widget": widget, "error": "no plot"}
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.evaluate(FRAMES)
+    before = page.evaluate("window.__longtasks.length")
+    started = time.perf_counter()
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(moves):
+        page.mouse.move(x + 6 * (i + 1), y + 2 * (i % 5))
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    wall = time.perf_counter() - started
+    page.evaluate("window.__stopFrames = true")
+    frames = page.evaluate("window.__frames.slice(1)")
+    tasks = page.evaluate(f"window.__longtasks.slice({before})")
+    return {
+        "widget": widget,
+        "moves": moves,
+        "wall_s": round(wall, 2),
+        "median_frame_ms": round(statistics.median(frames), 1) if frames else None,
+        "max_frame_ms": round(max(frames), 1) if frames else None,
+        "frames": len(frames),
+        "longest_task_ms": round(max((t["duration"] for t in tasks), default=0.0)),
+    }
+
+
+def server(args: argparse.Namespace):
+    external = os.environ.get("FTLAB_TEST_BASE_URL")
+    if external:
+        return nullcontext(external.rstrip("/"))
+    from app.config import Settings
+    from app.main import create_app
+    from tests.utils.server import live_server
+
+    data = Path(tempfile.mkdtemp(prefix="ftlab-page-perf-"))
+    settings = Settings(data_dir=data, instructor_token="page-perf", device="cpu", cpu_workers=1)
+    return live_server(create_app(settings))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None, help="write the JSON here too")
+    parser.add_argument("--label", default="", help="a name for this run (e.g. the branch)")
+    parser.add_argument("--chromium", default=os.environ.get("FTLAB_CHROMIUM", "/usr/bin/chromium"))
+    args = parser.parse_args()
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    results = {"label": args.label, "load_average": list(os.getloadavg()), "cpu_count": os.cpu_count()}
+    with server(args) as base_url, sync_playwright() as playwright:
+        from tests.browser.conftest import CHROMIUM_ARGS  # the browser tests' flags: the same browser
+
+        browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        try:
+            runs = []
+            for viewport in ({"width": 1440, "height": 900},):
+                context = browser.new_context(viewport=viewport)
+                context.add_init_script(OBSERVE)
+                runs.append(measure(context.new_page(), base_url, viewport))
+                context.close()
+            results["runs"] = runs
+        finally:
+            browser.close()
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # PYTHONPATH wins
+    sys.exit(main())
