@@ -17,6 +17,15 @@ Conventions (decimal units, 1 GB = 1e9 bytes):
 - Activations: the per-layer estimate s·b·h·(34 + 5·a·s/h) bytes at 16 bits of Korthikanti et al. 2022
   (no recomputation), doubled for fp32. Adapters do not shrink it: the backward pass still runs
   through every frozen layer. A rough estimate, not a measurement.
+- Gradient checkpointing (full recomputation, Chen et al. 2016): each layer keeps only its input,
+  2·s·b·h bytes at 16 bits (Korthikanti et al.'s "full recomputation" row), and the backward pass
+  rebuilds one layer's activations at a time, so one layer's full activations come on top.
+- 8-bit AdamW (Dettmers et al. 2022, block-wise quantised states): two 8-bit moments, 2 bytes per
+  trained parameter (the per-block constants are left out). Paged AdamW (QLoRA) keeps the same bytes
+  but lets them move to CPU memory during a spike, so the steady figure is the same.
+- ZeRO-3 / FSDP full sharding over N GPUs (Rajbhandari et al. 2020; PyTorch FSDP): weights, gradients
+  and optimiser states are split evenly, each GPU holds 1/N of them (the layer being computed is
+  gathered for a moment, left out here); activations are per GPU for its own batch. Figures are per GPU.
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ MASTER_BYTES = 4  # fp32 master copy of 16-bit trained weights (mixed precision)
 ADAPTER_BYTES = 4  # adapters train and are saved in fp32
 PRECISIONS = ("fp32", "bf16", "4bit")
 METHODS = ("full", "lora", "qlora", "prompt", "prefix")
+OPTIMIZER_BYTES = {"adamw": ADAM_BYTES, "adamw8bit": 2.0, "paged_adamw8bit": 2.0}  # per trained parameter
+MAX_GPUS = 1024
 
 
 class CalculatorError(ValueError):
@@ -114,6 +125,7 @@ PRESETS: dict[str, ModelShape] = {
         ModelShape("1", "1B (Llama-3.2-1B shapes)", 1e9, 2048, 16, 32, 512),
         ModelShape("7", "7B (Llama-2-7B shapes)", 7e9, 4096, 32, 32, 4096),
         ModelShape("13", "13B (Llama-2-13B shapes)", 13e9, 5120, 40, 40, 5120),
+        ModelShape("65", "65B (LLaMA-65B shapes)", 65e9, 8192, 80, 64, 8192),
         ModelShape("70", "70B (Llama-2-70B shapes)", 70e9, 8192, 80, 64, 1024),
     )
 }
@@ -141,13 +153,17 @@ def trainable_params(model: ModelShape, method: str, rank: int = 16, virtual_tok
     raise CalculatorError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
 
 
-def activation_bytes(model: ModelShape, seq_len: int, batch: int = 1, precision: str = "bf16") -> float:
-    """Rough activation memory kept for the backward pass (Korthikanti et al. 2022, no recomputation)."""
+def activation_bytes(
+    model: ModelShape, seq_len: int, batch: int = 1, precision: str = "bf16", checkpointing: bool = False
+) -> float:
+    """Rough activation memory kept for the backward pass (Korthikanti et al. 2022): every layer's
+    activations, or with checkpointing each layer's input plus one layer's activations rebuilt."""
     if seq_len < 1 or batch < 1:
         raise CalculatorError("seq_len and batch must be at least 1")
     h, s = model.d_model, seq_len
     per_layer = s * batch * h * (34 + 5 * model.heads * s / h)
-    return model.layers * per_layer * (2 if precision == "fp32" else 1)
+    kept = model.layers * 2 * s * batch * h + per_layer if checkpointing else model.layers * per_layer
+    return kept * (2 if precision == "fp32" else 1)
 
 
 def kv_cache_bytes(model: ModelShape, seq_len: int, batch: int = 1, bytes_per_value: float = 2) -> float:
@@ -180,13 +196,20 @@ def training_memory(
     seq_len: int = 512,
     batch: int = 1,
     virtual_tokens: int = 20,
+    checkpointing: bool = False,
+    optimizer: str = "adamw",
+    gpus: int = 1,
 ) -> MemoryEstimate:
-    """Training memory of one method on one model at one precision (see the module's conventions).
-
-    ``precision`` is that of the base weights; QLoRA always stores them in 4 bits.
-    """
+    """Training memory per GPU of one method on one model at one precision (see the module's
+    conventions). ``precision`` is that of the base weights; QLoRA always stores them in 4 bits.
+    ``gpus`` > 1 shards weights, gradients and optimiser states over them (ZeRO-3 / FSDP)."""
     if method not in METHODS:
         raise CalculatorError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if optimizer not in OPTIMIZER_BYTES:
+        raise CalculatorError(f"optimizer must be one of {', '.join(OPTIMIZER_BYTES)}, not {optimizer!r}")
+    if not 1 <= gpus <= MAX_GPUS:
+        raise CalculatorError(f"gpus must be between 1 and {MAX_GPUS}, not {gpus}")
+    state_bytes = OPTIMIZER_BYTES[optimizer]
     base = "4bit" if method == "qlora" else precision
     weight_bytes = bytes_per_param(base)
     full = method == "full"
@@ -196,24 +219,25 @@ def training_memory(
     if full:
         weights = model.params * weight_bytes
         gradients = trainable * weight_bytes
-        optimizer = trainable * (ADAM_BYTES + (MASTER_BYTES if base != "fp32" else 0))
+        states = trainable * (state_bytes + (MASTER_BYTES if base != "fp32" else 0))
         saved = weights
     else:
         weights = model.params * weight_bytes + trainable * ADAPTER_BYTES
         gradients = trainable * ADAPTER_BYTES
-        optimizer = trainable * ADAM_BYTES
+        states = trainable * state_bytes
         saved = trainable * ADAPTER_BYTES
     # Soft-prompt vectors travel through every layer like real tokens.
     tokens = seq_len + (virtual_tokens if method == "prompt" else 0)
-    activations = activation_bytes(model, tokens, batch, "fp32" if base == "fp32" else "bf16")
+    activations = activation_bytes(model, tokens, batch, "fp32" if base == "fp32" else "bf16", checkpointing)
+    weights, gradients, states = weights / gpus, gradients / gpus, states / gpus
     return MemoryEstimate(
         trainable=trainable,
         trainable_pct=100 * trainable / model.params,
         weights=weights,
         gradients=gradients,
-        optimizer=optimizer,
+        optimizer=states,
         activations=activations,
-        total=weights + gradients + optimizer + activations,
+        total=weights + gradients + states + activations,
         saved=saved,
     )
 

@@ -73,6 +73,9 @@ class Eval(_Event):
     eval_loss: float
     metric: float | None = None
     metric_name: str | None = None
+    degenerate: float | None = Field(
+        None, ge=0.0, le=1.0, description="share of held-out generated replies that repeat themselves"
+    )
 
 
 class Sample(_Event):
@@ -89,6 +92,12 @@ class LayerSpectrum(BaseModel):
     effective_rank: int = Field(ge=0, description="singular values holding 90% of ||ΔW||_F^2")
     entropy_rank: float = Field(0.0, ge=0.0, description="exp of the entropy of the normalised spectrum")
     frobenius: float = Field(ge=0.0)
+    num_values: int = Field(0, ge=0, description="singular values of the full spectrum: min(d_out, d_in)")
+    exact: bool = Field(True, description="ranks measured on every singular value against exact ||ΔW||_F^2")
+    rank: int | None = Field(None, ge=1, description="r of the comparison: the LoRA rank of the run")
+    rank_energy: float | None = Field(
+        None, ge=0.0, le=1.0, description="share of ||ΔW||_F^2 the best rank-r approximation keeps"
+    )
 
 
 class SoftPromptGeometry(BaseModel):

@@ -7,6 +7,7 @@ loading. Figures that only cite a paper stay in the prose with the paper's name 
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from app.calculators import (
@@ -22,6 +23,7 @@ from app.calculators import (
     quantised_weight_bytes,
     training_memory,
 )
+from app.lesson_runs import LM_METHODS, RecordedRun, rank_rows, recorded_runs, sweep
 
 # The worked examples of the lesson.
 LORA_D, LORA_R = 4096, 16
@@ -126,6 +128,35 @@ def _quantisation_figures() -> dict[str, str]:
     }
 
 
+QLORA_CARD_GB, BIG_CARD_GB = 48, 80  # the QLoRA paper's card; an A100/H100
+
+
+def _hardware_figures() -> dict[str, str]:
+    """What checkpointing, 8-bit AdamW and ZeRO-3 change (the calculator's extended estimate)."""
+    b65, b70, b7 = preset("65"), preset("70"), preset("7")
+    plain = training_memory(b65, "4bit", "qlora", rank=LORA_R, seq_len=SEQ_LEN)
+    ckpt = training_memory(b65, "4bit", "qlora", rank=LORA_R, seq_len=SEQ_LEN, checkpointing=True)
+
+    def full70(gpus: int) -> float:
+        return training_memory(b70, "bf16", "full", seq_len=SEQ_LEN, checkpointing=True, gpus=gpus).total
+
+    gpus = next(n for n in range(1, 1025) if full70(n) <= BIG_CARD_GB * GB)
+    return {
+        "qlora_card_gb": f"{QLORA_CARD_GB}",
+        "big_card_gb": f"{BIG_CARD_GB}",
+        "b65_bf16_weights": bytes_text(b65.params * 2),
+        "b65_qlora_total": bytes_text(plain.total),
+        "b65_qlora_activations": bytes_text(plain.activations),
+        "b65_qlora_ckpt_total": bytes_text(ckpt.total),
+        "b65_qlora_ckpt_activations": bytes_text(ckpt.activations),
+        "b7_full_adam8_total": bytes_text(training_memory(b7, "bf16", "full", optimizer="adamw8bit").total),
+        "b7_full_ckpt_total": bytes_text(training_memory(b7, "bf16", "full", checkpointing=True).total),
+        "b70_full_ckpt_total": bytes_text(full70(1)),
+        "b70_full_gpus": count_text(gpus),
+        "b70_full_per_gpu": bytes_text(full70(gpus)),
+    }
+
+
 @lru_cache(maxsize=1)
 def lesson_figures() -> dict[str, str]:
     """Every named figure, formatted as the prose shows it."""
@@ -143,5 +174,169 @@ def lesson_figures() -> dict[str, str]:
         "head_labels": count_text(HEAD_LABELS),
         "head_params": count_text(classifier_head_params(HEAD_HIDDEN, HEAD_LABELS)),
     }
-    figures |= _memory_figures() | _comparison_figures() | _quantisation_figures()
-    return figures
+    figures |= _memory_figures() | _comparison_figures() | _quantisation_figures() | _hardware_figures()
+    return figures | run_figures()
+
+
+# --------------------------------------------------------------------------- the recorded runs
+
+METHOD_LABELS = {
+    "full": "full fine-tuning",
+    "lora": "LoRA",
+    "qlora": "QLoRA",
+    "prompt": "prompt tuning",
+    "prefix": "prefix tuning",
+    "sft": "SFT (trl, LoRA)",
+    "dpo": "DPO (trl, LoRA)",
+    "head": "classifier head (MiniLM)",
+}
+
+
+def lr_text(value: float) -> str:
+    """2e-05 → "2e-5", 0.03 → "3e-2"."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def loss_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def share_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def span_text(values: list[float], fmt: str = "{:.0f}") -> str:
+    low, high = min(values), max(values)
+    return fmt.format(low) if fmt.format(low) == fmt.format(high) else f"{fmt.format(low)}–{fmt.format(high)}"
+
+
+def _run_settings(runs: dict[str, RecordedRun]) -> dict[str, str]:
+    lora = runs["lora"].config
+    out = {
+        "run_steps": count_text(lora["steps"]),
+        "run_batch": count_text(lora["batch_size"]),
+        "run_seq_len": count_text(lora["seq_len"]),
+        "run_rank": count_text(lora["rank"]),
+        "run_alpha": f"{lora['alpha']:g}",
+        "run_scale": f"{lora['alpha'] / lora['rank']:g}",
+        "run_rs_scale": f"{lora['alpha'] / math.sqrt(lora['rank']):.2f}",
+        "run_targets": ", ".join(t.removesuffix("_proj") for t in lora["target_modules"]),
+        "run_virtual_tokens": count_text(runs["prompt"].config["num_virtual_tokens"]),
+        "run_dpo_beta": f"{runs['dpo'].config['beta']:g}",
+        "run_lr_ratio": f"{runs['lora'].config['lr'] / runs['full'].config['lr']:.0f}",
+    }
+    for method, run in runs.items():
+        s, c = run.summary, run.config
+        prefix = f"run_{method}"
+        out |= {
+            f"{prefix}_lr": lr_text(c["lr"]),
+            f"{prefix}_steps": count_text(c["steps"]),
+            f"{prefix}_tokens": count_text(s.get("tokens_seen", 0)),
+            f"{prefix}_trainable": count_text(s["trainable_params"]),
+            f"{prefix}_trainable_pct": pct_text(s["trainable_pct"]),
+            f"{prefix}_adapter": bytes_text(s["adapter_bytes"]),
+            f"{prefix}_loss_before": loss_text(run.first["eval_loss"]),
+            f"{prefix}_loss_after": loss_text(run.last["eval_loss"]),
+            f"{prefix}_metric_before": share_text(run.first.get("metric")),
+            f"{prefix}_metric_after": share_text(run.last.get("metric")),
+            f"{prefix}_degenerate_before": share_text(run.first.get("degenerate")),
+            f"{prefix}_degenerate_after": share_text(run.last.get("degenerate")),
+            f"{prefix}_wall": f"{s['wall_s']:.0f} s",
+            f"{prefix}_peak_memory": bytes_text(s["peak_memory_bytes"]),
+        }
+    dpo_first = runs["dpo"].steps[0]["loss"]
+    out |= {
+        "run_dpo_first_loss": f"{dpo_first:.4f}",
+        "ln2": f"{math.log(2):.4f}",
+        "run_dpo_reward_margin": f"{runs['dpo'].summary.get('reward_margin', float('nan')):.2f}",
+        "run_head_labels": count_text(HEAD_LABELS),
+    }
+    return out
+
+
+def _rank_figures(runs: dict[str, RecordedRun]) -> dict[str, str]:
+    rows = rank_rows(runs["full"], runs["lora"])
+    r = rows[0].lora_rank
+    full_eff = [v for row in rows for v in row.full_effective]
+    entropy = [v for row in rows for v in row.full_entropy]
+    energy = [v for row in rows for v in row.full_rank_energy]
+    sizes = [row.size for row in rows]
+    header = (
+        "| projection (blocks) | singular values | full FT: effective rank | full FT: entropy rank "
+        f"| full FT: energy kept by the best rank-{r} | LoRA: effective rank (r = {r}) |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
+    )
+    body = "".join(
+        f"| {row.projection} ({', '.join(map(str, row.blocks))}) | {row.size} "
+        f"| {' / '.join(map(str, row.full_effective))} | {' / '.join(f'{v:.0f}' for v in row.full_entropy)} "
+        f"| {' / '.join(f'{100 * v:.0f}%' for v in row.full_rank_energy)} "
+        f"| {' / '.join(map(str, row.lora_effective))} |\n"
+        for row in rows
+    )
+    return {
+        "run_rank_table": header + body,
+        "run_rank_modules": count_text(sum(len(row.blocks) for row in rows)),
+        "run_rank_blocks": ", ".join(map(str, rows[0].blocks[:-1])) + f" and {rows[0].blocks[-1]}",
+        "run_full_eff": span_text(full_eff),
+        "run_full_entropy": span_text(entropy),
+        "run_full_sizes": span_text(sizes),
+        "run_full_rank_energy": span_text([100 * v for v in energy], "{:.0f}%"),
+        "run_lora_eff_max": count_text(max(v for row in rows for v in row.lora_effective)),
+        "run_rank_ratio": span_text([v / rows[0].lora_rank for v in full_eff], "{:.0f}"),
+    }
+
+
+def _run_tables(runs: dict[str, RecordedRun]) -> dict[str, str]:
+    compare = (
+        "| method | lr (chosen) | steps | batch | tokens seen | trained | held-out loss before → after "
+        "| voice / metric after | looping replies after | wall time |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    )
+    for method in (*LM_METHODS, "head"):
+        if method not in runs:
+            continue
+        run, s = runs[method], runs[method].summary
+        compare += (
+            f"| {METHOD_LABELS[method]} | {lr_text(run.config['lr'])} | {run.config['steps']} "
+            f"| {run.config['batch_size']} | {count_text(s.get('tokens_seen', 0))} "
+            f"| {pct_text(s['trainable_pct'])} "
+            f"| {loss_text(run.first['eval_loss'])} → {loss_text(run.last['eval_loss'])} "
+            f"| {share_text(run.last.get('metric'))} ({run.last.get('metric_name')}) "
+            f"| {share_text(run.last.get('degenerate'))} | {s['wall_s']:.0f} s |\n"
+        )
+    data = sweep()
+    tried = "| method | learning rates tried: held-out loss after (looping replies) | chosen |\n"
+    tried += "| --- | --- | --- |\n"
+    by_method: dict[str, list[dict]] = {}
+    for entry in data["runs"]:
+        by_method.setdefault(entry["method"], []).append(entry)
+    for method in LM_METHODS:
+        entries = sorted(by_method.get(method, []), key=lambda e: e["lr"])
+        if entries:
+            cells = "; ".join(
+                f"{lr_text(e['lr'])}: {loss_text(e['eval_loss_after'])} ({share_text(e['degenerate_after'])})"
+                for e in entries
+            )
+            tried += f"| {METHOD_LABELS[method]} | {cells} | {lr_text(data['chosen'][method])} |\n"
+    single = [METHOD_LABELS[m] for m in LM_METHODS if len(by_method.get(m, [])) == 1]
+    note = (
+        f"Only one rate was tried for {', '.join(single)}: the shared CPU left no time for a second, "
+        "so those rows are not tuned the way the others are."
+        if single
+        else "Every method was tried at two or more rates."
+    )
+    return {
+        "run_compare_table": compare,
+        "run_sweep_table": tried,
+        "run_sweep_count": count_text(len(data["runs"])),
+        "run_sweep_note": note,
+    }
+
+
+def run_figures() -> dict[str, str]:
+    runs = recorded_runs()
+    if not all(m in runs for m in (*LM_METHODS, "head")):
+        return {}
+    return _run_settings(runs) | _rank_figures(runs) | _run_tables(runs)

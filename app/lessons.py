@@ -8,6 +8,7 @@ and ``quiz.yaml``. Markdown is rendered with raw HTML disabled, so anything in t
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from functools import lru_cache
@@ -342,18 +343,25 @@ def get_quiz(slug: str, root: Path = LESSONS_DIR) -> Quiz:
     return _entry(slug, root)[1]
 
 
-def public_quiz(slug: str, root: Path = LESSONS_DIR) -> PublicQuiz:
-    """The quiz as a student sees it: no correct flags, no explanations."""
+def public_quiz(slug: str, seed: str = "", root: Path = LESSONS_DIR) -> PublicQuiz:
+    """The quiz as a student sees it: no correct flags, no explanations, and each question's choices
+    in an order of its own for this ``seed`` (the same student sees the same order every time;
+    grading goes by choice id, so the order never matters to the score)."""
     questions = [
         PublicQuestion(
             id=q.id,
             text=q.text,
             section=q.section,
-            choices=[PublicChoice(id=c.id, text=c.text) for c in q.choices],
+            choices=[PublicChoice(id=c.id, text=c.text) for c in shuffled(q.choices, f"{seed}:{q.id}")],
         )
         for q in get_quiz(slug, root).questions
     ]
     return PublicQuiz(questions=questions)
+
+
+def shuffled(choices: list[Choice], key: str) -> list[Choice]:
+    """A stable shuffle: choices ordered by a hash of ``key`` and their id (no global RNG state)."""
+    return sorted(choices, key=lambda c: hashlib.sha256(f"{key}:{c.id}".encode()).digest())
 
 
 def grade(slug: str, answers: dict[str, str], root: Path = LESSONS_DIR) -> QuizResult:

@@ -84,6 +84,34 @@ def test_seventy_b_in_four_bits_does_not_fit_a_24_gb_card() -> None:
     assert est.weights == pytest.approx(weights + 4 * est.trainable)
 
 
+def test_sixty_five_b_on_one_48_gb_gpu_needs_gradient_checkpointing() -> None:
+    """QLoRA's headline (Dettmers et al. 2023: 65B on one 48 GB GPU) holds only with checkpointing."""
+    b65 = calc.preset("65")
+    plain = calc.training_memory(b65, "4bit", "qlora", rank=16)
+    ckpt = calc.training_memory(b65, "4bit", "qlora", rank=16, checkpointing=True)
+    assert plain.total > 48e9 > ckpt.total
+    # 80 layers · s·b·h·54 without; 80 layer inputs of 2·s·b·h plus one layer rebuilt with it
+    assert plain.activations == 80 * 512 * 8192 * 54
+    assert ckpt.activations == 80 * 2 * 512 * 8192 + 512 * 8192 * 54
+
+
+def test_eight_bit_adamw_keeps_two_bytes_of_state() -> None:
+    adam = calc.training_memory(B7, "bf16", "full")
+    eight = calc.training_memory(B7, "bf16", "full", optimizer="adamw8bit")
+    assert adam.optimizer == 7e9 * (8 + 4) and eight.optimizer == 7e9 * (2 + 4)  # + the fp32 master copy
+    paged = calc.training_memory(B7, "bf16", "full", optimizer="paged_adamw8bit")
+    assert paged.total == eight.total  # paging moves bytes under pressure; the steady figure is the same
+
+
+def test_zero3_shards_states_but_not_activations() -> None:
+    one = calc.training_memory(B70, "bf16", "full", checkpointing=True)
+    eight = calc.training_memory(B70, "bf16", "full", checkpointing=True, gpus=8)
+    assert eight.weights == one.weights / 8 and eight.gradients == one.gradients / 8
+    assert eight.optimizer == one.optimizer / 8 and eight.activations == one.activations
+    sixteen = calc.training_memory(B70, "bf16", "full", checkpointing=True, gpus=16)
+    assert one.total > 1000e9 and eight.total > 80e9 > sixteen.total  # 70B full FT: sixteen 80 GB cards
+
+
 def test_prompt_prefix_and_head_counts() -> None:
     assert calc.trainable_params(SMOL, "prompt", virtual_tokens=20) == 20 * 576
     assert calc.trainable_params(SMOL, "prefix", virtual_tokens=20) == 2 * 30 * 20 * 192
@@ -99,6 +127,8 @@ def test_prompt_prefix_and_head_counts() -> None:
         ({"precision": "bf16", "method": "prompt", "virtual_tokens": 0}, "virtual_tokens"),
         ({"precision": "bf16", "method": "adapter"}, "method"),
         ({"precision": "bf16", "method": "full", "seq_len": 0}, "seq_len"),
+        ({"precision": "bf16", "method": "lora", "optimizer": "sgd"}, "optimizer"),
+        ({"precision": "bf16", "method": "full", "gpus": 0}, "gpus"),
     ],
 )
 def test_bad_inputs_are_refused_by_name(kwargs: dict, names: str) -> None:
@@ -107,7 +137,7 @@ def test_bad_inputs_are_refused_by_name(kwargs: dict, names: str) -> None:
 
 
 def test_unknown_preset_lists_the_choices() -> None:
-    with pytest.raises(calc.CalculatorError, match="0.135, 1, 7, 13, 70"):
+    with pytest.raises(calc.CalculatorError, match="0.135, 1, 7, 13, 65, 70"):
         calc.preset("3")
 
 

@@ -15,7 +15,7 @@ from app.jobs.adapters import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, SubmitResult
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
-from app.limits.generation import GenerationGate, PromptTooLong, check_prompt_tokens
+from app.limits.generation import BoundedGenerate, GenerationGate, PromptTooLong
 from app.limits.policies import GENERATIONS_PER_ADDRESS, GENERATIONS_PER_CLIENT
 from app.training.train_config import TrainConfig
 
@@ -128,14 +128,12 @@ async def generate(
         raise HTTPException(409, f"job {job_id} is {job.state.value}; generation needs a finished job")
     await run_in_threadpool(_count_generation, request.app.state.limiter, owner, who.address)
     gate: GenerationGate = request.app.state.generation_gate
-    model = job.model
 
     def work() -> tuple[str, str]:
-        try:
-            check_prompt_tokens(runner.cache.get_tokenizer(model), body.prompt)
+        try:  # NotInMemory: 409 (app.api.errors)
+            return runner.call(job_id, BoundedGenerate(body.prompt, body.max_new_tokens))
         except PromptTooLong as exc:
             raise field_error("prompt", str(exc), None) from None
-        return runner.generate(job_id, body.prompt, body.max_new_tokens)  # NotInMemory: 409
 
     tuned, base = await gate.run(work)
     return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base)

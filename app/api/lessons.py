@@ -7,9 +7,11 @@ open class of the lesson has the answers recorded for the instructor's dashboard
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -22,6 +24,9 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
 MAX_ANSWERS = 100
+QUIZ_COOKIE = "ftlab_quiz"
+QUIZ_COOKIE_AGE_S = 365 * 24 * 3600
+QUIZ_SEED = re.compile(r"[A-Za-z0-9_-]{8,64}")
 Slug = Annotated[str, Path(pattern=lessons.SLUG_PATTERN, max_length=64, description="the lesson's slug")]
 AnswerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -52,10 +57,15 @@ def get_lesson(slug: Slug) -> lessons.Lesson:
 
 
 @router.get("/{slug}/quiz")
-def get_quiz(slug: Slug) -> lessons.PublicQuiz:
-    """The questions and choices, without which choice is right or any explanation."""
+def get_quiz(slug: Slug, request: Request, response: Response) -> lessons.PublicQuiz:
+    """The questions and choices, without which choice is right or any explanation. Choices come in
+    an order shuffled per student: a random key in the ``ftlab_quiz`` cookie keeps it stable."""
     _lesson_or_404(slug)
-    return lessons.public_quiz(slug)
+    seed = request.cookies.get(QUIZ_COOKIE, "")
+    if not QUIZ_SEED.fullmatch(seed):
+        seed = secrets.token_urlsafe(12)
+        response.set_cookie(QUIZ_COOKIE, seed, max_age=QUIZ_COOKIE_AGE_S, httponly=True, samesite="lax")
+    return lessons.public_quiz(slug, seed)
 
 
 @router.post("/{slug}/quiz/answers")

@@ -1,91 +1,80 @@
-"""The waiting line: priorities and a reserved share for the instructor's and pinned runs, round-robin
-between owners (FIFO within one), and start-time estimates."""
+"""The waiting line: the instructor's runs first with a reserved share of the queue, round-robin
+between owners (FIFO within one), start-time estimates, and coalesced position updates.
+
+Policies only (pure functions over rows read from the database), so every process agrees."""
 
 from __future__ import annotations
 
 import heapq
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-# Priorities: the instructor's runs and the run a class is watching (pinned) go first, and part
-# of the queue is kept free for them, so a flood of student or anonymous jobs never delays or
-# refuses the run everyone is looking at.
+from app.jobs.store import QueuedJob, QueueSnapshot
+
+# Priorities: the instructor's runs (a class's pinned run is one) go first, and part of the queue
+# is kept free for them, so a flood of student or anonymous jobs never delays or refuses the run
+# everyone is looking at.
 NORMAL, PRIVILEGED = 0, 1
 RESERVED_SHARE = 0.1  # of max_queued, for privileged jobs only
 INSTRUCTOR = "instructor"  # the instructor's owner name (app.classroom.auth.INSTRUCTOR_OWNER)
 
 
-def queue_priority(owner: str | None, pinned: bool = False) -> int:
-    return PRIVILEGED if owner == INSTRUCTOR or pinned else NORMAL
+def queue_priority(owner: str | None) -> int:
+    return PRIVILEGED if owner == INSTRUCTOR else NORMAL
 
 
 def admits(queued: int, max_queued: int, priority: int, reserved_share: float = RESERVED_SHARE) -> bool:
-    """Whether a job of ``priority`` may join a queue holding ``queued`` jobs: ordinary jobs fill it
-    up to ``max_queued`` minus the reserved share; privileged ones up to ``max_queued``."""
+    """Whether a job of ``priority`` may join a queue holding ``queued`` other jobs: ordinary jobs
+    fill it up to ``max_queued`` minus the reserved share; privileged ones up to ``max_queued``."""
     reserved = max(1, round(max_queued * reserved_share)) if max_queued > 1 else 0
     return queued < (max_queued if priority >= PRIVILEGED else max_queued - reserved)
 
 
-class FairQueue:
-    """Job ids waiting to run. Higher priorities go first; within one priority ``pop`` takes the
-    oldest job of the owner whose turn it is, so one owner with many jobs delays another owner's
-    job by at most one job per other owner ahead."""
+def fair_order(waiting: Sequence[QueuedJob], last_start: Mapping[str | None, float]) -> list[str]:
+    """Privileged jobs first (``queue_priority``), then the rest; each group in ``_round_robin``."""
+    privileged = [job for job in waiting if queue_priority(job.owner) >= PRIVILEGED]
+    ordinary = [job for job in waiting if queue_priority(job.owner) < PRIVILEGED]
+    return _round_robin(privileged, last_start) + _round_robin(ordinary, last_start)
 
-    def __init__(self) -> None:
-        self._lines: dict[int, OrderedDict[Hashable, deque[str]]] = {}
 
-    def push(self, job_id: str, owner: str | None, priority: int = NORMAL) -> None:
-        self._lines.setdefault(priority, OrderedDict()).setdefault(owner, deque()).append(job_id)
+def _round_robin(waiting: Sequence[QueuedJob], last_start: Mapping[str | None, float]) -> list[str]:
+    """Waiting job ids in the order they will run: round-robin between owners, FIFO within one.
 
-    def pop(self) -> str | None:
-        for priority in sorted(self._lines, reverse=True):
-            by_owner = self._lines[priority]
-            if not by_owner:
-                continue
-            owner, jobs = next(iter(by_owner.items()))
-            job_id = jobs.popleft()
-            del by_owner[owner]
-            if jobs:  # the owner goes to the back of the line
-                by_owner[owner] = jobs
-            return job_id
-        return None
+    An owner's place in the line is when they (re)joined it: their oldest waiting job's arrival, or
+    the start of their latest job if that came later (a started job sends its owner to the back). So
+    one owner with many jobs delays another owner's job by at most one job per other owner ahead.
+    Pure: every process computes the same order from the same rows."""
+    lines: dict[str | None, list[QueuedJob]] = {}
+    for job in sorted(waiting, key=lambda j: (j.created_at, j.id)):
+        lines.setdefault(job.owner, []).append(job)
 
-    def remove(self, job_id: str) -> bool:
-        for by_owner in self._lines.values():
-            for owner, jobs in by_owner.items():
-                if job_id in jobs:
-                    jobs.remove(job_id)
-                    if not jobs:
-                        del by_owner[owner]
-                    return True
-        return False
+    def joined(owner: str | None) -> tuple[float, str]:
+        return (max(lines[owner][0].created_at, last_start.get(owner, 0.0)), owner or "")
 
-    def promote(self, job_id: str, owner: str | None, priority: int = PRIVILEGED) -> bool:
-        """Move a waiting job to ``priority`` (a run the instructor pinned while it waits)."""
-        if not self.remove(job_id):
-            return False
-        self.push(job_id, owner, priority)
-        return True
+    ordered = [lines[owner] for owner in sorted(lines, key=joined)]
+    order: list[str] = []
+    for turn in range(max((len(line) for line in ordered), default=0)):
+        order.extend(line[turn].id for line in ordered if turn < len(line))
+    return order
 
-    def order(self) -> list[str]:
-        """Every waiting job id, in the order ``pop`` would hand them out."""
-        order: list[str] = []
-        for priority in sorted(self._lines, reverse=True):
-            lines = [list(jobs) for jobs in self._lines[priority].values()]
-            for turn in range(max((len(line) for line in lines), default=0)):
-                order.extend(line[turn] for line in lines if turn < len(line))
-        return order
 
-    def count(self, owner: str | None) -> int:
-        return sum(len(by_owner.get(owner, ())) for by_owner in self._lines.values())
-
-    def __len__(self) -> int:
-        return sum(len(jobs) for by_owner in self._lines.values() for jobs in by_owner.values())
-
-    def __contains__(self, job_id: object) -> bool:
-        return any(job_id in jobs for by_owner in self._lines.values() for jobs in by_owner.values())
+def schedule(
+    snapshot: QueueSnapshot,
+    estimate: Callable[[QueuedJob], float],
+    time_left: Callable[[QueuedJob], float],
+    workers: int,
+) -> dict[str, tuple[int, float]]:
+    """Queue position and estimated seconds to start of every waiting job (``estimate``: a waiting
+    job's whole run; ``time_left``: what a running job still needs, see ``time_left_s``)."""
+    order = fair_order(snapshot.waiting, snapshot.last_start)
+    by_id = {job.id: job for job in snapshot.waiting}
+    running_left = [time_left(job) for job in snapshot.running]
+    starts = start_times(running_left, [estimate(by_id[j]) for j in order], workers)
+    return {
+        job_id: (index, round(start, 1))
+        for index, (job_id, start) in enumerate(zip(order, starts, strict=True))
+    }
 
 
 def start_times(running_left_s: Sequence[float], queued_s: Sequence[float], workers: int) -> list[float]:
@@ -150,6 +139,9 @@ class DurationModel:
                 k = self._smoothing
                 self._seen[(model, method)] = (k * old[0] + (1 - k) * load_s, k * old[1] + (1 - k) * step_s)
 
+    def estimate_job(self, job: QueuedJob) -> float:
+        return self.estimate(job.model, job.method, job.steps)
+
     def observe_step(self, model: str, method: str, step_s: float) -> None:
         """A running job's measured seconds per step so far (its load time is not known yet)."""
         with self._lock:
@@ -170,7 +162,8 @@ class PositionUpdates:
     """Which waiting jobs get a fresh ``queued`` event now: those whose position (or start estimate)
     changed, at most one per job per ``min_interval_s`` after its first. With 500 jobs waiting, every
     start used to rewrite all 500 positions (2,979 events for 6 starts in 8 s); now a burst of starts
-    costs each waiting job one event per interval, the deferred ones flushed once it has passed."""
+    costs each waiting job one event per interval, the deferred ones sent once it has passed. The
+    times are this process's (an announcer's memory, not a limit on anyone)."""
 
     def __init__(self, min_interval_s: float = 1.0, now: Callable[[], float] = time.monotonic) -> None:
         self.min_interval_s, self._now = min_interval_s, now

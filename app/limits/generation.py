@@ -17,7 +17,8 @@ import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from app.limits.errors import Throttled
 
@@ -26,16 +27,28 @@ MAX_PROMPT_TOKENS = 256
 
 
 class PromptTooLong(ValueError):
-    def __init__(self, tokens: int, limit: int = MAX_PROMPT_TOKENS) -> None:
-        super().__init__(f"the prompt has {tokens} tokens; the limit is {limit}")
-        self.tokens, self.limit = tokens, limit
+    """The prompt has more tokens than allowed (one message argument: it crosses process pipes)."""
 
 
 def check_prompt_tokens(tokenizer: object, prompt: str, limit: int = MAX_PROMPT_TOKENS) -> None:
     """PromptTooLong when ``prompt`` is over ``limit`` tokens of the model's own tokenizer."""
     tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])  # type: ignore[operator]
     if tokens > limit:
-        raise PromptTooLong(tokens, limit)
+        raise PromptTooLong(f"the prompt has {tokens} tokens; the limit is {limit}")
+
+
+@dataclass(frozen=True)
+class BoundedGenerate:
+    """A tuned-model request (``runner.call``): the prompt's tokens counted by the job's own
+    tokenizer where the model lives (no tokenizer loaded in the web process), then generation."""
+
+    prompt: str
+    max_new_tokens: int
+    max_prompt_tokens: int = MAX_PROMPT_TOKENS
+
+    def __call__(self, run: Any) -> tuple[str, str]:
+        check_prompt_tokens(run.tokenizer, self.prompt, self.max_prompt_tokens)
+        return run.generate(self.prompt, self.max_new_tokens)
 
 
 class GenerationGate:

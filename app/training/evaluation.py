@@ -12,6 +12,7 @@ from app.training.tasks import (
     IGNORE_INDEX,
     ChatExample,
     LabelledExample,
+    PreferenceExample,
     Task,
     chat_batch,
     chunks,
@@ -20,6 +21,7 @@ from app.training.tasks import (
     pad_id_of,
     prompt_text,
 )
+from app.training.text_quality import degenerate_share
 
 EVAL_LOSS_EXAMPLES = 32  # held-out examples in the loss (all of them for the built-in tasks but one)
 EVAL_METRIC_PROMPTS = 8  # chat tasks: held-out prompts answered by generation for the metric
@@ -149,14 +151,21 @@ def answer(
     ]
 
 
-def task_metric(
+def task_scores(
     model: nn.Module, tokenizer: Any, task: Task, max_new_tokens: int, seq_len: int, device: str
-) -> float:
-    """The task's metric on held-out examples: generated answers (chat) or predicted labels."""
+) -> tuple[float, float | None]:
+    """(the task's metric, the degenerate share of the generated answers; None for classification)."""
     if task.kind == "chat":
         examples = [e for e in task.test if isinstance(e, ChatExample)][:EVAL_METRIC_PROMPTS]
         predictions = generate(model, tokenizer, [e.prompt for e in examples], max_new_tokens, device)
-        return task.metric(predictions, [e.answer for e in examples])
+        return task.metric(predictions, [e.answer for e in examples]), degenerate_share(predictions)
     examples = [e for e in task.test if isinstance(e, LabelledExample)]
     predicted = classify(model, tokenizer, [e.text for e in examples], task.labels, seq_len, device)
-    return task.metric([label for label, _ in predicted], [e.label for e in examples])
+    return task.metric([label for label, _ in predicted], [e.label for e in examples]), None
+
+
+def degenerate_rate(model: nn.Module, tokenizer: Any, task: Task, max_new_tokens: int, device: str) -> float:
+    """Degenerate share of greedy answers to the first held-out prompts of a preference task (DPO's
+    metric comes from trl's rewards, which cannot see a reply that loops)."""
+    prompts = [e.prompt for e in task.test if isinstance(e, PreferenceExample)][:EVAL_METRIC_PROMPTS]
+    return degenerate_share(generate(model, tokenizer, prompts, max_new_tokens, device))

@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 MAX_GRAD_NORM = 1.0
 WARMUP_FRACTION = 0.1
 SMALL_MODEL_PARAMS = 5_000_000
-SPECTRUM_VALUES = 64  # singular values sent per layer (LoRA has at most r anyway)
+SPECTRUM_VALUES = 128  # singular values sent per layer (ranks use all of them; LoRA has at most r anyway)
 EXPECTED = (ConfigError, ModelNotAvailable, UnknownTaskError)  # failures whose message is the whole story
 
 
@@ -230,11 +230,13 @@ class TrainingRun:
                 "final_eval_loss": last_eval.eval_loss,
                 "metric": last_eval.metric,
                 "metric_name": last_eval.metric_name,
+                "degenerate": last_eval.degenerate,
                 "trainable_params": p.counts.trainable_params,
                 "total_params": p.counts.total_params,
                 "trainable_pct": p.counts.trainable_pct,
                 "adapter_bytes": p.counts.adapter_bytes,
                 "peak_memory_bytes": memory_bytes(p.device),
+                "tokens_seen": tokens_seen,
                 "tokens_per_s": tokens_seen / max(time.perf_counter() - train_start, 1e-9),
                 **steps.summary(),
             }
@@ -254,7 +256,8 @@ class TrainingRun:
             event = Spectrum(step=step, layers=lora_model_spectrum(p.model, max_values=SPECTRUM_VALUES))
         elif kind == "dense":
             event = Spectrum(
-                step=step, layers=dense_model_spectrum(p.model, p.snapshot, top_k=SPECTRUM_VALUES)
+                step=step,
+                layers=dense_model_spectrum(p.model, p.snapshot, SPECTRUM_VALUES, rank=self.config.rank),
             )
         else:
             prompt = p.model.get_prompt_embedding_to_save(p.model.active_adapter)  # (k, d)
@@ -336,8 +339,8 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.l
 
 
 def _eval(steps: Steps, task: Task, step: int) -> Eval:
-    loss, metric = steps.evaluate()
-    return Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name)
+    loss, metric, degenerate = steps.evaluate()
+    return Eval(step=step, eval_loss=loss, metric=metric, metric_name=task.metric_name, degenerate=degenerate)
 
 
 def starts_as_base(cfg: TrainConfig) -> bool:

@@ -8,8 +8,9 @@ The d_out × d_in product is never formed:
 3. ΔW = Q_B (s·R_B R_Aᵀ) Q_Aᵀ, and orthonormal factors keep singular values,
    so σ(ΔW) = σ(s·R_B R_Aᵀ), a k_B × k_A matrix with k ≤ r.   Cost O(d r²).
 
-Full fine-tuning has no factors: ΔW = W − W₀ goes through ``torch.linalg.svdvals``
-(or a randomised truncated SVD for large matrices when only the top values are wanted).
+Full fine-tuning has no factors: ΔW = W − W₀ goes through ``torch.linalg.svdvals``, all values,
+whatever number is sent (a randomised truncated SVD only past ``EXACT_SVD_MAX``, its shares still
+taken of the exact ‖ΔW‖²_F).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from torch import Tensor, nn
 from app.events import LayerSpectrum, SoftPromptGeometry
 
 ENERGY = 0.9  # effective rank: singular values holding this share of ||ΔW||_F^2
+EXACT_SVD_MAX = 4096  # dense ΔW with min(d_out, d_in) up to this gets every singular value
+TRUNCATED_VALUES = 256  # leading values a randomised SVD finds for larger matrices
 VOCAB_POINTS = 300  # vocabulary points sent with soft-prompt geometry
 PCA_FIT_POINTS = 4096  # vocabulary rows the 3D PCA is fitted on
 NEAREST_TOKENS = 5
@@ -53,10 +56,9 @@ def lora_singular_values_batched(A: Tensor, B: Tensor, scale: Tensor) -> Tensor:
 
 def dense_singular_values(delta: Tensor, top_k: int | None = None, niter: int = 4) -> Tensor:
     """σ(ΔW) descending. With ``top_k`` smaller than the matrix, a randomised truncated SVD
-    (``torch.svd_lowrank``) gives the leading ``top_k`` values at O(d² k) instead of O(d³)."""
-    delta = delta.detach().to(torch.float32)
-    if delta.dim() != 2:
-        delta = delta.reshape(delta.shape[0], -1)
+    (``torch.svd_lowrank``) gives the leading ``top_k`` values at O(d² k) instead of O(d³): only
+    for matrices too large for the exact route (see ``dense_layer_spectrum``)."""
+    delta = _as_matrix(delta)
     full = min(delta.shape)
     if top_k is None or top_k >= full // 2:
         sv = torch.linalg.svdvals(delta)
@@ -70,6 +72,30 @@ def dense_singular_values(delta: Tensor, top_k: int | None = None, niter: int = 
     return sv[:top_k]
 
 
+def _as_matrix(delta: Tensor) -> Tensor:
+    delta = delta.detach().to(torch.float32)
+    return delta if delta.dim() == 2 else delta.reshape(delta.shape[0], -1)
+
+
+def dense_layer_spectrum(
+    name: str, delta: Tensor, max_values: int | None = None, rank: int | None = None
+) -> LayerSpectrum:
+    """One dense ΔW's event payload, ranks on the exact spectrum.
+
+    Up to ``EXACT_SVD_MAX`` (SmolLM2's 576 × 1536 takes milliseconds) every singular value is
+    computed; ``max_values`` only limits the list *sent*. Larger matrices get the leading values of a
+    randomised SVD, and every share is still taken of the exact ‖ΔW‖²_F (the sum of squared
+    entries): an effective rank the leading values do not reach is reported as a lower bound."""
+    matrix = _as_matrix(delta)
+    total = float(torch.linalg.matrix_norm(matrix.double()) ** 2)
+    count = min(matrix.shape)
+    if count <= EXACT_SVD_MAX:
+        return layer_spectrum(name, torch.linalg.svdvals(matrix), max_values, rank=rank)
+    wanted = max(max_values or 0, rank or 0, TRUNCATED_VALUES)
+    sv = dense_singular_values(matrix, top_k=wanted)
+    return layer_spectrum(name, sv, max_values, rank=rank, total_energy=total, num_values=count)
+
+
 # --------------------------------------------------------------------------- ranks
 
 
@@ -80,10 +106,15 @@ def _values(sv: Tensor | Sequence[float]) -> list[float]:
     return sorted(values, reverse=True)
 
 
-def effective_rank(sv: Tensor | Sequence[float], energy: float = ENERGY) -> int:
-    """Smallest number of leading singular values whose squares hold ``energy`` of ‖ΔW‖²_F."""
+def effective_rank(
+    sv: Tensor | Sequence[float], energy: float = ENERGY, total_energy: float | None = None
+) -> int:
+    """Smallest number of leading singular values whose squares hold ``energy`` of ‖ΔW‖²_F.
+
+    ``total_energy`` is the exact ‖ΔW‖²_F when ``sv`` holds only the leading values; if they do not
+    reach the share, the answer is ``len(sv)``, a lower bound (never a share of a truncated sum)."""
     power = [v * v for v in _values(sv)]
-    total = math.fsum(power)
+    total = math.fsum(power) if total_energy is None else total_energy
     if total <= 0.0:
         return 0
     # float32 singular values carry ~1e-7 relative error: a share within 1e-6 of the target counts
@@ -94,6 +125,14 @@ def effective_rank(sv: Tensor | Sequence[float], energy: float = ENERGY) -> int:
         if running >= target:
             return count
     return len(power)
+
+
+def rank_energy(sv: Tensor | Sequence[float], rank: int, total_energy: float | None = None) -> float:
+    """Share of ‖ΔW‖²_F kept by the best rank-``rank`` approximation: Σ_{i≤r} σ_i² / Σ σ_i²
+    (Eckart–Young: truncating the SVD is the best rank-r approximation in Frobenius norm)."""
+    power = [v * v for v in _values(sv)]
+    total = math.fsum(power) if total_energy is None else total_energy
+    return min(1.0, math.fsum(power[:rank]) / total) if total > 0.0 else 0.0
 
 
 def entropy_rank(sv: Tensor | Sequence[float]) -> float:
@@ -109,16 +148,30 @@ def entropy_rank(sv: Tensor | Sequence[float]) -> float:
     return math.exp(-math.fsum(p * math.log(p) for v in values if (p := v / total) > 0.0))
 
 
-def layer_spectrum(name: str, sv: Tensor | Sequence[float], max_values: int | None = None) -> LayerSpectrum:
-    """One layer's event payload; ranks and norm use every value, the list keeps ``max_values``."""
+def layer_spectrum(
+    name: str,
+    sv: Tensor | Sequence[float],
+    max_values: int | None = None,
+    rank: int | None = None,
+    total_energy: float | None = None,
+    num_values: int | None = None,
+) -> LayerSpectrum:
+    """One layer's event payload; ranks, norm and the rank-``rank`` share use every value given
+    (or the exact ``total_energy`` when ``sv`` is only the leading part), the list keeps ``max_values``."""
     values = _values(sv)
     shown = values if max_values is None else values[:max_values]
+    exact = total_energy is None
+    total = math.fsum(v * v for v in values) if exact else total_energy
     return LayerSpectrum(
         name=name,
         singular_values=[round(v, 6) for v in shown],
-        effective_rank=effective_rank(values),
+        effective_rank=effective_rank(values, total_energy=total),
         entropy_rank=entropy_rank(values),
-        frobenius=math.sqrt(math.fsum(v * v for v in values)),
+        frobenius=math.sqrt(total),
+        num_values=len(values) if num_values is None else num_values,
+        exact=exact,
+        rank=rank,
+        rank_energy=None if rank is None else rank_energy(values, rank, total),
     )
 
 
@@ -184,7 +237,18 @@ def lora_model_spectrum(
         scale = torch.tensor([items[i][3] for i in indices])
         for i, sv in zip(indices, lora_singular_values_batched(A, B, scale), strict=True):
             values[i] = sv
-    return [layer_spectrum(items[i][0], values[i], max_values) for i in range(len(items))]
+    # r of each module is the row count of its A; the best rank-r share of LoRA's ΔW is 1 by construction
+    return [
+        layer_spectrum(
+            items[i][0], values[i], max_values, rank=items[i][1].shape[0], num_values=_dims(items[i])
+        )
+        for i in range(len(items))
+    ]
+
+
+def _dims(item: tuple[str, Tensor, Tensor, float]) -> int:
+    """min(d_out, d_in) of a LoRA module's ΔW: the length of its full spectrum (all but r values are 0)."""
+    return min(item[1].shape[1], item[2].shape[0])
 
 
 def snapshot_weights(model: nn.Module, names: Sequence[str]) -> dict[str, Tensor]:
@@ -197,12 +261,13 @@ def snapshot_weights(model: nn.Module, names: Sequence[str]) -> dict[str, Tensor
 
 
 def dense_model_spectrum(
-    model: nn.Module, initial: Mapping[str, Tensor], top_k: int | None = None
+    model: nn.Module, initial: Mapping[str, Tensor], max_values: int | None = None, rank: int | None = None
 ) -> list[LayerSpectrum]:
-    """Spectra of ΔW = W − W₀ for every parameter snapshotted in ``initial``."""
+    """Exact spectra of ΔW = W − W₀ for every parameter snapshotted in ``initial`` (``max_values``
+    limits the values sent, ``rank`` adds the best rank-r share: r = the LoRA rank compared with)."""
     params = dict(model.named_parameters())
     return [
-        layer_spectrum(name, dense_singular_values(params[name].detach().float().cpu() - w0, top_k))
+        dense_layer_spectrum(name, params[name].detach().float().cpu() - w0, max_values, rank)
         for name, w0 in initial.items()
     ]
 

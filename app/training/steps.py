@@ -33,8 +33,9 @@ class Steps(Protocol):
         """Tokens the forward pass of ``batch`` saw."""
         ...
 
-    def evaluate(self) -> tuple[float, float]:
-        """(held-out loss, the task's metric) of the model as it is now."""
+    def evaluate(self) -> tuple[float, float, float | None]:
+        """(held-out loss, the task's metric, the share of held-out replies that loop; None when the
+        task generates no text) of the model as it is now."""
         ...
 
     def summary(self) -> dict[str, Any]:
@@ -61,13 +62,18 @@ class NativeSteps:
     def tokens(self, batch: dict[str, Tensor]) -> int:
         return int(batch["attention_mask"].sum())
 
-    def evaluate(self) -> tuple[float, float]:
+    def evaluate(self) -> tuple[float, float, float | None]:
         cfg, device = self.cfg, self.device
         loss = ev.eval_loss(self.model, self.tokenizer, self.task, cfg.seq_len, device)
-        metric = ev.task_metric(
+        metric, degenerate = ev.task_scores(
             self.model, self.tokenizer, self.task, cfg.max_new_tokens, cfg.seq_len, device
         )
-        return loss, metric
+        return loss, metric, degenerate
+
+    def degenerate(self) -> float:
+        """The looping share of greedy replies to held-out prompts of a preference task (dpo's own
+        metric comes from trl's rewards, which cannot see a reply that loops)."""
+        return ev.degenerate_rate(self.model, self.tokenizer, self.task, self.cfg.max_new_tokens, self.device)
 
     def summary(self) -> dict[str, Any]:
         return {}

@@ -49,6 +49,7 @@ from app.training.task_files import (  # noqa: F401  (re-exported: one import fo
     TaskFileError,
     parse_task_file,
 )
+from app.training.text_quality import is_degenerate
 
 TASK_DIR = Path(__file__).resolve().parents[2] / "lessons" / "fine-tuning-llms" / "tasks"
 
@@ -97,9 +98,10 @@ def json_exact(predictions: Sequence[str], references: Sequence[str]) -> float:
 
 
 def voice(predictions: Sequence[str], references: Sequence[str], markers: Sequence[str] = ()) -> float:
-    """Share of replies that use the voice: at least one marker word (whole word, any case)."""
+    """Share of replies that use the voice: at least one marker word (whole word, any case), counted
+    only on replies that are not degenerate (a reply looping on "Fair winds!" scores 0, see text_quality)."""
     pattern = re.compile(r"\b(" + "|".join(re.escape(m) for m in markers) + r")\b", re.IGNORECASE)
-    return _mean(bool(pattern.search(p)) for p in predictions) if markers else 0.0
+    return _mean(bool(pattern.search(p)) and not is_degenerate(p) for p in predictions) if markers else 0.0
 
 
 def _mean(values: Any) -> float:

@@ -69,6 +69,7 @@ class TrlSteps:
     device: str
     rows: list[dict[str, Any]]  # trl's tokenised (and, for sft, packed) training rows
     native: NativeSteps | None = None  # sft: evaluates as every chat method does
+    replies: NativeSteps | None = None  # dpo: generates held-out replies to measure looping
     last_eval: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -90,8 +91,9 @@ class TrlSteps:
         mask = batch.get("attention_mask")
         return int(mask.sum()) if mask is not None else int(batch["input_ids"].numel())
 
-    def evaluate(self) -> tuple[float, float]:
-        """dpo: (held-out DPO loss, preference accuracy) from trl; sft: the answer-token loss and metric."""
+    def evaluate(self) -> tuple[float, float, float | None]:
+        """dpo: (held-out DPO loss, preference accuracy) from trl and the looping share of held-out
+        replies; sft: the answer-token loss, metric and looping share."""
         if self.native is not None:
             return self.native.evaluate()
         model = self.trainer.model
@@ -99,7 +101,8 @@ class TrlSteps:
         metrics = self.trainer.evaluate()  # puts the model in eval mode
         model.train(was_training)
         self.last_eval = {key.removeprefix("eval_"): float(value) for key, value in metrics.items()}
-        return self.last_eval["loss"], self.last_eval["rewards/accuracies"]
+        looping = self.replies.degenerate() if self.replies is not None else None
+        return self.last_eval["loss"], self.last_eval["rewards/accuracies"], looping
 
     def summary(self) -> dict[str, Any]:
         """Extra numbers for the done event (dpo: trl's implicit rewards at the last evaluation)."""
@@ -128,8 +131,10 @@ def trl_steps(model: Any, tokenizer: Any, cfg: TrainConfig, task: Task, lora: An
     rows = trainer.train_dataset.select_columns(columns).to_list()
     if not rows:
         raise ValueError(f"no training example of {task.name} fits seq_len={cfg.seq_len}")
-    native = NativeSteps(trainer.model, tokenizer, task, cfg, device) if cfg.method == "sft" else None
-    return TrlSteps(cfg.method, trainer, device, rows, native)
+    own = NativeSteps(trainer.model, tokenizer, task, cfg, device)
+    if cfg.method == "sft":
+        return TrlSteps(cfg.method, trainer, device, rows, native=own)
+    return TrlSteps(cfg.method, trainer, device, rows, replies=own)
 
 
 _PAIR_COLUMNS = ["prompt_ids", "chosen_ids", "rejected_ids"]

@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 HEAD_MODULES = ("classifier",)  # what `head` trains: the linear layer on the mean-pooled states
 PREFIX_INIT_TEXT = "Answer the question below."
-SHOWN_PROJECTIONS = ("q_proj", "v_proj", "query", "value")  # full fine-tuning: ΔW shown for these
+# full fine-tuning: ΔW shown for these, the default LoRA targets (methods.DEFAULT_TARGETS), so the
+# lesson compares full FT and LoRA on the same modules
+SHOWN_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value")
 
 
 @dataclass
@@ -245,7 +247,7 @@ def _frozen_copy(model: nn.Module) -> nn.Module:
 
 
 def shown_weights(model: nn.Module) -> list[str]:
-    """Full fine-tuning's ΔW layers: q and v projections of the first, middle and last block."""
+    """Full fine-tuning's ΔW layers: the attention projections of the first, middle and last block."""
     candidates: dict[int, list[str]] = {}
     for name, param in model.named_parameters():
         match = re.search(r"\.(\d+)\.", name)

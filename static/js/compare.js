@@ -1,5 +1,6 @@
 // Compare: one click queues several methods on the same model and task; a table fills from the
-// measured runs (next to the lesson's textbook table), starting with the recorded runs.
+// measured runs (next to the lesson's textbook table), starting with the recorded runs. Every row
+// shows its budget (steps, learning rate, batch, tokens seen) so like-for-like is visible.
 import { h } from './dom.js';
 import { api, ApiError } from './api.js';
 import { JobStore } from './store.js';
@@ -7,13 +8,35 @@ import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
 import { loadRecorded, recordedNames } from './recorded.js';
 import { getParam, setParams } from './url.js';
-import { bytes, num, pct, seconds } from './format.js';
+import { bytes, int, num, pct, seconds } from './format.js';
 import { methodStyle } from './palette.js';
 
 // Methods that train on one chat task side by side (dpo needs a preference task, head an encoder).
 const CAUSAL_METHODS = ['full', 'lora', 'qlora', 'prompt', 'prefix', 'sft'];
 const UNCHECKED = new Set(['qlora', 'sft']); // keeps one click's queue near 5 minutes on a 2-core CPU
-const COLUMNS = ['method', 'model · task', 'run', 'trainable %', 'adapter size', 'held-out loss / metric', 'wall time', 'peak memory', 'state'];
+const COLUMNS = [
+  'method', 'model · task', 'run', 'steps', 'lr', 'batch', 'tokens seen', 'trainable %', 'adapter size',
+  'held-out loss / metric', 'looping replies', 'wall time', 'peak memory', 'state',
+];
+
+// The run's budget from its own events: the resolved config of `started`, tokens from `done` (or,
+// while it runs, from the last step's throughput), the looping share of the last evaluation.
+export function budget(store) {
+  const config = (store.started && store.started.config) || {};
+  const done = store.terminal && store.terminal.type === 'done' ? store.terminal.summary || {} : {};
+  const last = store.steps[store.steps.length - 1];
+  const tokens = done.tokens_seen ?? (last ? Math.round(last.tokens_per_s * last.elapsed_s) : null);
+  const lastEval = store.evals[store.evals.length - 1];
+  return {
+    steps: config.steps ?? (store.started ? store.started.steps : null),
+    lr: config.lr ?? null,
+    batch: config.batch_size ?? null,
+    tokens,
+    degenerate: lastEval && lastEval.degenerate != null ? lastEval.degenerate : null,
+  };
+}
+
+const lrText = (lr) => (lr == null ? '–' : Number(lr).toExponential(1).replace('.0e', 'e'));
 
 // The chart shares one axis: a language model's loss on its answer tokens. DPO's preference loss and
 // an encoder's classification loss are on other scales; their numbers stay in the table.
@@ -31,8 +54,8 @@ export async function mount(container) {
   const note = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
   const table = h('table', { class: 'data-table' },
-    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train). '
-      + 'voice: the share of held-out replies that use the task\'s voice (at least one of its marker words).'),
+    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train at the same steps and batch, each at the learning rate a sweep chose). '
+      + 'voice: the share of held-out replies that use the task\'s voice (at least one of its marker words) without looping; looping replies: held-out answers that repeat their word pairs.'),
     h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))), tbody);
   const chartCell = h('div', { class: 'plot-cell' });
   container.append(
@@ -49,12 +72,16 @@ export async function mount(container) {
   function cells(store) {
     const s = store.summary();
     const metric = s.metric != null ? `${s.metric_name || 'metric'} ${num(s.metric)}` : null;
+    const b = budget(store);
     return [
       s.method || '…',
       s.model ? `${s.model} · ${s.task}` : '…',
       store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live', title: `job ${store.jobId}` }, 'live'),
+      b.steps != null ? String(b.steps) : '–', lrText(b.lr), b.batch != null ? String(b.batch) : '–',
+      b.tokens != null ? int(b.tokens) : '–',
       pct(s.trainable_pct), s.adapter_bytes != null ? bytes(s.adapter_bytes) : '–',
       [s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '),
+      b.degenerate != null ? pct(100 * b.degenerate) : '–',
       seconds(s.wall_s), s.peak_memory_bytes ? bytes(s.peak_memory_bytes) : '–', s.state,
     ];
   }

@@ -1,5 +1,7 @@
 // LoRA explorer: sliders for d and r; W, ΔW, B and A drawn as slabs at their true proportions;
-// live parameter counts; and how well a rank-r product approximates an example ΔW.
+// live parameter counts; and how well a rank-r product approximates a ΔW: by default a real one,
+// a sample of the recorded full fine-tuning run's update (static/data/full-delta.json, written by
+// scripts/export_delta.py), with the whole matrix's energy kept at rank r from its singular values.
 import { h, slider, choice } from './dom.js';
 import { Chart } from './charts/base.js';
 import { COLORS, SURFACE_SCALE } from './palette.js';
@@ -9,6 +11,23 @@ import { getNumber, getParam, setParams } from './url.js';
 
 const D_CHOICES = [256, 512, 1024, 2048, 4096, 8192];
 const EXAMPLE_N = 48;
+const REAL_URL = new URL('../data/full-delta.json', import.meta.url);
+
+// The real ΔW: {layer, shape, lr, steps, singular_values (all), sample (48×48), sample_every}; null if absent.
+async function loadReal() {
+  try {
+    const response = await fetch(REAL_URL);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+// Share of ‖ΔW‖²_F the best rank-r approximation keeps: Σ_{i≤r} σ_i² / Σ σ_i².
+export function energyKept(s, r) {
+  const total = s.reduce((acc, x) => acc + x * x, 0);
+  return total ? s.slice(0, r).reduce((acc, x) => acc + x * x, 0) / total : 0;
+}
 
 // An axis-aligned box as mesh3d vertices + triangles (12 triangles, 8 corners).
 function box([x0, x1], [y0, y1], [z0, z1], color, name) {
@@ -68,13 +87,13 @@ class Approximation extends Chart {
 
   traces() {
     const { approx } = this.state;
-    return [{ type: 'surface', z: approx, colorscale: SURFACE_SCALE, showscale: false, hovertemplate: 'row %{y}, col %{x}: %{z:.3f}<extra></extra>' }];
+    return [{ type: 'surface', z: approx, colorscale: SURFACE_SCALE, showscale: false, hovertemplate: 'row %{y}, col %{x}: %{z:.3g}<extra></extra>' }];
   }
 
   layout() {
     const rank = Math.min(this.state.r, EXAMPLE_N);
     return {
-      title: { text: `best rank-${rank} B·A of the example ΔW`, font: { size: 15 } },
+      title: { text: `best rank-${rank} B·A of ${this.state.kind === 'real' ? 'the recorded ΔW (sample)' : 'the example ΔW'}`, font: { size: 15 } },
       margin: { l: 0, r: 0, t: 40, b: 0 },
       scene: {
         xaxis: { title: { text: 'column' } }, yaxis: { title: { text: 'row' } }, zaxis: { title: { text: 'value' }, range: this.state.zRange },
@@ -85,19 +104,23 @@ class Approximation extends Chart {
 
   describe() {
     const rank = Math.min(this.state.r, EXAMPLE_N);
-    return `The best rank-${rank} product misses ${pct(100 * this.state.error)} of the example ΔW (relative Frobenius error).`;
+    const which = this.state.kind === 'real' ? 'the 48×48 sample of the recorded ΔW' : 'the example ΔW';
+    return `The best rank-${rank} product misses ${pct(100 * this.state.error)} of ${which} (relative Frobenius error).`;
   }
 }
 
-export function mount(container) {
+export async function mount(container) {
+  const real = await loadReal();
+  const asked = getParam('example');
   const state = {
     d: getNumber('d', 4096, { min: 256, max: 8192 }),
     r: getNumber('r', 16, { min: 1, max: 64 }),
-    kind: getParam('example') === 'noise' ? 'noise' : 'decaying',
+    kind: ['noise', 'decaying'].includes(asked) ? asked : real ? 'real' : 'decaying',
   };
   if (!D_CHOICES.includes(state.d)) state.d = 4096;
   const decompositions = {};
-  const decomposition = () => (decompositions[state.kind] ||= svd(exampleMatrix(EXAMPLE_N, state.kind)));
+  const matrixOf = (kind) => (kind === 'real' ? real.sample : exampleMatrix(EXAMPLE_N, kind));
+  const decomposition = () => (decompositions[state.kind] ||= svd(matrixOf(state.kind)));
 
   const counts = h('div', { class: 'counts', 'aria-live': 'polite' });
   const dSlider = slider({
@@ -105,11 +128,9 @@ export function mount(container) {
     format: (i) => int(D_CHOICES[i]), onInput: (i) => update({ d: D_CHOICES[i] }),
   });
   const rSlider = slider({ label: 'LoRA rank r', name: 'r', min: 1, max: 64, value: state.r, onInput: (r) => update({ r }) });
-  const example = choice({
-    label: 'example ΔW', value: state.kind,
-    options: [['decaying', 'decaying spectrum (like real updates)'], ['noise', 'random noise']],
-    onChange: (kind) => update({ kind }),
-  });
+  const options = [['decaying', 'synthetic, decaying spectrum'], ['noise', 'random noise']];
+  if (real) options.unshift(['real', 'recorded full fine-tuning ΔW']);
+  const example = choice({ label: 'ΔW to approximate', value: state.kind, options, onChange: (kind) => update({ kind }) });
   const plots = h('div', { class: 'plot-row' });
   const blocksEl = h('div', { class: 'plot-cell' });
   const approxEl = h('div', { class: 'plot-cell' });
@@ -131,8 +152,13 @@ export function mount(container) {
         h('strong', { 'data-count': 'full' }, int(c.full)), ' parameters. LoRA with r = ', String(state.r), ': ',
         h('strong', { 'data-count': 'lora' }, int(c.lora)), ` (B: ${int(state.d)}×${state.r} + A: ${state.r}×${int(state.d)}) — `,
         h('strong', { 'data-count': 'ratio' }, `${c.ratio >= 10 ? int(c.ratio) : c.ratio.toFixed(1)}× fewer`), '.'),
-      h('p', {}, `On the example ΔW (${EXAMPLE_N}×${EXAMPLE_N}), the best rank-${Math.min(state.r, EXAMPLE_N)} product leaves a relative error of `,
-        h('strong', { 'data-count': 'error' }, pct(100 * state.error)), state.r >= EXAMPLE_N ? ' (r ≥ 48: exact).' : '.'),
+      state.kind === 'real'
+        ? h('p', {}, `ΔW of ${real.layer.replace(/\.weight$/, '')} after the recorded full fine-tuning run (lr ${real.lr}, ${real.steps} steps), a ${EXAMPLE_N}×${EXAMPLE_N} sample (every ${real.sample_every}th row and column): the best rank-${Math.min(state.r, EXAMPLE_N)} product leaves a relative error of `,
+          h('strong', { 'data-count': 'error' }, pct(100 * state.error)), '. On the whole ', `${real.shape[0]}×${real.shape[1]}`, ' matrix, rank ', String(state.r), ' keeps ',
+          h('strong', { 'data-count': 'energy' }, pct(100 * energyKept(real.singular_values, state.r))), ' of ‖ΔW‖²_F; 90% needs ',
+          h('strong', { 'data-count': 'effective-rank' }, String(real.effective_rank)), ' singular values.')
+        : h('p', {}, `On the example ΔW (${EXAMPLE_N}×${EXAMPLE_N}), the best rank-${Math.min(state.r, EXAMPLE_N)} product leaves a relative error of `,
+          h('strong', { 'data-count': 'error' }, pct(100 * state.error)), state.r >= EXAMPLE_N ? ' (r ≥ 48: exact).' : '.'),
     );
   }
 
@@ -142,7 +168,7 @@ export function mount(container) {
   function update(change) {
     Object.assign(state, change);
     if ('r' in change || 'kind' in change) recompute();
-    setParams({ d: state.d, r: state.r, example: state.kind === 'noise' ? 'noise' : null });
+    setParams({ d: state.d, r: state.r, example: state.kind === (real ? 'real' : 'decaying') ? null : state.kind });
     showCounts();
     blocks.invalidate();
     approx.invalidate();

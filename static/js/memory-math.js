@@ -9,6 +9,7 @@ export const MODELS = {
   1: { params: 1e9, d: 2048, layers: 16, heads: 32, kv: 512, label: '1B' },
   7: { params: 7e9, d: 4096, layers: 32, heads: 32, kv: 4096, label: '7B' },
   13: { params: 13e9, d: 5120, layers: 40, heads: 40, kv: 5120, label: '13B' },
+  65: { params: 65e9, d: 8192, layers: 80, heads: 64, kv: 8192, label: '65B' },
   70: { params: 70e9, d: 8192, layers: 80, heads: 64, kv: 1024, label: '70B' },
 };
 
@@ -16,6 +17,10 @@ export const MODELS = {
 export const NF4_BITS = 4 + 8 / 64 + 32 / (64 * 256);
 export const BYTES = { fp32: 4, bf16: 2, '4bit': NF4_BITS / 8 };
 const ADAM_BYTES = 8; // two fp32 moments per trained parameter
+// bytes of optimiser state per trained parameter: 8-bit AdamW keeps two 8-bit moments; paged AdamW
+// has the same bytes, movable to CPU memory during a spike
+export const OPTIMIZER_BYTES = { adamw: ADAM_BYTES, adamw8bit: 2, paged_adamw8bit: 2 };
+export const MAX_GPUS = 1024;
 const MASTER_BYTES = 4; // mixed precision keeps an fp32 master copy of 16-bit trained weights
 const ADAPTER_BYTES = 4; // adapters train and are saved in fp32
 
@@ -31,17 +36,26 @@ export function trainableParams({ model, method, rank = 16, virtualTokens = 20 }
 
 // Activations kept for the backward pass: s·b·h·(34 + 5·a·s/h) bytes per layer at 16 bits
 // (Korthikanti et al., 2022, no recomputation), doubled for fp32. Adapters do not shrink this.
-export function activationBytes({ model, precision, seqLen = 512, batch = 1 }) {
+// Gradient checkpointing keeps each layer's input (2·s·b·h) plus one layer rebuilt at a time.
+export function activationBytes({ model, precision, seqLen = 512, batch = 1, checkpointing = false }) {
   const m = MODELS[model];
   const perLayer = seqLen * batch * m.d * (34 + (5 * m.heads * seqLen) / m.d);
-  return m.layers * perLayer * (precision === 'fp32' ? 2 : 1);
+  const kept = checkpointing ? m.layers * 2 * seqLen * batch * m.d + perLayer : m.layers * perLayer;
+  return kept * (precision === 'fp32' ? 2 : 1);
 }
 
-export function memory({ model, precision, method, rank = 16, seqLen = 512, batch = 1, virtualTokens = 20 }) {
+// Per GPU: with gpus > 1, ZeRO-3 / FSDP shards weights, gradients and optimiser states evenly.
+export function memory({
+  model, precision, method, rank = 16, seqLen = 512, batch = 1, virtualTokens = 20,
+  checkpointing = false, optimizer = 'adamw', gpus = 1,
+}) {
   if (!MODELS[model]) throw new Error(`model must be one of ${Object.keys(MODELS).join(', ')}, not '${model}'`);
   if (!(precision in BYTES)) throw new Error(`precision must be one of fp32, bf16, 4bit, not '${precision}'`);
   if (!['full', 'lora', 'qlora', 'prompt', 'prefix'].includes(method)) throw new Error(`method must be one of full, lora, qlora, prompt, prefix, not '${method}'`);
   if (rank < 1) throw new Error(`rank must be at least 1, not ${rank}`);
+  if (!(optimizer in OPTIMIZER_BYTES)) throw new Error(`optimizer must be one of ${Object.keys(OPTIMIZER_BYTES).join(', ')}, not '${optimizer}'`);
+  if (!(gpus >= 1 && gpus <= MAX_GPUS)) throw new Error(`gpus must be between 1 and ${MAX_GPUS}, not ${gpus}`);
+  const stateBytes = OPTIMIZER_BYTES[optimizer];
   const base = method === 'qlora' ? '4bit' : precision;
   const full = method === 'full';
   if (full && base === '4bit') {
@@ -51,30 +65,33 @@ export function memory({ model, precision, method, rank = 16, seqLen = 512, batc
   const trainable = trainableParams({ model, method, rank, virtualTokens });
   let weights;
   let gradients;
-  let optimizer;
+  let states;
   let saved;
   if (full) {
     weights = m.params * BYTES[base];
     gradients = trainable * BYTES[base];
-    optimizer = trainable * (ADAM_BYTES + (base !== 'fp32' ? MASTER_BYTES : 0));
+    states = trainable * (stateBytes + (base !== 'fp32' ? MASTER_BYTES : 0));
     saved = weights;
   } else {
     weights = m.params * BYTES[base] + trainable * ADAPTER_BYTES;
     gradients = trainable * ADAPTER_BYTES;
-    optimizer = trainable * ADAM_BYTES;
+    states = trainable * stateBytes;
     saved = trainable * ADAPTER_BYTES;
   }
   // Soft-prompt vectors travel through every layer like real tokens.
   const tokens = seqLen + (method === 'prompt' ? virtualTokens : 0);
-  const activations = activationBytes({ model, precision: base === 'fp32' ? 'fp32' : 'bf16', seqLen: tokens, batch });
+  const activations = activationBytes({ model, precision: base === 'fp32' ? 'fp32' : 'bf16', seqLen: tokens, batch, checkpointing });
+  weights /= gpus;
+  gradients /= gpus;
+  states /= gpus;
   return {
     trainable,
     trainablePct: (100 * trainable) / m.params,
     weights,
     gradients,
-    optimizer,
+    optimizer: states,
     activations,
-    total: weights + gradients + optimizer + activations,
+    total: weights + gradients + states + activations,
     saved,
   };
 }

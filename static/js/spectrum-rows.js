@@ -27,6 +27,6 @@ export function groupByLayer(layers, normalise) {
 
 // "model.layers.3.self_attn.q_proj" → "3·q": tick labels that fit a 3D axis.
 export function shortName(name) {
-  const m = /layers?\.(\d+)\..*?([A-Za-z_]+)$/.exec(name || '');
+  const m = /layers?\.(\d+)\..*?([A-Za-z_]+)$/.exec(String(name || '').replace(/\.weight$/, '')); // full FT names end in .weight
   return m ? `${m[1]}·${m[2].replace(/_proj$/, '')}` : String(name || '').slice(-12);
 }

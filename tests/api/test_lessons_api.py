@@ -59,7 +59,7 @@ def test_quiz_leaks_no_answers(client: TestClient) -> None:
     response = client.get(f"{BASE}/quiz")
     assert response.status_code == 200
     quiz = response.json()
-    assert len(quiz["questions"]) >= 12
+    assert len(quiz["questions"]) >= 20
     for q in quiz["questions"]:
         assert set(q) == {"id", "text", "choices", "section"}
         assert 3 <= len(q["choices"]) <= 4 and all(set(c) == {"id", "text"} for c in q["choices"])
@@ -67,6 +67,30 @@ def test_quiz_leaks_no_answers(client: TestClient) -> None:
     # No explanation text travels either.
     explanations = [q.explanation for q in lessons.get_quiz(SLUG).questions]
     assert not any(e in response.text for e in explanations)
+
+
+def order(quiz: dict[str, Any]) -> list[list[str]]:
+    return [[c["id"] for c in q["choices"]] for q in quiz["questions"]]
+
+
+def test_choices_are_shuffled_per_student_and_stay_put(app: FastAPI, client: TestClient) -> None:
+    first = client.get(f"{BASE}/quiz")
+    key = first.cookies.get("ftlab_quiz")
+    assert key and "httponly" in first.headers["set-cookie"].lower()
+    again = client.get(f"{BASE}/quiz")  # the client sends the cookie back
+    assert "set-cookie" not in again.headers and order(again.json()) == order(first.json())
+    assert order(first.json()) == order(lessons.public_quiz(SLUG, key).model_dump())
+    with TestClient(app) as other:  # another student: another key, another order
+        assert order(other.get(f"{BASE}/quiz").json()) != order(first.json())
+    # grading goes by choice id, so the shuffled order changes nothing
+    graded = client.post(f"{BASE}/quiz/answers", json={"answers": right_answers()}).json()
+    assert graded["score"] == graded["total"]
+
+
+def test_a_malformed_quiz_cookie_is_replaced(client: TestClient) -> None:
+    client.cookies.set("ftlab_quiz", "<script>")
+    response = client.get(f"{BASE}/quiz")
+    assert response.status_code == 200 and response.cookies.get("ftlab_quiz") not in (None, "<script>")
 
 
 def test_grading_right_wrong_and_retry(client: TestClient) -> None:

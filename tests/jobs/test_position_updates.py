@@ -3,9 +3,6 @@ the deferred ones flushed later (a fake clock decides what 'later' is)."""
 
 from __future__ import annotations
 
-import json
-import time
-
 from app.events import parse_event
 from app.jobs.queue import PositionUpdates
 from app.training.methods import resolve_job
@@ -32,29 +29,28 @@ def test_only_changed_announcements_and_at_most_one_per_interval() -> None:
     assert updates.plan({"c": True}) == (["c"], None)
 
 
-def _queued_events(store, job_id: str) -> list[int]:  # noqa: ANN001
-    events = [parse_event(json.loads(e.data)) for e in store.events_after(job_id)]
+def _queued_events(runner, job_id: str) -> list[int]:  # noqa: ANN001
+    events = [parse_event(e.data) for e in runner.store.events_after(job_id)]
     return [e.position for e in events if e.type == "queued"]
 
 
-def test_a_burst_of_starts_costs_each_waiting_job_one_update(make_runner) -> None:  # noqa: ANN001
-    runner = make_runner()
+def test_a_burst_of_departures_costs_each_waiting_job_one_update(make_runner) -> None:  # noqa: ANN001
+    runner = make_runner(tick_s=3600)  # no scheduler ticks: the test says when the flush happens
     clock = FakeClock()
     runner.position_updates = PositionUpdates(min_interval_s=1.0, now=clock)
-    running = runner.submit(LONG)
-    while runner.get(running.id).state.value != "running":
-        time.sleep(0.02)
-    waiting = [runner.submit(LONG).id for _ in range(30)]
+    submitted = [runner.submit(LONG).id for _ in range(30)]
+    waiting = [j for j in submitted if runner.get(j).state.value == "queued"]  # (one may have started)
     clock.advance(5)
+    last = waiting[-1]
+    start = _queued_events(runner, last)[-1]
     for job_id in waiting[:6]:  # six leave the line at once (like six starts)
         runner.cancel(job_id)
-    last = waiting[-1]
     # the first departure announced the new position; the next five (same fake second) were held back
-    assert _queued_events(runner.store, last) == [29, 28]
+    assert _queued_events(runner, last)[-2:] == [start, start - 1]
     clock.advance(1)
-    runner._announce_positions()  # what the flush timer does once the interval has passed
-    assert _queued_events(runner.store, last) == [29, 28, 23]  # one more update, to the final position
-    total = sum(len(_queued_events(runner.store, j)) for j in waiting[6:])
-    assert total == 3 * len(waiting[6:])  # before: 1 + 6 updates each
-    for job_id in [running.id, *waiting[6:]]:
+    runner._announce_positions()  # what the next scheduler tick does once the interval has passed
+    assert _queued_events(runner, last)[-3:] == [start, start - 1, start - 6]  # one more, to the final place
+    counts = [len(_queued_events(runner, j)) for j in waiting[6:]]
+    assert max(counts) <= 4  # without coalescing: up to 1 + 1 + 6 each
+    for job_id in submitted:
         runner.cancel(job_id)

@@ -1,39 +1,39 @@
-"""The instructor's and pinned runs go first and have a reserved share of the queue."""
+"""The instructor's runs go first and have a reserved share of the queue."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from app.jobs.queue import NORMAL, PRIVILEGED, FairQueue, admits, queue_priority
+from app.jobs.queue import NORMAL, PRIVILEGED, admits, fair_order, queue_priority
 from app.jobs.runner import QueueFull
+from app.jobs.store import QueuedJob
 from app.training.methods import resolve_job
 from app.training.train_config import TrainConfig
+from tests.jobs.conftest import wait_state
 
 LONG = resolve_job(
     TrainConfig(model="tiny-llama", method="lora", task="tone", steps=2000, batch_size=1, seq_len=16)
 )
 
 
+def _job(job_id: str, owner: str | None, at: float) -> QueuedJob:
+    return QueuedJob(job_id, owner, at, None, "tiny-llama", "lora", 10)
+
+
 def test_privileged_jobs_go_first_and_owners_still_take_turns_within_a_priority() -> None:
-    queue = FairQueue()
-    for job in ("s1", "s2"):
-        queue.push(job, "student:1")
-    queue.push("t1", "student:2")
-    queue.push("i1", "instructor", queue_priority("instructor"))
-    queue.push("s3", "student:1")
-    assert queue.order() == ["i1", "s1", "t1", "s2", "s3"]
-    assert queue.promote("s3", "student:1")  # pinned while waiting
-    assert queue.order() == ["i1", "s3", "s1", "t1", "s2"]
-    assert [queue.pop() for _ in range(6)] == ["i1", "s3", "s1", "t1", "s2", None]
-    assert len(queue) == 0 and queue.count("student:1") == 0
+    waiting = [
+        _job("s1", "student:1", 1.0),
+        _job("s2", "student:1", 2.0),
+        _job("t1", "student:2", 3.0),
+        _job("i1", "instructor", 4.0),
+        _job("a1", None, 5.0),
+        _job("i2", "instructor", 6.0),
+    ]
+    assert fair_order(waiting, {}) == ["i1", "i2", "s1", "t1", "a1", "s2"]
 
 
 def test_priorities() -> None:
-    assert (
-        queue_priority("instructor") == PRIVILEGED and queue_priority("student:x", pinned=True) == PRIVILEGED
-    )
+    assert queue_priority("instructor") == PRIVILEGED
     assert queue_priority(None) == NORMAL and queue_priority("student:x") == NORMAL
 
 
@@ -55,10 +55,7 @@ def test_a_share_of_the_queue_is_reserved(queued: int, priority: int, admitted: 
 def test_a_full_queue_still_takes_the_instructors_run_and_starts_it_first(make_runner) -> None:  # noqa: ANN001
     runner = make_runner(max_queued=10)
     running = runner.submit(LONG, owner=None)  # holds the worker
-    deadline = time.monotonic() + 120
-    while runner.get(running.id).state.value != "running":
-        assert time.monotonic() < deadline, "the first job never started"
-        time.sleep(0.02)
+    wait_state(runner, running.id, {"running"})
     anonymous = []
     with pytest.raises(QueueFull):
         for _ in range(20):
@@ -67,4 +64,5 @@ def test_a_full_queue_still_takes_the_instructors_run_and_starts_it_first(make_r
     teacher = runner.submit(LONG, owner="instructor")
     assert teacher.queue_position == 0  # ahead of every waiting student or anonymous job
     assert runner.get(anonymous[-1].id).queue_position == 9
-    runner.cancel(running.id)
+    for job in [running, teacher, *anonymous]:
+        runner.cancel(job.id)

@@ -83,13 +83,13 @@ def test_busy_generation_is_refused_and_never_stalls_the_api(bounded: tuple[str,
     job_id = _done_job(base)
     runner, gate = app.state.runner, app.state.generation_gate  # type: ignore[attr-defined]
     release = threading.Event()
-    real_generate = runner.generate
+    real_call = runner.call
 
-    def held_generate(*args: object) -> tuple[str, str]:
+    def held_call(*args: object) -> tuple[str, str]:
         release.wait(60)  # the real generation, held until the test has looked around
-        return real_generate(*args)
+        return real_call(*args)
 
-    runner.generate = held_generate
+    runner.call = held_call
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(_generate, base, job_id)
         while gate.admitted < 1:

@@ -9,6 +9,7 @@ import torch
 
 from app.events import SoftPromptGeometry
 from app.training.spectra import (
+    dense_layer_spectrum,
     dense_model_spectrum,
     dense_singular_values,
     effective_rank,
@@ -17,6 +18,7 @@ from app.training.spectra import (
     lora_factors,
     lora_model_spectrum,
     lora_singular_values,
+    rank_energy,
     snapshot_weights,
     soft_prompt_geometry,
 )
@@ -126,6 +128,47 @@ def test_layer_spectrum_frobenius_and_truncation() -> None:
     assert layer.effective_rank == 2
 
 
+def test_fewer_values_sent_never_changes_the_ranks() -> None:
+    # 40 equal values: the top 8 hold 20 % of the energy; a truncated sum would call that 100 %
+    delta = _matrix_with_spectrum([1.0] * 40, 60, 50).float()
+    full, sent = dense_layer_spectrum("w", delta), dense_layer_spectrum("w", delta, max_values=8, rank=8)
+    assert len(sent.singular_values) == 8 and sent.num_values == 50 and sent.exact  # min(60, 50)
+    assert sent.effective_rank == full.effective_rank == 36  # ceil(0.9 · 40)
+    assert sent.entropy_rank == pytest.approx(40.0, rel=1e-4)
+    assert sent.rank_energy == pytest.approx(8 / 40, rel=1e-4)
+    assert sent.frobenius == pytest.approx(math.sqrt(40), rel=1e-4)
+
+
+def test_truncated_route_measures_shares_against_the_exact_norm(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.training.spectra as spectra
+
+    values = [10.0, 5.0] + [1.0] * 38
+    delta = _matrix_with_spectrum(values, 60, 50).float()
+    exact = dense_layer_spectrum("w", delta, rank=2)
+    monkeypatch.setattr(spectra, "EXACT_SVD_MAX", 10)  # force the randomised route
+    monkeypatch.setattr(spectra, "TRUNCATED_VALUES", 4)
+    approx = dense_layer_spectrum("w", delta, max_values=4, rank=2)
+    assert not approx.exact and approx.num_values == 50 and len(approx.singular_values) == 4
+    total = sum(v * v for v in values)
+    assert approx.frobenius == pytest.approx(math.sqrt(total), rel=1e-4)  # the exact norm, not the top 4's
+    assert approx.rank_energy == pytest.approx(exact.rank_energy, rel=1e-3) == pytest.approx(125 / total)
+    assert approx.effective_rank == 4  # the 4 values reach 128/163 < 90 %: a lower bound, not a rank
+    assert exact.effective_rank > 4
+
+
+def test_rank_energy_is_the_best_rank_r_share() -> None:
+    assert rank_energy([3.0, 4.0], 1) == pytest.approx(16 / 25)
+    assert rank_energy([3.0, 4.0], 5) == 1.0
+    assert rank_energy([0.0, 0.0], 1) == 0.0
+    # Eckart–Young: no rank-1 matrix is closer than the truncated SVD
+    generator = torch.Generator().manual_seed(4)
+    delta = torch.randn(20, 15, generator=generator, dtype=torch.float64)
+    u, sv, vh = torch.linalg.svd(delta, full_matrices=False)
+    best = sv[0] * torch.outer(u[:, 0], vh[0])
+    kept = 1 - float(torch.linalg.matrix_norm(delta - best) ** 2 / torch.linalg.matrix_norm(delta) ** 2)
+    assert rank_energy(sv, 1) == pytest.approx(kept, rel=1e-9)
+
+
 # --------------------------------------------------------------------------- peft models
 
 
@@ -208,6 +251,39 @@ def test_full_finetuning_spectrum_from_snapshot() -> None:
     assert layers[names[1]].frobenius == 0.0
     with pytest.raises(KeyError):
         snapshot_weights(model, ["nope.weight"])
+
+
+def test_full_run_spectrum_event_equals_svdvals_of_the_weight_change(tmp_path) -> None:  # noqa: ANN001
+    """A real full fine-tuning run of the tiny model: each spectrum event's ranks equal those of
+    torch.linalg.svdvals(W − W₀), and its modules are the LoRA targets of the same blocks."""
+    from app.events import Spectrum
+    from app.training.loop import TrainingRun
+    from app.training.methods import DEFAULT_TARGETS
+    from app.training.models import ModelCache
+    from app.training.train_config import TrainConfig
+
+    cache = ModelCache(tmp_path, device="cpu")
+    config = TrainConfig(
+        model="tiny-llama", task="tone", method="full", steps=3, lr=3e-3, rank=4,
+        max_new_tokens=2, eval_every=100, spectrum_every=100,
+    )  # fmt: skip
+    run = TrainingRun(config, cache=cache)
+    events = list(run.events())
+    (spectrum,) = [e for e in events if isinstance(e, Spectrum)]
+    start = dict(cache.get("tiny-llama").model.named_parameters())
+    end = dict(run.prepared.model.named_parameters())
+    assert {layer.name.split(".")[-2] for layer in spectrum.layers} == set(DEFAULT_TARGETS["causal"])
+    for layer in spectrum.layers:
+        delta = (end[layer.name].detach() - start[layer.name].detach()).double()
+        reference = torch.linalg.svdvals(delta)
+        assert layer.exact and layer.num_values == reference.shape[0]
+        assert layer.effective_rank == effective_rank(reference) > 4
+        assert layer.entropy_rank == pytest.approx(entropy_rank(reference), rel=1e-4)
+        assert layer.rank == 4
+        assert layer.rank_energy == pytest.approx(
+            float((reference[:4] ** 2).sum() / (reference**2).sum()), rel=1e-4
+        )
+        assert layer.frobenius == pytest.approx(float(torch.linalg.matrix_norm(delta)), rel=1e-4)
 
 
 # --------------------------------------------------------------------------- soft prompts

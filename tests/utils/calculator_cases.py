@@ -3,7 +3,8 @@
 ``python -m tests.utils.calculator_cases`` rewrites ``tests/fixtures/calculator_cases.json``;
 ``tests/test_calculators.py`` fails when the file and the calculator disagree. Memory inputs and
 outputs use the JavaScript names of ``static/js/memory-math.js`` (``memory({model, precision, method,
-rank, seqLen, batch, virtualTokens})``), so the node test can feed them in unchanged.
+rank, seqLen, batch, virtualTokens, checkpointing, optimizer, gpus})``), so the node test can feed them
+in unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ MEMORY_INPUTS: list[dict[str, Any]] = [
     {"model": "0.135", "precision": "fp32", "method": "prompt", "virtualTokens": 20},
     {"model": "0.135", "precision": "fp32", "method": "prefix", "virtualTokens": 20},
     {"model": "0.135", "precision": "bf16", "method": "full", "seqLen": 128, "batch": 16},
+    {"model": "65", "precision": "4bit", "method": "qlora", "rank": 16},
+    {"model": "65", "precision": "4bit", "method": "qlora", "rank": 16, "checkpointing": True},
+    {
+        "model": "65",
+        "precision": "4bit",
+        "method": "qlora",
+        "rank": 64,
+        "checkpointing": True,
+        "optimizer": "paged_adamw8bit",
+    },
+    {"model": "7", "precision": "bf16", "method": "full", "optimizer": "adamw8bit"},
+    {"model": "70", "precision": "bf16", "method": "full", "checkpointing": True, "gpus": 8},
+    {"model": "13", "precision": "fp32", "method": "lora", "checkpointing": True, "gpus": 2, "batch": 4},
 ]
 ERROR_INPUTS: list[dict[str, Any]] = [
     {"model": "7", "precision": "4bit", "method": "full"},
@@ -40,6 +54,8 @@ ERROR_INPUTS: list[dict[str, Any]] = [
     {"model": "7", "precision": "bf16", "method": "lora", "rank": 0},
     {"model": "3", "precision": "bf16", "method": "lora"},
     {"model": "7", "precision": "bf16", "method": "adapter"},
+    {"model": "7", "precision": "bf16", "method": "lora", "optimizer": "sgd"},
+    {"model": "7", "precision": "bf16", "method": "full", "gpus": 0},
 ]
 LORA_INPUTS = [(4096, 4096, 16), (4096, 4096, 8), (576, 576, 16), (192, 576, 16), (8192, 1024, 64), (1, 1, 1)]
 
@@ -53,6 +69,9 @@ def memory_case(spec: dict[str, Any]) -> dict[str, Any]:
         seq_len=spec.get("seqLen", 512),
         batch=spec.get("batch", 1),
         virtual_tokens=spec.get("virtualTokens", 20),
+        checkpointing=spec.get("checkpointing", False),
+        optimizer=spec.get("optimizer", "adamw"),
+        gpus=spec.get("gpus", 1),
     )
     return {JS_NAMES.get(k, k): v for k, v in est.as_dict().items()}
 
@@ -71,7 +90,15 @@ def build_cases() -> dict[str, Any]:
             "Inputs and answers of app/calculators.py (decimal bytes). Regenerate with "
             "`python -m tests.utils.calculator_cases`; conventions are in the module's docstring."
         ),
-        "defaults": {"rank": 16, "seqLen": 512, "batch": 1, "virtualTokens": 20},
+        "defaults": {
+            "rank": 16,
+            "seqLen": 512,
+            "batch": 1,
+            "virtualTokens": 20,
+            "checkpointing": False,
+            "optimizer": "adamw",
+            "gpus": 1,
+        },  # fmt: skip
         "presets": {
             key: {
                 "label": m.label,

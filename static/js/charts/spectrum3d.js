@@ -8,7 +8,7 @@ import { groupByLayer, shortName } from '../spectrum-rows.js';
 
 export { shortName };
 
-const MAX_INDEX = 48; // beyond this the tail is flat and only costs triangles
+const MAX_INDEX = 128; // the values sent per layer; full fine-tuning's effective ranks reach far past 48
 const MAX_ROWS = 16; // more rows than this cannot be told apart in a plot this size
 
 export class Spectrum3D extends Chart {
@@ -104,7 +104,7 @@ export class Spectrum3D extends Chart {
     const rows = groupByLayer(layers, this.normalise);
     const drawn = this.rows();
     const ranks = layers.map((l) => l.effective_rank);
-    const widths = layers.map((l) => l.singular_values.length);
+    const widths = layers.map((l) => l.num_values || l.singular_values.length);
     const mean = ranks.reduce((a, b) => a + b, 0) / ranks.length;
     const byKind = new Map();
     for (const l of layers) {
@@ -117,6 +117,6 @@ export class Spectrum3D extends Chart {
     const sampled = drawn.length < rows.length ? ` Drawn: ${drawn.length} of ${rows.length} layers, evenly spaced.` : '';
     return `${this.title} at step ${this.event.step}: ${layers.length} weight matrices; ` +
       `singular values hold 90% of the energy in ${num(mean, 2)} directions on average ` +
-      `(of up to ${Math.max(...widths)} computed). Effective rank by matrix kind: ${kinds}.${pooled}${sampled}`;
+      `(of up to ${Math.max(...widths)} singular values, all computed). Effective rank by matrix kind: ${kinds}.${pooled}${sampled}`;
   }
 }
