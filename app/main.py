@@ -31,6 +31,7 @@ from app.api import (
     stream,
     tasks,
 )
+from app.api.adapters import router as adapters_router
 from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
 from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
@@ -42,7 +43,9 @@ from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
+from app.jobs.adapter_service import AdapterService, LocalTunedModels
 from app.jobs.broadcast import Broadcaster
+from app.jobs.combined_store import CombinedStore
 from app.jobs.migrate import upgrade_last_seq
 from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
@@ -93,6 +96,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessions, settings, persistent_secret(settings), TokenGuard(limiter), class_guard.is_removed
     )
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
+    tuned_models = LocalTunedModels(cache)  # swap/combine/merge; the worker-side room can replace it
+    app.state.adapters = AdapterService(store, CombinedStore(sessions), settings.data_dir, tuned_models)
     relay = await _start_relay(app, store, engine) if store.notifies else None
     await anyio.to_thread.run_sync(runner.start)
     try:
@@ -100,6 +105,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         gate.close()
         await anyio.to_thread.run_sync(runner.stop)
+        tuned_models.release()
         if relay is not None:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
@@ -133,7 +139,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
-    routers += (lessons.router,)
+    routers += (lessons.router, adapters_router)
     classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from app.api.adapters import AdapterServiceDep, swap_answer
 from app.api.deps import CredentialsDep, OwnerDep, RunnerDep, StoreDep, SubmitterDep
 from app.api.errors import field_error
 from app.classroom.access import may_cancel, may_view, visible_owner_filter
@@ -102,6 +103,9 @@ def job_adapter(job_id: JobId, runner: RunnerDep, owner: OwnerDep) -> Response:
 class GenerateRequest(BaseModel):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     max_new_tokens: int = Field(32, ge=1, le=128)
+    adapter: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,32}$", description="another finished LoRA job on the same base"
+    )
 
 
 class GenerateResponse(BaseModel):
@@ -109,6 +113,8 @@ class GenerateResponse(BaseModel):
     prompt: str
     tuned: str
     base: str
+    adapter: str  # the job whose adapter answered
+    switch_ms: float | None = None  # set_adapter's time, when "adapter" was asked for
 
 
 @router.post("/{job_id}/generate", response_model=GenerateResponse)
@@ -119,6 +125,7 @@ async def generate(
     runner: RunnerDep,
     owner: OwnerDep,
     who: CredentialsDep,
+    adapters: AdapterServiceDep,
 ) -> GenerateResponse:
     """The tuned and the base model's completions. Bounded (app.limits.generation): a prompt of at
     most 256 tokens, a per-client rate, a few generations at a time on their own threads and a short
@@ -129,14 +136,26 @@ async def generate(
     await run_in_threadpool(_count_generation, request.app.state.limiter, owner, who.address)
     gate: GenerationGate = request.app.state.generation_gate
 
-    def work() -> tuple[str, str]:
+    def work() -> GenerateResponse:
+        if (
+            body.adapter is not None
+        ):  # a finished run's adapter swapped in on this job's base (api/adapters.py)
+            swap = swap_answer(adapters, job_id, body.adapter, body.prompt, body.max_new_tokens, owner)
+            return GenerateResponse(
+                job_id=job_id,
+                prompt=body.prompt,
+                tuned=swap.tuned,
+                base=swap.base,
+                adapter=swap.adapter,
+                switch_ms=swap.switch_ms,
+            )
         try:  # NotInMemory: 409 (app.api.errors)
-            return runner.call(job_id, BoundedGenerate(body.prompt, body.max_new_tokens))
+            tuned, base = runner.call(job_id, BoundedGenerate(body.prompt, body.max_new_tokens))
         except PromptTooLong as exc:
             raise field_error("prompt", str(exc), None) from None
+        return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base, adapter=job_id)
 
-    tuned, base = await gate.run(work)
-    return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base)
+    return await gate.run(work)
 
 
 def _count_generation(limiter: RateLimiter, owner: str | None, address: str | None) -> None:

@@ -32,6 +32,7 @@ WIDGET_TITLES = {
     "trainable-share": "What each method trains",
     "live-panel": "Train a model now",
     "compare": "Compare methods",
+    "adapter-lab": "Adapter lab: swap, stack, merge",
 }
 # Sections the page always has, even if a lesson forgets to place them.
 REQUIRED_WIDGETS = {"live-panel": "Train a model now", "compare": "Compare the methods, measured"}
