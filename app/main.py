@@ -36,6 +36,7 @@ from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_e
 from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
 from app.api.limits import BodySizeLimit, ThrottledAnswers
+from app.api.openapi_errors import declare_error_responses
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
 from app.classroom.auth import persistent_secret
@@ -143,5 +144,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)
+    declare_error_responses(app)
     app.mount("/static", CachedStaticFiles(directory=ROOT / "static", check_dir=False), name="static")
     return app
