@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
+from app.api.adapters import router as adapters_router
 from app.api.errors import add_error_handlers
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
@@ -25,7 +26,9 @@ from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
+from app.jobs.adapter_service import AdapterService, LocalTunedModels
 from app.jobs.broadcast import Broadcaster
+from app.jobs.combined_store import CombinedStore
 from app.jobs.migrate import upgrade_last_seq
 from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
@@ -66,12 +69,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
     app.state.classroom = Classroom(sessions, settings, persistent_secret(settings))
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
+    tuned_models = LocalTunedModels(cache)  # swap/combine/merge; the worker-side room can replace it
+    app.state.adapters = AdapterService(store, CombinedStore(sessions), settings.data_dir, tuned_models)
     relay = await _start_relay(app, store, engine) if store.notifies else None
     await anyio.to_thread.run_sync(runner.start)
     try:
         yield
     finally:
         await anyio.to_thread.run_sync(runner.stop)
+        tuned_models.release()
         if relay is not None:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
@@ -97,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
     add_error_handlers(app)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
-    routers += (lessons.router,)
+    routers += (lessons.router, adapters_router)
     classroom = (classes.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)

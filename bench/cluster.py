@@ -69,19 +69,24 @@ def _watch(base: str, job_id: str, out: dict[str, Any]) -> None:
     out[job_id] = events
 
 
+def _environment(database_url: str, data_dir: str, runner: str, slots: int) -> dict[str, str]:
+    """A web process's settings: ``slots`` jobs at once (worker processes, or Ray actors)."""
+    return {
+        "FTLAB_DATABASE_URL": database_url,
+        "FTLAB_DATA_DIR": data_dir,
+        "FTLAB_DEVICE": "cpu",
+        "FTLAB_INSTRUCTOR_TOKEN": TOKEN,
+        "FTLAB_RUNNER": runner,
+        "FTLAB_CPU_WORKERS": str(slots),
+        "FTLAB_RAY_ACTORS": str(slots),
+    }
+
+
 def class_run(runner: str, database_url: str, quick: bool) -> dict[str, Any]:
     """Two web processes with ``runner``; 10 students × 2 jobs at once; returns the measurements."""
     students, jobs_each = (4, 1) if quick else (STUDENTS, JOBS_EACH)
     with tempfile.TemporaryDirectory(prefix="ftlab-bench-cluster-") as data_dir:
-        env = {
-            "FTLAB_DATABASE_URL": database_url,
-            "FTLAB_DATA_DIR": data_dir,
-            "FTLAB_DEVICE": "cpu",
-            "FTLAB_INSTRUCTOR_TOKEN": TOKEN,
-            "FTLAB_RUNNER": runner,
-            "FTLAB_CPU_WORKERS": "2",
-            "FTLAB_RAY_ACTORS": "2",
-        }
+        env = _environment(database_url, data_dir, runner, slots=2)
         ports = _free_port(), _free_port()
         processes = [start_web_process(ports[0], env)]
         try:
@@ -159,6 +164,29 @@ def _run_class(bases: list[str], students: int, jobs_each: int) -> dict[str, Any
     }
 
 
+def dispatch_overhead(runner: str, database_url: str, jobs: int) -> dict[str, float]:
+    """POST → first `step` of a job on an idle queue, after a warm-up job (warm model cache): the
+    cost of dispatching to a worker process or a Ray actor, one job at a time (median and max)."""
+    with tempfile.TemporaryDirectory(prefix="ftlab-bench-dispatch-") as data_dir:
+        env = _environment(database_url, data_dir, runner, slots=1)
+        port = _free_port()
+        process = start_web_process(port, env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            times = []
+            for index in range(jobs + 1):  # the first warms the worker's model cache
+                posted = time.time()
+                job_id = httpx.post(f"{base}/api/jobs", json=JOB, headers=BEARER, timeout=60).json()["id"]
+                streams: dict[str, Any] = {}
+                _watch(base, job_id, streams)
+                step = next(e for _, e in streams[job_id] if e["type"] == "step")
+                if index:
+                    times.append(step["time"] - posted)
+        finally:
+            stop_web_process(process)
+    return {"median_s": median(times), "max_s": max(times), "jobs": len(times)}
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     base = os.environ.get("FTLAB_BENCH_POSTGRES_URL") or os.environ.get("FTLAB_TEST_POSTGRES_URL")
     if not base:
@@ -170,13 +198,25 @@ def run(quick: bool = False) -> dict[str, Any]:
     runners = {"local": "local"}
     if os.environ.get("FTLAB_TEST_RAY_ADDRESS"):
         runners["ray (2 nodes)"] = os.environ["FTLAB_TEST_RAY_ADDRESS"]
-    rows = {}
+    rows, dispatch = {}, {}
     for label, runner in runners.items():
+        url, schema = _schema_url(base)
+        try:
+            dispatch[label] = dispatch_overhead(runner, url, 2 if quick else 3)
+        finally:
+            _drop_schema(base, schema)
+        if os.environ.get("FTLAB_BENCH_DISPATCH_ONLY"):
+            continue
         url, schema = _schema_url(base)
         try:
             rows[label] = class_run(runner, url, quick)
         finally:
             _drop_schema(base, schema)
+    print_table(
+        "cluster: dispatch, one job at a time on an idle queue (warm model cache): POST → first step",
+        ["runner", "median s", "max s", "jobs"],
+        [[label, d["median_s"], d["max_s"], d["jobs"]] for label, d in dispatch.items()],
+    )
     print_table(
         "cluster: two web processes on PostgreSQL, each job watched on the other process",
         ["runner", "jobs done", "streams exact", "jobs/min", "POST→first step median s", "max s", "nodes"],
@@ -193,4 +233,4 @@ def run(quick: bool = False) -> dict[str, Any]:
             for label, r in rows.items()
         ],
     )
-    return write_result("cluster", quick, {"rows": rows, "job": JOB})
+    return write_result("cluster", quick, {"rows": rows, "dispatch": dispatch, "job": JOB})

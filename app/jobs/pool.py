@@ -19,7 +19,7 @@ from typing import Any
 
 from app.jobs.slots import Slots
 from app.jobs.tuned import NotInMemory, TunedRequest
-from app.jobs.worker import WorkerConfig, worker_main
+from app.jobs.worker import STOPPED_REASON, WorkerConfig, worker_main
 
 logger = logging.getLogger(__name__)
 
@@ -115,10 +115,14 @@ class WorkerPool(Slots[_Slot]):
                 pass
         for slot in slots:
             slot.process.join(timeout)
-            if slot.process.is_alive():
+            if slot.process.is_alive():  # e.g. still loading a model: the cancel flag waits for a step
                 logger.warning("worker %s did not stop in %.0f s; killing it", slot.process.name, timeout)
                 slot.process.kill()
                 slot.process.join(5)
+                with self._lock:
+                    job_id, slot.job_id = slot.job_id, None
+                if job_id:  # its job ends as every running job of a stopping server does
+                    self.on_lost(job_id, STOPPED_REASON)
         if self._reader is not None:
             self._reader.join(5)
 
@@ -241,6 +245,6 @@ class WorkerPool(Slots[_Slot]):
             pending.value = NotInMemory(f"{WORKER_LOST} (exit code {code}) while answering")
             pending.done.set()
         slot.conn.close()
-        if job_id is not None:
+        if job_id:
             logger.error("worker %s died (exit code %s) running job %s", slot.process.name, code, job_id)
-            self.on_lost(job_id, f"{WORKER_LOST} (exit code {code})")
+            self.on_lost(job_id, STOPPED_REASON if stopping else f"{WORKER_LOST} (exit code {code})")
