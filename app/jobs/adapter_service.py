@@ -249,7 +249,12 @@ class AdapterService:
 
 
 def _score(score: TaskScore) -> dict[str, Any]:
-    return {"eval_loss": score.eval_loss, "metric": score.metric, "metric_name": score.metric_name}
+    return {
+        "eval_loss": score.eval_loss,
+        "metric": score.metric,
+        "metric_name": score.metric_name,
+        "degenerate": score.degenerate,
+    }
 
 
 def _row_fields(result: CombinedAdapter, sources: Sequence[AdapterSource]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ one call at a time (see ``app.jobs.adapter_service.LocalTunedModels``).
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import time
 from collections import OrderedDict
@@ -81,6 +82,7 @@ class TaskScore:
     eval_loss: float
     metric: float | None
     metric_name: str
+    degenerate: float | None = None  # share of generated replies that loop (evaluation.degenerate_share)
 
 
 @dataclass(frozen=True)
@@ -337,9 +339,12 @@ class AdapterLab:
 
 
 def _task_score(model: Any, base: _Base, task: Task, cfg: TrainConfig) -> TaskScore:
-    loss = ev.eval_loss(model, base.tokenizer, task, cfg.seq_len, base.device)
-    metric = ev.task_metric(model, base.tokenizer, task, cfg.max_new_tokens, cfg.seq_len, base.device)
-    return TaskScore(task.name, loss, ev.finite_or_none(metric), task.metric_name)
+    """Scored as the training loop scores a run (NativeSteps.evaluate): loss, metric, looping share."""
+    from app.training.steps import NativeSteps
+
+    loss, metric, degenerate = NativeSteps(model, base.tokenizer, task, cfg, base.device).evaluate()
+    metric = metric if metric is not None and math.isfinite(metric) else None
+    return TaskScore(task.name, loss, metric, task.metric_name, degenerate)
 
 
 def _save_one(model: Any, name: str, directory: Path) -> None:
