@@ -90,7 +90,8 @@ def main() -> None:
                 print(f"{name:18s} {counts}")
             q = statistics.quantiles(samples, n=100)
             print(
-                f"health: {len(samples)} samples, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {max(samples):.1f} ms"
+                f"health: {len(samples)} samples, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, "
+                f"max {max(samples):.1f} ms"
             )
             print(
                 f"instructor after: login {login.status_code}, start+pin run {run.status_code}, "
