@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.redact import hide_paths
+from app.training.task_files import is_valid_unicode
 
 MAX_DEPTH = 32  # our bodies nest three levels; deeper is an attack on the parser
 
@@ -41,11 +42,7 @@ class _NonFinite:
 
 
 def has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    return not is_valid_unicode(text)
 
 
 def _check(value: Any, loc: list[str | int], depth: int = 0) -> None:

@@ -37,13 +37,7 @@ class ClassGuard:
         with self._sessions() as session:
             if session.get(BlockedAddressRow, (class_code, address)) is not None:
                 raise Blocked(f"the instructor of class {class_code} has blocked joins from your address")
-        verdict = self.limiter.hit(f"join:{address}", JOINS_PER_ADDRESS)
-        if not verdict.allowed:
-            raise Throttled(
-                f"too many joins from your address ({JOINS_PER_ADDRESS.describe()}); "
-                f"try again in {verdict.retry_after} s",
-                verdict.retry_after,
-            )
+        self.limiter.require(f"join:{address}", JOINS_PER_ADDRESS, "joins from your address")
 
     def joined(self, class_code: str, member_id: str, address: str) -> None:
         with self._sessions.begin() as session:
@@ -85,13 +79,7 @@ class ClassGuard:
         if active >= cap:
             who = "anonymous jobs" if owner is None else "jobs"
             raise Throttled(f"{active} {who} from your address are queued or running; the limit is {cap}", 30)
-        verdict = self.limiter.hit(f"submit:{address}", SUBMISSIONS_PER_ADDRESS)
-        if not verdict.allowed:
-            raise Throttled(
-                f"too many jobs from your address ({SUBMISSIONS_PER_ADDRESS.describe()}); "
-                f"try again in {verdict.retry_after} s",
-                verdict.retry_after,
-            )
+        self.limiter.require(f"submit:{address}", SUBMISSIONS_PER_ADDRESS, "jobs from your address")
 
     def record_job(self, job_id: str, owner: str | None, address: str | None) -> None:
         with self._sessions.begin() as session:

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 
+from app.limits.errors import Throttled
 from app.limits.tables import RateCounterRow
 
 Clock = Callable[[], float]
@@ -66,6 +67,15 @@ class RateLimiter:
             if random.random() < 1 / CLEANUP_EVERY:
                 session.execute(delete(RateCounterRow).where(RateCounterRow.expires_at < now))
         return _verdict(rate, now, window, current, previous or 0)
+
+    def require(self, key: str, rate: Rate, what: str) -> None:
+        """``hit``, raising Throttled ("too many <what> (<rate>); try again in N s") when refused."""
+        verdict = self.hit(key, rate)
+        if not verdict.allowed:
+            raise Throttled(
+                f"too many {what} ({rate.describe()}); try again in {verdict.retry_after} s",
+                verdict.retry_after,
+            )
 
     def peek(self, key: str, rate: Rate) -> Verdict:
         """The verdict an event now would get, without counting one."""

@@ -192,14 +192,14 @@ def _field(number: int, row: dict[str, Any], key: str, limit: int) -> str:
     value = value.strip()
     if not value:
         raise TaskFileError(number, f"field {key!r} is empty")
-    if not _is_unicode(value):
+    if not is_valid_unicode(value):
         raise TaskFileError(number, f"field {key!r} contains a lone UTF-16 surrogate (not valid Unicode)")
     if len(value) > limit:
         raise TaskFileError(number, f"field {key!r} has {len(value)} characters; the limit is {limit}")
     return value
 
 
-def _is_unicode(text: str) -> bool:
+def is_valid_unicode(text: str) -> bool:
     """False for text with a lone surrogate (JSON's "\\ud800"): no tokenizer or database takes it."""
     try:
         text.encode("utf-8")
