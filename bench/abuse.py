@@ -57,46 +57,53 @@ def _count(statuses: list[int]) -> dict[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--url", help="a running server (started with FTLAB_INSTRUCTOR_TOKEN=" + TOKEN + ")")
     args = parser.parse_args()
     n = {
         k: max(1, int(v * args.scale)) for k, v in {"gen": 60, "join": 1000, "sub": 500, "guess": 300}.items()
     }
+    if args.url:  # a server in its own process: the probe's threads do not share its interpreter
+        probe(args.url.rstrip("/"), n)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), model_dir=get_settings().model_dir, instructor_token=TOKEN)
         with live_server(create_app(settings)) as base:
-            teacher = httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"})
-            job = teacher.post("/api/jobs", json=TINY).json()["id"]
-            while teacher.get(f"/api/jobs/{job}").json()["state"] not in ("done", "failed"):
-                time.sleep(0.2)
-            samples: list[float] = []
-            stop = threading.Event()
-            sampler = threading.Thread(target=_health_sampler, args=(base, stop, samples), daemon=True)
-            sampler.start()
-            results: dict[str, dict[int, int]] = {}
-            with ThreadPoolExecutor(60) as pool:
-                results["generate"] = _count(list(pool.map(lambda _: _generate(base, job), range(n["gen"]))))
-                code = teacher.post("/api/classes", json={}).json()["code"]
-                results["join"] = _count(list(pool.map(lambda i: _join(base, code, i), range(n["join"]))))
-                teacher.post(f"/api/classes/{code}/close")
-                results["anonymous submit"] = _count(list(pool.map(lambda _: _submit(base), range(n["sub"]))))
-                results["bearer guess"] = _count(list(pool.map(lambda i: _guess(base, i), range(n["guess"]))))
-            stop.set()
-            sampler.join()
-            login = httpx.Client(base_url=base, timeout=60).post("/api/auth/login", json={"token": TOKEN})
-            code = teacher.post("/api/classes", json={}).json()["code"]
-            run = teacher.post(f"/api/classes/{code}/runs", json=TINY)
-            pinned = teacher.get(f"/api/classes/{code}").json().get("pinned_job_id")
-            for name, counts in results.items():
-                print(f"{name:18s} {counts}")
-            q = statistics.quantiles(samples, n=100)
-            print(
-                f"health: {len(samples)} samples, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, "
-                f"max {max(samples):.1f} ms"
-            )
-            print(
-                f"instructor after: login {login.status_code}, start+pin run {run.status_code}, "
-                f"queue position {run.json().get('queue_position')}, pinned {pinned == run.json().get('id')}"
-            )
+            probe(base, n)
+
+
+def probe(base: str, n: dict[str, int]) -> None:
+    teacher = httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"})
+    job = teacher.post("/api/jobs", json=TINY).json()["id"]
+    while teacher.get(f"/api/jobs/{job}").json()["state"] not in ("done", "failed"):
+        time.sleep(0.2)
+    samples: list[float] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=_health_sampler, args=(base, stop, samples), daemon=True)
+    sampler.start()
+    results: dict[str, dict[int, int]] = {}
+    with ThreadPoolExecutor(60) as pool:
+        results["generate"] = _count(list(pool.map(lambda _: _generate(base, job), range(n["gen"]))))
+        code = teacher.post("/api/classes", json={}).json()["code"]
+        results["join"] = _count(list(pool.map(lambda i: _join(base, code, i), range(n["join"]))))
+        teacher.post(f"/api/classes/{code}/close")
+        results["anonymous submit"] = _count(list(pool.map(lambda _: _submit(base), range(n["sub"]))))
+        results["bearer guess"] = _count(list(pool.map(lambda i: _guess(base, i), range(n["guess"]))))
+    stop.set()
+    sampler.join()
+    login = httpx.Client(base_url=base, timeout=60).post("/api/auth/login", json={"token": TOKEN})
+    code = teacher.post("/api/classes", json={}).json()["code"]
+    run = teacher.post(f"/api/classes/{code}/runs", json=TINY)
+    pinned = teacher.get(f"/api/classes/{code}").json().get("pinned_job_id")
+    for name, counts in results.items():
+        print(f"{name:18s} {counts}")
+    q = statistics.quantiles(samples, n=100)
+    print(
+        f"health: {len(samples)} samples, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {max(samples):.1f} ms"
+    )
+    print(
+        f"instructor after: login {login.status_code}, start+pin run {run.status_code}, "
+        f"queue position {run.json().get('queue_position')}, pinned {pinned == run.json().get('id')}"
+    )
 
 
 if __name__ == "__main__":
