@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from app.adapter_lab_figures import adapter_lab_figures
 from app.calculators import (
     GB,
     bits_to_fit,
@@ -175,6 +176,7 @@ def lesson_figures() -> dict[str, str]:
         "head_params": count_text(classifier_head_params(HEAD_HIDDEN, HEAD_LABELS)),
     }
     figures |= _memory_figures() | _comparison_figures() | _quantisation_figures() | _hardware_figures()
+    figures |= adapter_lab_figures()  # the recorded adapter-lab session (lessons/.../adapter-lab.json)
     return figures | run_figures()
 
 

@@ -27,7 +27,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 WORDS_PER_MINUTE = 238  # silent reading of non-fiction in English (Brysbaert 2019, a meta-analysis)
 WidgetId = Literal[
     "lora-explorer", "memory-calculator", "spectrum-live", "soft-prompt-3d", "trainable-share", "live-panel",
-    "compare",
+    "compare", "adapter-lab",
 ]  # fmt: skip
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

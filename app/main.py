@@ -3,6 +3,7 @@ static files and templates. Importing this module loads no model; the lifespan m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,8 +13,10 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 
 from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
+from app.api.adapters import router as adapters_router
 from app.api.errors import add_error_handlers
 from app.api.limits import BodySizeLimit
 from app.api.static import CachedStaticFiles, vendor_router
@@ -21,14 +24,19 @@ from app.classroom import tables as _class_tables  # noqa: F401  (registers the 
 from app.classroom.auth import persistent_secret
 from app.classroom.room import Classroom
 from app.config import Settings, get_settings
-from app.db import Base, make_engine, make_sessionmaker
+from app.db import create_tables, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
+from app.jobs.adapter_service import AdapterService, LocalTunedModels
 from app.jobs.broadcast import Broadcaster
+from app.jobs.combined_store import CombinedStore
+from app.jobs.migrate import upgrade_last_seq
+from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
 from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
+RELAY_START_S = 30.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,16 +45,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     settings.ensure_dirs()
     engine = make_engine(settings.resolved_database_url)
-    Base.metadata.create_all(engine)
+    if "jobs.last_seq" in create_tables(engine):  # a database from before seqs were given out here
+        upgrade_last_seq(engine)
     sessions = make_sessionmaker(engine)
     store = JobStore(sessions)
-    restarted = store.fail_unfinished()
-    if restarted:
-        logger.warning("marked %d unfinished jobs failed: server restarted", len(restarted))
     cache = ModelCache(settings.model_dir, settings.device)
     broadcaster = Broadcaster(settings.subscriber_queue_size)
     # One job per GPU at a time; on the CPU as many as configured.
     workers = settings.cpu_workers if cache.device == "cpu" else 1
+    if settings.runner != "local":
+        workers = settings.ray_actors
     runner = Runner(
         store,
         broadcaster,
@@ -54,16 +62,37 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir,
         workers=workers,
         time_limit_s=settings.job_time_limit_s,
+        backend=settings.runner,
+        ray_num_cpus=settings.ray_num_cpus,
+        ray_num_gpus=settings.ray_num_gpus,
     )
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
     app.state.classroom = Classroom(sessions, settings, persistent_secret(settings))
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
-    runner.start()
+    tuned_models = LocalTunedModels(cache)  # swap/combine/merge; the worker-side room can replace it
+    app.state.adapters = AdapterService(store, CombinedStore(sessions), settings.data_dir, tuned_models)
+    relay = await _start_relay(app, store, engine) if store.notifies else None
+    await anyio.to_thread.run_sync(runner.start)
     try:
         yield
     finally:
         await anyio.to_thread.run_sync(runner.stop)
+        tuned_models.release()
+        if relay is not None:
+            relay.cancel()
+            await asyncio.gather(relay, return_exceptions=True)
         engine.dispose()
+
+
+async def _start_relay(app: FastAPI, store: JobStore, engine: Engine) -> asyncio.Task:
+    """PostgreSQL: hear every process's events and class changes (LISTEN), and tell them ours."""
+    classroom = app.state.classroom
+    relay = PgRelay(store.url, app.state.broadcaster, classroom.hub.notify_here)
+    classroom.hub.relay = relay.class_notifier(engine)
+    task = asyncio.create_task(relay.run(), name="ftlab-pg-listen")
+    app.state.pg_relay = relay
+    await asyncio.wait_for(relay.ready.wait(), RELAY_START_S)
+    return task
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
     add_error_handlers(app)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
-    routers += (lessons.router,)
+    routers += (lessons.router, adapters_router)
     classroom = (classes.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)

@@ -21,6 +21,8 @@ BENCHMARKS: dict[str, str] = {
     "first-step": "bench.first_step",
     "load": "bench.load",
     "memory": "bench.memory",
+    "fanout-pg": "bench.fanout_pg",  # needs PostgreSQL
+    "cluster": "bench.cluster",  # needs PostgreSQL (and a Ray cluster for its Ray row)
 }
 
 

@@ -60,7 +60,8 @@ def publish(server: Server, job_id: str, events: int, loops: int, payload_layers
     from app.jobs.state import JobState
 
     store, broadcaster = server.state.store, server.state.broadcaster
-    store.set_state(job_id, JobState.RUNNING)
+    # claimed by this server's runner: a running job nobody owns would be failed as lost
+    store.set_state(job_id, JobState.RUNNING, claimed_by=server.state.runner.holder)
     stamper = EventStamper(job_id)
     # Spectrum-sized events with realistic (incompressible) digits: a constant payload would shrink
     # ~100x under permessage-deflate and never fill a stalled client's socket buffers.

@@ -31,6 +31,6 @@ timeout 180 "$PY" -m bench.gpu_throughput $SMOKE --out "$OUT/throughput.json" | 
 
 # 3. benchmark 1 on this device (the smoke run only checks it starts: --quick)
 if [[ -z "$SMOKE" ]]; then
-    FTLAB_BENCH_RESULTS="$OUT" timeout 240 "$PY" -m app.cli bench overhead | tee "$OUT/overhead.txt"
+    FTLAB_BENCH_RESULTS="$OUT" timeout 240 "$PY" -m bench overhead | tee "$OUT/overhead.txt"
 fi
 echo "results in $OUT"

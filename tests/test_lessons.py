@@ -16,7 +16,7 @@ from app import lessons
 SLUG = "fine-tuning-llms"
 FOLDER = lessons.LESSONS_DIR / SLUG
 WIDGETS = {"lora-explorer", "memory-calculator", "spectrum-live", "soft-prompt-3d", "trainable-share"}
-WIDGETS |= {"live-panel", "compare"}
+WIDGETS |= {"live-panel", "compare", "adapter-lab"}
 # Byte figures in the prose that cite a paper or a product, not the calculator.
 CITED_BYTES = {"80 GB": "NVIDIA H100", "48 GB": "QLoRA paper's card", "3 GB": "QLoRA paper, 65B saving"}
 CITED_BYTES |= {

@@ -1,22 +1,26 @@
 """Dependencies the routers share (``Annotated`` aliases). Heavy objects live on ``app.state``,
 made by the lifespan in ``app.main``; routes reach them only through these. Each takes the
-``HTTPConnection``, so HTTP routes and websockets use the same ones."""
+``HTTPConnection``, so HTTP routes and websockets use the same ones. The runner, store, cache and
+submitter types are named, not imported, so a router that needs only pages or templates imports no
+training code through this module."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 from fastapi.templating import Jinja2Templates
 from starlette.requests import HTTPConnection
 
 from app.classroom.auth import INSTRUCTOR_COOKIE, STUDENT_COOKIE, Credentials
-from app.classroom.room import Classroom
 from app.config import Settings
-from app.jobs.runner import Runner
-from app.jobs.store import JobStore
-from app.jobs.submit import JobSubmitter
-from app.training.models import ModelCache
+
+if TYPE_CHECKING:
+    from app.classroom.room import Classroom
+    from app.jobs.runner import Runner
+    from app.jobs.store import JobStore
+    from app.jobs.submit import JobSubmitter
+    from app.training.models import ModelCache
 
 
 def get_settings(conn: HTTPConnection) -> Settings:
@@ -58,8 +62,8 @@ def credentials(conn: HTTPConnection) -> Credentials:
 
 
 CredentialsDep = Annotated[Credentials, Depends(credentials)]
-ClassroomDep = Annotated[Classroom, Depends(get_classroom)]
-AnyClassroomDep = Annotated[Classroom | None, Depends(any_classroom)]
+ClassroomDep = Annotated["Classroom", Depends(get_classroom)]
+AnyClassroomDep = Annotated["Classroom | None", Depends(any_classroom)]
 
 
 def current_owner(who: CredentialsDep, room: AnyClassroomDep) -> str | None:
@@ -73,6 +77,8 @@ def require_instructor(who: CredentialsDep, room: ClassroomDep) -> None:
 
 
 def get_submitter(conn: HTTPConnection) -> JobSubmitter:
+    from app.jobs.submit import JobSubmitter
+
     state = conn.app.state
     return JobSubmitter(
         state.runner,
@@ -84,10 +90,10 @@ def get_submitter(conn: HTTPConnection) -> JobSubmitter:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[JobStore, Depends(get_store)]
-RunnerDep = Annotated[Runner, Depends(get_runner)]
-ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
+StoreDep = Annotated["JobStore", Depends(get_store)]
+RunnerDep = Annotated["Runner", Depends(get_runner)]
+ModelCacheDep = Annotated["ModelCache", Depends(get_model_cache)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 OwnerDep = Annotated[str | None, Depends(current_owner)]
-SubmitterDep = Annotated[JobSubmitter, Depends(get_submitter)]
+SubmitterDep = Annotated["JobSubmitter", Depends(get_submitter)]
 Instructor = Depends(require_instructor)

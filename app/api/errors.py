@@ -14,6 +14,7 @@ from starlette.responses import Response
 from app.classroom.auth import NotInstructor
 from app.classroom.limits import LimitExceeded
 from app.classroom.service import ClassClosed, ClassFull, NicknameTaken, UnknownClass
+from app.jobs.adapter_service import AdapterServiceError
 from app.jobs.runner import NotInMemory, QueueFull
 from app.jobs.uploads import UploadProblem
 from app.training.methods import ConfigError
@@ -59,6 +60,10 @@ def http_error(exc: Exception) -> HTTPException | RequestValidationError:
         return field_error(exc.field, str(exc), line=exc.line)
     if isinstance(exc, TaskFileError):
         return field_error("file", str(exc), line=exc.line)
+    if isinstance(exc, AdapterServiceError):  # swap / combine / merge: 404, 409, or 422 naming the field
+        if exc.status == 422:
+            return field_error(exc.field or "jobs", str(exc))
+        return HTTPException(exc.status, str(exc))
     raise TypeError(f"not a domain error: {exc!r}")
 
 
@@ -74,6 +79,7 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     NotInMemory,
     UploadProblem,
     TaskFileError,
+    AdapterServiceError,
 )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from app.api.adapters import AdapterServiceDep, swap_answer
 from app.api.deps import CredentialsDep, OwnerDep, RunnerDep, StoreDep, SubmitterDep
 from app.classroom.access import may_cancel, may_view, visible_owner_filter
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
@@ -95,6 +96,9 @@ def job_adapter(job_id: JobId, runner: RunnerDep, owner: OwnerDep) -> Response:
 class GenerateRequest(BaseModel):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     max_new_tokens: int = Field(32, ge=1, le=128)
+    adapter: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,32}$", description="another finished LoRA job on the same base"
+    )
 
 
 class GenerateResponse(BaseModel):
@@ -102,12 +106,26 @@ class GenerateResponse(BaseModel):
     prompt: str
     tuned: str
     base: str
+    adapter: str  # the job whose adapter answered
+    switch_ms: float | None = None  # set_adapter's time, when "adapter" was asked for
 
 
 @router.post("/{job_id}/generate", response_model=GenerateResponse)
-def generate(job_id: JobId, body: GenerateRequest, runner: RunnerDep, owner: OwnerDep) -> GenerateResponse:
+def generate(
+    job_id: JobId, body: GenerateRequest, runner: RunnerDep, owner: OwnerDep, adapters: AdapterServiceDep
+) -> GenerateResponse:
     job = _job_or_404(runner, job_id, owner)
     if job.state.value != "done":
         raise HTTPException(409, f"job {job_id} is {job.state.value}; generation needs a finished job")
+    if body.adapter is not None:  # a finished run's adapter swapped in on this job's base (api/adapters.py)
+        swap = swap_answer(adapters, job_id, body.adapter, body.prompt, body.max_new_tokens, owner)
+        return GenerateResponse(
+            job_id=job_id,
+            prompt=body.prompt,
+            tuned=swap.tuned,
+            base=swap.base,
+            adapter=swap.adapter,
+            switch_ms=swap.switch_ms,
+        )
     tuned, base = runner.generate(job_id, body.prompt, body.max_new_tokens)  # NotInMemory: 409
-    return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base)
+    return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base, adapter=job_id)

@@ -16,6 +16,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.api.deps import get_templates
+
 ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
 LESSONS_DIR = ROOT / "lessons"
@@ -32,6 +34,7 @@ WIDGET_TITLES = {
     "trainable-share": "What each method trains",
     "live-panel": "Train a model now",
     "compare": "Compare methods",
+    "adapter-lab": "Adapter lab: swap, stack, merge",
 }
 # Sections the page always has, even if a lesson forgets to place them.
 REQUIRED_WIDGETS = {"live-panel": "Train a model now", "compare": "Compare the methods, measured"}
@@ -56,8 +59,7 @@ def recorded_runs(slug: str) -> list[str]:
 
 
 def _templates(request: Request) -> Jinja2Templates:
-    # Read straight from app.state (not app.api.deps) so rendering a page imports no training code.
-    return request.app.state.templates
+    return get_templates(request)
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:

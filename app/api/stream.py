@@ -3,7 +3,7 @@
 No gaps, no duplicates across the replay/live seam: subscribe first, then replay from the store,
 then pass live events on only if their seq is the next one (a gap is filled from the store, an old
 seq is skipped). Events are stored before they are published, so anything published before the
-subscription is in the replay.
+subscription is in the replay. A second with nothing live reads the store again (see STORE_POLL_S).
 
 Close codes: 1000 after the terminal event; 1013 when the client fell ``subscriber_queue_size``
 events behind (reconnect with ?after=<last seq>); 4404 unknown job. A refused Origin gets HTTP 403
@@ -33,6 +33,9 @@ REPLAY_PAGE = 500
 CLOSE_TIMEOUT_S = 5.0  # a client that reads nothing cannot even take the close frame
 TOO_SLOW = 1013  # "try again later"
 UNKNOWN_JOB = 4404
+# With nothing live for this long, read the store: events of a job run by another server process
+# reach this one through the database only (SQLite), and a lost notification costs at most this.
+STORE_POLL_S = 1.0
 
 
 def origin_allowed(headers: Headers, allowed: list[str]) -> bool:
@@ -96,7 +99,11 @@ async def _send_events(
         last, finished = await _replay(websocket, store, job_id, last, sent=sent)
         finished = finished or job_finished  # a finished job's events are all stored: nothing will follow
         while not finished:
-            message = await subscription.get()
+            try:
+                message = await asyncio.wait_for(subscription.get(), STORE_POLL_S)
+            except TimeoutError:  # nothing live: another process may run the job (SQLite), look
+                last, finished = await _replay(websocket, store, job_id, last, sent=sent)
+                continue
             if message.seq <= last:  # already sent from the store (or the client asked past it)
                 finished = message.terminal
                 continue

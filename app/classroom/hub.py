@@ -11,9 +11,12 @@ subscription's queue is bounded, so a slow browser cannot make the server hold a
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 
 from app.jobs.broadcast import Broadcaster, Message, SubscriberOverflow, Subscription
 
+logger = logging.getLogger(__name__)
 TOPICS = frozenset({"members", "answers", "runs", "pin", "limits", "closed"})
 QUEUE_SIZE = 256  # notices a listener may fall behind before it is told "everything changed"
 
@@ -52,6 +55,8 @@ class Listener:
 class ClassHub:
     def __init__(self, broadcaster: Broadcaster | None = None) -> None:
         self.broadcaster = broadcaster or Broadcaster(QUEUE_SIZE)
+        # Tells the other web processes (PostgreSQL NOTIFY, set by the app's lifespan); None: only us.
+        self.relay: Callable[[str, str], None] | None = None
 
     def listen(self, code: str) -> Listener:
         """Call from a coroutine: the listener is bound to the running loop."""
@@ -64,7 +69,16 @@ class ClassHub:
         return self.broadcaster.subscriber_count(_key(code))
 
     def notify(self, code: str, topic: str) -> None:
-        """Thread-safe and non-blocking."""
+        """Thread-safe; wakes this process's listeners and, through ``relay``, every other process's."""
+        self.notify_here(code, topic)
+        if self.relay is not None:
+            try:
+                self.relay(code, topic)
+            except Exception:  # the change is stored; other processes' dashboards miss one refresh
+                logger.exception("could not relay class %s change %r", code, topic)
+
+    def notify_here(self, code: str, topic: str) -> None:
+        """Thread-safe and non-blocking: this process's listeners only."""
         if topic not in TOPICS:
             raise ValueError(f"unknown topic {topic!r}")
         self.broadcaster.publish(_key(code), Message(seq=0, data=topic, terminal=False))

@@ -1,58 +1,53 @@
-"""The waiting line: round-robin between owners (FIFO within one), and start-time estimates."""
+"""The waiting line: round-robin between owners (FIFO within one), and start-time estimates.
+
+Policies only (pure functions over rows read from the database), so every process agrees."""
 
 from __future__ import annotations
 
 import heapq
 import threading
-from collections import OrderedDict, deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+
+from app.jobs.store import QueuedJob, QueueSnapshot
 
 
-class FairQueue:
-    """Job ids waiting to run. ``pop`` takes the oldest job of the owner whose turn it is, so one
-    owner with many jobs delays another owner's job by at most one job per other owner ahead."""
+def fair_order(waiting: Sequence[QueuedJob], last_start: Mapping[str | None, float]) -> list[str]:
+    """Waiting job ids in the order they will run: round-robin between owners, FIFO within one.
 
-    def __init__(self) -> None:
-        self._by_owner: OrderedDict[Hashable, deque[str]] = OrderedDict()
+    An owner's place in the line is when they (re)joined it: their oldest waiting job's arrival, or
+    the start of their latest job if that came later (a started job sends its owner to the back). So
+    one owner with many jobs delays another owner's job by at most one job per other owner ahead.
+    Pure: every process computes the same order from the same rows."""
+    lines: dict[str | None, list[QueuedJob]] = {}
+    for job in sorted(waiting, key=lambda j: (j.created_at, j.id)):
+        lines.setdefault(job.owner, []).append(job)
 
-    def push(self, job_id: str, owner: str | None) -> None:
-        self._by_owner.setdefault(owner, deque()).append(job_id)
+    def joined(owner: str | None) -> tuple[float, str]:
+        return (max(lines[owner][0].created_at, last_start.get(owner, 0.0)), owner or "")
 
-    def pop(self) -> str | None:
-        if not self._by_owner:
-            return None
-        owner, jobs = next(iter(self._by_owner.items()))
-        job_id = jobs.popleft()
-        del self._by_owner[owner]
-        if jobs:  # the owner goes to the back of the line
-            self._by_owner[owner] = jobs
-        return job_id
+    ordered = [lines[owner] for owner in sorted(lines, key=joined)]
+    order: list[str] = []
+    for turn in range(max((len(line) for line in ordered), default=0)):
+        order.extend(line[turn].id for line in ordered if turn < len(line))
+    return order
 
-    def remove(self, job_id: str) -> bool:
-        for owner, jobs in self._by_owner.items():
-            if job_id in jobs:
-                jobs.remove(job_id)
-                if not jobs:
-                    del self._by_owner[owner]
-                return True
-        return False
 
-    def order(self) -> list[str]:
-        """Every waiting job id, in the order ``pop`` would hand them out."""
-        lines = [list(jobs) for jobs in self._by_owner.values()]
-        order: list[str] = []
-        for turn in range(max((len(line) for line in lines), default=0)):
-            order.extend(line[turn] for line in lines if turn < len(line))
-        return order
-
-    def count(self, owner: str | None) -> int:
-        return len(self._by_owner.get(owner, ()))
-
-    def __len__(self) -> int:
-        return sum(len(jobs) for jobs in self._by_owner.values())
-
-    def __contains__(self, job_id: object) -> bool:
-        return any(job_id in jobs for jobs in self._by_owner.values())
+def schedule(
+    snapshot: QueueSnapshot,
+    estimate: Callable[[QueuedJob], float],
+    time_left: Callable[[QueuedJob], float],
+    workers: int,
+) -> dict[str, tuple[int, float]]:
+    """Queue position and estimated seconds to start of every waiting job (``estimate``: a waiting
+    job's whole run; ``time_left``: what a running job still needs, see ``time_left_s``)."""
+    order = fair_order(snapshot.waiting, snapshot.last_start)
+    by_id = {job.id: job for job in snapshot.waiting}
+    running_left = [time_left(job) for job in snapshot.running]
+    starts = start_times(running_left, [estimate(by_id[j]) for j in order], workers)
+    return {
+        job_id: (index, round(start, 1))
+        for index, (job_id, start) in enumerate(zip(order, starts, strict=True))
+    }
 
 
 def start_times(running_left_s: Sequence[float], queued_s: Sequence[float], workers: int) -> list[float]:
@@ -116,6 +111,9 @@ class DurationModel:
             else:
                 k = self._smoothing
                 self._seen[(model, method)] = (k * old[0] + (1 - k) * load_s, k * old[1] + (1 - k) * step_s)
+
+    def estimate_job(self, job: QueuedJob) -> float:
+        return self.estimate(job.model, job.method, job.steps)
 
     def observe_step(self, model: str, method: str, step_s: float) -> None:
         """A running job's measured seconds per step so far (its load time is not known yet)."""

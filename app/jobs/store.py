@@ -7,18 +7,23 @@ live stream did, and ``(job_id, seq)`` is the primary key: a duplicate seq canno
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, func, select, text, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from app.db import Base
-from app.events import TERMINAL_TYPES, Done, EventStamper, Failed
+from app.events import TERMINAL_TYPES, Done, EventStamper, Failed, Queued
 from app.events import _Event as AnyEvent
 from app.jobs.state import FINISHED, STATE_OF_TERMINAL_EVENT, JobState, check_transition
 
 RESTART_REASON = "server restarted"
+EVENTS_CHANNEL = (
+    "ftlab_events"  # PostgreSQL NOTIFY channel; payload "job_id:seq", the body stays in the table
+)
+UNFINISHED = tuple(s.value for s in JobState if s not in FINISHED)
 
 
 class JobRow(Base):
@@ -37,6 +42,15 @@ class JobRow(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     has_adapter: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Execution: the last seq given out (stamping happens in the database, so any process can emit),
+    # the position last announced to a waiting job, the server process whose worker runs it (its
+    # lease row says whether that process is alive), the worker or node, and a cancel request.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int | None] = mapped_column(Integer)
+    eta_s: Mapped[float | None] = mapped_column(Float)  # the start estimate last announced
+    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    node: Mapped[str | None] = mapped_column(String(120))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class EventRow(Base):
@@ -73,6 +87,24 @@ class StoredEvent(NamedTuple):
         return self.type in TERMINAL_TYPES
 
 
+class QueuedJob(NamedTuple):
+    id: str
+    owner: str | None
+    created_at: float
+    started_at: float | None
+    model: str
+    method: str
+    steps: int
+    position: int | None = None  # the position last announced to it
+    eta_s: float | None = None  # and its start estimate
+
+
+class QueueSnapshot(NamedTuple):
+    waiting: list[QueuedJob]
+    running: list[QueuedJob]
+    last_start: dict[str | None, float]  # owner → when their latest job started
+
+
 class JobView(BaseModel):
     """A job as the API shows it (a detached snapshot of its row)."""
 
@@ -89,6 +121,7 @@ class JobView(BaseModel):
     summary: dict[str, Any] | None = None
     error: str | None = None
     has_adapter: bool = False
+    node: str | None = None
 
     @classmethod
     def of(cls, row: JobRow) -> JobView:
@@ -118,10 +151,21 @@ class JobStore:
     """All database access of the jobs room. Every method is one short transaction; thread-safe."""
 
     def __init__(self, sessions: sessionmaker) -> None:
-        self._sessions = sessions
+        self._sessions = self.sessions = sessions
+        engine = sessions.kw["bind"]
+        self.url: str = engine.url.render_as_string(hide_password=False)  # for worker processes
+        self.notifies = engine.dialect.name == "postgresql"
 
     # -- jobs ---------------------------------------------------------------------------------
-    def create_job(self, job_id: str, config: dict[str, Any], owner: str | None = None) -> JobView:
+    def create_job(
+        self,
+        job_id: str,
+        config: dict[str, Any],
+        owner: str | None = None,
+        first_event: Callable[[Session], AnyEvent | None] | None = None,
+    ) -> JobView:
+        """Insert a queued job; ``first_event(session)`` (called after the insert, in the same
+        transaction) gives its first event, so nothing can run the job before that event exists."""
         row = JobRow(
             id=job_id,
             owner=owner,
@@ -132,10 +176,17 @@ class JobStore:
             config=config,
             created_at=time.time(),
             has_adapter=False,
+            last_seq=0,
+            cancel_requested=False,
         )
         with self._sessions.begin() as session:
+            if first_event is not None:
+                self.serialize(session)
             session.add(row)
             session.flush()
+            event = first_event(session) if first_event is not None else None
+            if event is not None:
+                self.emit_in(session, job_id, event)
             return JobView.of(row)
 
     def get_job(self, job_id: str) -> JobView | None:
@@ -166,21 +217,66 @@ class JobStore:
                 setattr(row, name, value)
 
     # -- events -------------------------------------------------------------------------------
-    def append_event(self, event: AnyEvent, data: str | None = None) -> None:
-        """Store one stamped event (``data``: its JSON text, if already made); a terminal event
-        also finishes the job, in the same transaction."""
-        if data is None:
-            data = event.model_dump_json()
+    def emit(self, job_id: str, event: AnyEvent, only_if: JobState | None = None) -> StoredEvent | None:
+        """Stamp ``event`` with the job's next seq and store it, in one transaction (with NOTIFY on
+        PostgreSQL): safe from any thread or process. None, and nothing stored, once the job is
+        finished (nothing follows a terminal event) or, with ``only_if``, not in that state."""
         with self._sessions.begin() as session:
-            session.add(EventRow(job_id=event.job_id, seq=event.seq, type=event.type, data=data))
-            new_state = STATE_OF_TERMINAL_EVENT.get(event.type)
-            if new_state is not None:
-                row = self._row(session, event.job_id)
-                self._apply_state(row, new_state)
-                if isinstance(event, Done):
-                    row.summary = event.summary
-                elif isinstance(event, Failed):
-                    row.error = event.error
+            return self.emit_in(session, job_id, event, only_if)
+
+    def emit_in(
+        self, session: Session, job_id: str, event: AnyEvent, only_if: JobState | None = None
+    ) -> StoredEvent | None:
+        states = (only_if.value,) if only_if is not None else UNFINISHED
+        # A write first: it takes the row (PostgreSQL) or database (SQLite) write lock before any read.
+        bump = (
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state.in_(states))
+            .values(last_seq=JobRow.last_seq + 1)
+            .returning(JobRow.last_seq)
+            .execution_options(synchronize_session=False)
+        )
+        seq = session.execute(bump).scalar()
+        if seq is None:
+            return None
+        stamped = EventStamper(job_id, seq - 1).stamp(event)
+        data = stamped.model_dump_json()
+        self._insert_event(session, stamped, data)
+        return StoredEvent(seq, stamped.type, data)
+
+    def append_event(self, event: AnyEvent, data: str | None = None) -> None:
+        """Store one event stamped by the caller (``data``: its JSON text, if already made)."""
+        with self._sessions.begin() as session:
+            self._insert_event(session, event, data or event.model_dump_json())
+
+    def _insert_event(self, session: Session, event: AnyEvent, data: str) -> None:
+        """Insert the event; a terminal one also finishes the job; notify listeners at commit."""
+        session.add(EventRow(job_id=event.job_id, seq=event.seq, type=event.type, data=data))
+        row = self._row(session, event.job_id)
+        session.refresh(row)
+        row.last_seq = max(row.last_seq or 0, event.seq)
+        if isinstance(event, Queued):
+            row.position, row.eta_s = event.position, event.eta_s
+        new_state = STATE_OF_TERMINAL_EVENT.get(event.type)
+        if new_state is not None:
+            self._apply_state(row, new_state)
+            row.position = None
+            if isinstance(event, Done):
+                row.summary = event.summary
+            elif isinstance(event, Failed):
+                row.error = event.error
+        if self.notifies:
+            payload = f"{event.job_id}:{event.seq}"
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"), {"channel": EVENTS_CHANNEL, "payload": payload}
+            )
+
+    def serialize(self, session: Session) -> None:
+        """Make this transaction the only one deciding queue positions until it commits."""
+        if self.notifies:
+            session.execute(text("SELECT pg_advisory_xact_lock(741100)"))
+        else:  # SQLite: a write as the first statement takes the database's one write lock
+            session.execute(update(JobRow).where(JobRow.id == "").values(position=None))
 
     def events_after(self, job_id: str, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """The job's events with seq > after, in order."""
@@ -200,13 +296,67 @@ class JobStore:
             return int(value or 0)
 
     def fail_unfinished(self, reason: str = RESTART_REASON) -> list[str]:
-        """After a restart: every queued or running job gets a stored ``failed`` event and state."""
-        unfinished = [s.value for s in JobState if s not in FINISHED]
+        """After a restart of every server: each queued or running job gets a stored ``failed``."""
         with self._sessions() as session:
-            ids = list(session.scalars(select(JobRow.id).where(JobRow.state.in_(unfinished))))
-        for job_id in ids:
-            self.append_event(EventStamper(job_id, self.last_seq(job_id)).stamp(Failed(error=reason)))
-        return ids
+            ids = list(session.scalars(select(JobRow.id).where(JobRow.state.in_(UNFINISHED))))
+        return [job_id for job_id in ids if self.emit(job_id, Failed(error=reason)) is not None]
+
+    # -- the queue, as every process sees it ----------------------------------------------------
+    def queue_snapshot(self, session: Session | None = None) -> QueueSnapshot:
+        """Waiting and running jobs, and when each owner last had a job started (fair-queue turns)."""
+        if session is None:
+            with self._sessions() as own:
+                return self.queue_snapshot(own)
+        columns = (JobRow.id, JobRow.owner, JobRow.created_at, JobRow.started_at, JobRow.config)
+        query = select(*columns, JobRow.position, JobRow.eta_s, JobRow.state)
+        jobs: dict[str, list[QueuedJob]] = {JobState.QUEUED.value: [], JobState.RUNNING.value: []}
+        for row in session.execute(query.where(JobRow.state.in_(UNFINISHED))):
+            job_id, owner, created_at, started_at, config, position, eta_s, state = row
+            model, method, steps = config["model"], config["method"], int(config.get("steps") or 1)
+            jobs[state].append(
+                QueuedJob(job_id, owner, created_at, started_at, model, method, steps, position, eta_s)
+            )
+        starts = select(JobRow.owner, func.max(JobRow.started_at)).where(JobRow.started_at.is_not(None))
+        last_start = dict(session.execute(starts.group_by(JobRow.owner)).tuples().all())
+        return QueueSnapshot(jobs[JobState.QUEUED.value], jobs[JobState.RUNNING.value], last_start)
+
+    def queued_count(self, owner: str | None) -> int:
+        query = select(func.count()).where(JobRow.state == JobState.QUEUED.value)
+        query = query.where(JobRow.owner.is_(None) if owner is None else JobRow.owner == owner)
+        with self._sessions() as session:
+            return int(session.scalar(query) or 0)
+
+    def claim(self, job_id: str, holder: str, node: str | None = None) -> bool:
+        """Move a queued job to running for ``holder`` (a server process); False if someone was first
+        (it was cancelled or claimed meanwhile)."""
+        claim = (
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
+            .values(state=JobState.RUNNING.value, started_at=time.time(), claimed_by=holder, node=node)
+            .execution_options(synchronize_session=False)
+        )
+        with self._sessions.begin() as session:
+            return session.execute(claim).rowcount == 1
+
+    def request_cancel(self, job_id: str) -> bool:
+        """Ask whoever runs ``job_id`` to stop it (they look between steps); False if not running."""
+        ask = (
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state == JobState.RUNNING.value)
+            .values(cancel_requested=True)
+            .execution_options(synchronize_session=False)
+        )
+        with self._sessions.begin() as session:
+            return session.execute(ask).rowcount == 1
+
+    def running_jobs(self, holder: str | None = None) -> list[tuple[str, str | None, bool]]:
+        """(job id, claimed by, cancel requested) of running jobs (of one holder, if given)."""
+        query = select(JobRow.id, JobRow.claimed_by, JobRow.cancel_requested)
+        query = query.where(JobRow.state == JobState.RUNNING.value)
+        if holder is not None:
+            query = query.where(JobRow.claimed_by == holder)
+        with self._sessions() as session:
+            return [(j, c, bool(r)) for j, c, r in session.execute(query)]
 
     # -- uploaded tasks -----------------------------------------------------------------------
     def add_task(self, **fields: Any) -> TaskView:

@@ -59,6 +59,7 @@ export const api = {
   models: () => request('GET', '/api/models'),
   methods: () => request('GET', '/api/methods'),
   tasks: () => request('GET', '/api/tasks'),
+  health: () => request('GET', '/api/health'),
   job: (id) => request('GET', `/api/jobs/${encodeURIComponent(id)}`),
   startJob: (config) => request('POST', '/api/jobs', config),
   cancelJob: (id) => request('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`),

@@ -8,6 +8,7 @@ const MODULES = {
   'trainable-share': './trainable3d.js',
   'live-panel': './panel.js',
   compare: './compare.js',
+  'adapter-lab': './adapterlab.js',
 };
 
 async function mountWidget(slot) {

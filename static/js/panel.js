@@ -13,7 +13,7 @@ import { generateBox } from './generate.js';
 import { setLiveJob } from './live.js';
 import { getParam, setParams } from './url.js';
 import { bytes, compact, int, num, pct, seconds } from './format.js';
-import { limitWarning, projectedRun, stageText, stepsThatFit } from './eta.js';
+import { LimitWarning, projectedRun, stageText, stepsThatFit } from './eta.js';
 
 const STATS = [
   ['state', 'state'], ['queue', 'queue position'], ['step', 'step'], ['trainable', 'trainable params'],
@@ -28,6 +28,7 @@ export async function mount(container) {
   const cancel = h('button', { type: 'button', class: 'danger', disabled: true }, 'Cancel');
   const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
   const warning = h('div', { class: 'eta-warning-slot' });
+  const note = h('p', { class: 'panel-note', role: 'status' }); // what a fix did (outlives the run's events)
   let runStart = null; // server time of the run's first event after the queue
   const statEls = {};
   const stats = h('dl', { class: 'stats' }, STATS.map(([key, label]) => {
@@ -44,7 +45,7 @@ export async function mount(container) {
   const after = h('div');
   container.append(
     formBox, h('div', { class: 'panel-actions' }, start, cancel, h('label', { for: 'loss-log' }, logBox, ' log-scale loss')),
-    status, warning, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample, after,
+    status, warning, note, stats, h('div', { class: 'plot-row' }, lossCell, geoCell), sample, after,
   );
   const loss = new LossChart(lossCell);
   const spectrum = new Spectrum3D(spectrumCell, { title: 'ΔW spectrum of this run', height: 340, normalise: false });
@@ -121,6 +122,7 @@ export async function mount(container) {
   }
 
   // The warning and its fixes, shown while the run's estimate passes the server's time limit.
+  let limitNotice = null;
   function warnIfOver(projected, { queued, spent, pace, s }) {
     if (!limit || projected == null || projected <= limit) {
       warning.replaceChildren();
@@ -128,18 +130,18 @@ export async function mount(container) {
     }
     const steps = s.started?.steps;
     const fit = queued ? null : stepsThatFit(limit, spent, pace);
-    warning.replaceChildren(limitWarning({
-      limit, projected, queued,
-      fitSteps: fit && steps && fit < steps ? fit : null,
+    limitNotice ||= new LimitWarning({
       onSteps: async (n) => {
         if (store && !store.recorded && !store.finished) await api.cancelJob(store.jobId).catch(() => {});
         setRunning(false);
         form.load({ ...form.config(), steps: n });
-        status.textContent = `Stopped this run and set ${n} steps: press Start to train with them.`;
+        note.textContent = `Stopped the run and set ${n} steps, which fit in the time limit at the pace measured: press Start.`;
         start.focus();
       },
       onRecorded: () => watchRecorded(),
-    }));
+    });
+    limitNotice.update({ limit, projected, queued, fitSteps: fit && steps && fit < steps ? fit : null });
+    if (!warning.contains(limitNotice.el)) warning.replaceChildren(limitNotice.el);
   }
 
   // A recorded run of the chosen method (or LoRA) instead of a live one that cannot run.
@@ -192,6 +194,7 @@ export async function mount(container) {
     sample.replaceChildren();
     after.replaceChildren();
     warning.replaceChildren();
+    note.textContent = '';
     runStart = null;
     for (const key of Object.keys(statEls)) setStat(key, '–');
   }
@@ -237,6 +240,7 @@ export async function mount(container) {
 
   start.addEventListener('click', async () => {
     form.clearErrors();
+    note.textContent = '';
     start.disabled = true;
     try {
       const job = await api.startJob(form.config());

@@ -15,6 +15,7 @@ from peft import PeftModel
 from app.jobs.adapters import ADAPTER_FILES
 from app.training.models import ModelCache
 from tests.api.conftest import TINY_JOB, submit
+from tests.utils.restore_cases import INPUT_IDS, logits_of
 from tests.utils.streams import read_stream
 
 
@@ -34,11 +35,9 @@ def test_adapter_round_trip_through_peft(app: FastAPI, server: str, tmp_path: Pa
     settings = app.state.settings
     base = ModelCache(settings.model_dir, "cpu").get("tiny-llama").model.float()
     loaded = PeftModel.from_pretrained(base, tmp_path / "adapter").eval()
-    tuned = app.state.runner.tuned_run(job_id).model.float().eval()
-    input_ids = torch.tensor([[1, 5, 9, 42, 7, 3, 11, 2]])
+    expected = app.state.runner.call(job_id, logits_of, restore=False)  # the model in the worker
     with torch.no_grad():
-        expected = tuned(input_ids=input_ids).logits
-        got = loaded(input_ids=input_ids).logits
+        got = loaded(input_ids=INPUT_IDS).logits.float()
     assert got.shape == expected.shape
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
 

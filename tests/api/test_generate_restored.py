@@ -44,14 +44,16 @@ def test_generate_works_after_a_server_restart(settings: Settings) -> None:
         full = client.post("/api/jobs", json=FULL_JOB).json()["id"]
         _wait_done(client, [*jobs.values(), full])
         before = {method: _generate(client, job_id) for method, job_id in jobs.items()}
-        logits = {method: logits_of(client.app.state.runner.tuned_run(j)) for method, j in jobs.items()}  # type: ignore[attr-defined]
+        runner = client.app.state.runner  # type: ignore[attr-defined]
+        logits = {method: runner.call(j, logits_of, restore=False) for method, j in jobs.items()}
         assert _generate(client, full)[0] == 200
 
     with TestClient(create_app(settings)) as client:  # the same data dir and database
         runner = client.app.state.runner  # type: ignore[attr-defined]
         for method, job_id in jobs.items():
             assert _generate(client, job_id) == before[method], method
-            torch.testing.assert_close(logits_of(runner.tuned_run(job_id)), logits[method], atol=1e-5, rtol=0)
+            tuned = runner.call(job_id, logits_of, restore=False)
+            torch.testing.assert_close(tuned, logits[method], atol=1e-5, rtol=0)
         assert runner.restores == len(jobs)
         assert all(_generate(client, job_id)[0] == 200 for job_id in jobs.values())
         assert runner.restores == len(jobs)  # held now: no second rebuild

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import gc
-import weakref
-
 import httpx
 from fastapi import FastAPI
 
 from app.events import check_stream
 from tests.api.conftest import LONG_JOB, TINY_JOB, submit, wait_for_state
 from tests.utils.streams import read_stream
+from tests.utils.worker_probes import track_model, tracked_models_freed
 
 
 def test_jobs_queue_in_order_with_positions_and_cancel_while_queued(server: str) -> None:
@@ -51,9 +49,8 @@ def test_cancel_while_running_ends_the_stream_and_frees_the_model(app: FastAPI, 
     job_id = submit(server, LONG_JOB)["id"]
     head, _ = read_stream(server, job_id, until_type="step")
     assert head[-1]["type"] == "step"
-    run = app.state.runner.tuned_run(job_id)
-    model_ref = weakref.ref(run.model)
-    del run
+    runner = app.state.runner
+    assert runner.call(job_id, track_model, restore=False)  # in the worker that trains it
 
     response = httpx.post(f"{server}/api/jobs/{job_id}/cancel")
     assert response.status_code == 200
@@ -65,6 +62,5 @@ def test_cancel_while_running_ends_the_stream_and_frees_the_model(app: FastAPI, 
     job = wait_for_state(server, job_id, {"cancelled"})
     assert job["finished_at"] is not None
 
-    assert app.state.runner.tuned_run(job_id) is None
-    gc.collect()
-    assert model_ref() is None, "the cancelled job's model is still referenced"
+    assert runner.holds(job_id) is None
+    assert runner.pool.ask(tracked_models_freed) == [True], "the cancelled job's model is still referenced"

@@ -154,8 +154,9 @@ def _small_window_client(base: str, job_id: str) -> Any:
 
 
 def _running_job_row(app: FastAPI, job_id: str) -> None:
+    """A job this server runs (claimed by its runner: a running job nobody owns is failed as lost)."""
     app.state.store.create_job(job_id, {"model": "tiny-llama", "method": "lora", "task": "tone"})
-    app.state.store.set_state(job_id, JobState.RUNNING)
+    app.state.store.set_state(job_id, JobState.RUNNING, claimed_by=app.state.runner.holder)
 
 
 def _publish_events(

@@ -53,7 +53,7 @@ def test_a_queued_jobs_start_estimate_counts_the_running_jobs_measured_steps(mak
     queued = [e for e in _events(runner, waiting) if e["type"] == "queued"][0]
     steps = [e for e in _events(runner, blocker) if e["type"] == "step"]
     pace = steps[-1]["elapsed_s"] / steps[-1]["step"]
-    left = (LONG.steps - steps[-1]["step"]) * pace
+    left = (LONG.config.steps - steps[-1]["step"]) * pace
     # Not "0 s" (the blocker's stale default estimate, 5 s + 2000 × 0.5 s, long passed in spirit):
     # the blocker's steps still to run at the pace it measured, within a busy machine's jitter.
     assert queued["position"] == 0 and queued["run_s"] > 0
@@ -84,22 +84,33 @@ def test_stop_fails_running_and_queued_jobs(make_runner) -> None:  # noqa: ANN00
         assert events[-1] == {**events[-1], "type": "failed", "error": STOPPED_REASON}
 
 
-def test_base_weights_are_read_once_and_every_job_starts_from_the_base(make_runner, monkeypatch) -> None:  # noqa: ANN001
+READS: list[str] = []  # in the worker process: the bases it read from disk
+
+
+def count_base_reads(worker: object) -> None:
+    """Runs in the worker (``pool.ask``): counts every read of base weights from disk."""
     from app.training import model_sources
 
-    reads: list[str] = []
     real_load = model_sources.load_from_dir
 
     def counting_load(spec, path):  # noqa: ANN001, ANN202
-        reads.append(spec.name)
+        READS.append(spec.name)
         return real_load(spec, path)
 
-    monkeypatch.setattr(model_sources, "load_from_dir", counting_load)
+    model_sources.load_from_dir = counting_load
+
+
+def base_reads(worker: object) -> list[str]:
+    return list(READS)
+
+
+def test_base_weights_are_read_once_and_every_job_starts_from_the_base(make_runner) -> None:  # noqa: ANN001
     runner = make_runner()
+    runner.pool.ask(count_base_reads)  # the worker process reads the weights, so count there
     first, second = (runner.submit(TINY).id for _ in range(2))
     for job_id in (first, second):
         _wait(runner, job_id, {"done"})
-    assert reads == ["tiny-llama"]
+    assert runner.pool.ask(base_reads) == [["tiny-llama"]]
     # same config and seed: the second job would see other losses had it started from the first's weights
     losses = [[e["loss"] for e in _events(runner, j) if e["type"] == "step"] for j in (first, second)]
     assert losses[0] == losses[1] and len(losses[0]) == TINY.config.steps

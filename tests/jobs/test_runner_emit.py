@@ -1,5 +1,6 @@
 """Nothing follows a terminal event: not in the store, not on the live stream. Deterministic: a runner
-with no worker threads, so the job waits in the queue until the test cancels it."""
+that is not started (no scheduler, no workers), so the job waits in the queue until the test cancels it.
+The guard lives in ``JobStore.emit`` (one transaction), so it holds for every process that emits."""
 
 from __future__ import annotations
 
@@ -26,12 +27,11 @@ async def test_events_emitted_after_the_terminal_one_are_dropped(tmp_path: Path)
     broadcaster = Broadcaster()
     runner = Runner(JobStore(make_sessionmaker(engine)), broadcaster, ModelCache(tmp_path, "cpu"), tmp_path)
     job_id = runner.submit(resolve_job(TrainConfig(model="tiny-llama", method="lora", task="tone"))).id
-    handle = runner._handles[job_id]  # the handle a late worker or position update would still hold
     live = broadcaster.subscribe(job_id)
 
     assert runner.cancel(job_id)
-    runner._emit(handle, Queued(position=0, eta_s=1.0))  # a stale position update
-    runner._emit(handle, Failed(error="late"))  # a second terminal event
+    runner._emit(job_id, Queued(position=0, eta_s=1.0))  # a stale position update
+    runner._emit(job_id, Failed(error="late"))  # a second terminal event (e.g. a late worker)
 
     stored = [parse_event(e.data).model_dump() for e in runner.store.events_after(job_id)]
     assert [e["type"] for e in stored] == ["queued", "cancelled"]

@@ -1,5 +1,7 @@
 """Generation after a finished job's tuned model left memory: rebuilt once from its saved adapter,
-answering as the model did before; full fine-tuning, which saves no adapter, says why it cannot."""
+answering as the model did before; full fine-tuning, which saves no adapter, says why it cannot.
+
+The models live in the runner's worker processes: logits are computed there (``runner.call``)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ import pytest
 import torch
 
 from app.config import Settings
-from app.jobs import runner as runner_module
+from app.db import Base, make_engine, make_sessionmaker
+from app.jobs import tuned as tuned_module
 from app.jobs.runner import NotInMemory, Runner
+from app.jobs.store import JobStore
+from app.jobs.tuned import TunedModels
 from app.training.loop import TrainingRun
 from app.training.methods import resolve_job
 from app.training.models import ModelCache
@@ -43,55 +48,68 @@ def test_an_evicted_job_generates_again_from_its_adapter(make_runner, method: st
     runner = make_runner(keep_finished=1)
     job_id = run_job(runner, ADAPTER_JOBS[method])
     before = runner.generate(job_id, PROMPT, NEW_TOKENS)
-    logits = logits_of(runner.tuned_run(job_id))
+    logits = runner.call(job_id, logits_of, restore=False)
 
     run_job(runner, FILLER_JOB)  # keeps one: the filler's model pushes this job's out
-    assert runner.tuned_run(job_id) is None and runner.restores == 0
+    assert runner.holds(job_id) is None and runner.restores == 0
 
     assert runner.generate(job_id, PROMPT, NEW_TOKENS) == before  # greedy: the same (tuned, base) answers
     assert runner.restores == 1
-    torch.testing.assert_close(logits_of(runner.tuned_run(job_id)), logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(runner.call(job_id, logits_of, restore=False), logits, atol=1e-5, rtol=0)
     assert runner.generate(job_id, "hello", 3) == runner.generate(job_id, "hello", 3)
     assert runner.restores == 1  # kept like a just-finished model: no second rebuild
 
 
-def test_concurrent_generates_rebuild_once(make_runner, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_concurrent_generates_rebuild_once(
+    make_runner,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    """The tuned-model room (as a worker holds it) asked by four threads at once rebuilds once."""
     runner = make_runner(keep_finished=0)
     job_id = run_job(runner, ADAPTER_JOBS["prompt"])
-    assert runner.tuned_run(job_id) is None
+    assert runner.holds(job_id) is None
 
-    real_restore = runner_module.restore_run
+    real_restore = tuned_module.restore_run
 
     def slow_restore(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         time.sleep(0.3)  # every caller arrives while the first one rebuilds
         return real_restore(*args, **kwargs)
 
-    monkeypatch.setattr(runner_module, "restore_run", slow_restore)
-    runner.keep_finished = 1
+    monkeypatch.setattr(tuned_module, "restore_run", slow_restore)
+    engine = make_engine(database_url)
+    Base.metadata.create_all(engine)
+    room = TunedModels(
+        JobStore(make_sessionmaker(engine)), ModelCache(Settings().model_dir, "cpu"), tmp_path, 1
+    )
     start = threading.Barrier(4)
     answers: list[tuple[str, str]] = []
 
     def ask() -> None:
         start.wait()
-        answers.append(runner.generate(job_id, PROMPT, NEW_TOKENS))
+        answers.append(room.generate(job_id, PROMPT, NEW_TOKENS))
 
     threads = [threading.Thread(target=ask) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
+    room.release_all()
+    engine.dispose()
     assert len(answers) == 4 and len(set(answers)) == 1
-    assert runner.restores == 1
+    assert room.restores == 1
+    assert answers[0] == runner.generate(job_id, PROMPT, NEW_TOKENS)  # the worker rebuilds the same model
 
 
 def test_rebuilt_models_are_evicted_and_pinned_like_finished_ones(make_runner) -> None:  # noqa: ANN001
     runner = make_runner(keep_finished=1)
     first, second = run_job(runner, ADAPTER_JOBS["prompt"]), run_job(runner, FILLER_JOB)
     runner.generate(first, PROMPT, 2)  # rebuilt; pushes the second job's model out
-    assert runner.restores == 1 and runner.tuned_run(second) is None
+    assert runner.restores == 1 and runner.holds(second) is None
     runner.pin(first)
     runner.generate(second, PROMPT, 2)  # rebuilt too; the pinned first stays
-    assert runner.restores == 2 and runner.tuned_run(first) is not None
+    assert runner.restores == 2 and runner.holds(first) == "kept"
     runner.generate(first, PROMPT, 2)
     assert runner.restores == 2
 

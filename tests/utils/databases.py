@@ -18,13 +18,18 @@ from sqlalchemy import create_engine, make_url, text
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def _postgres_base_url() -> str:
-    url = os.environ.get("FTLAB_TEST_POSTGRES_URL")
-    if url:
-        return url
+def required_service(variable: str, what: str) -> str:
+    """The value of ``variable`` (a service the tests use); skip without it, fail under CI."""
+    value = os.environ.get(variable)
+    if value:
+        return value
     if os.environ.get("CI"):
-        pytest.fail("CI is set but FTLAB_TEST_POSTGRES_URL is not: the PostgreSQL suite must run")
-    pytest.skip("FTLAB_TEST_POSTGRES_URL is unset")
+        pytest.fail(f"CI is set but {variable} is not: {what} must run")
+    pytest.skip(f"{variable} is unset")
+
+
+def _postgres_base_url() -> str:
+    return required_service("FTLAB_TEST_POSTGRES_URL", "the PostgreSQL suite")
 
 
 @pytest.fixture(params=DATABASES)

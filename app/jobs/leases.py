@@ -1,0 +1,121 @@
+"""Leases in the database: which server processes are alive, and which one schedules.
+
+Each server process renews a ``server:<id>`` row every few seconds; the jobs it runs name it in
+``claimed_by``. A holder on another host is gone when its lease expired; one on this host when its
+process no longer exists (a kill -9 is noticed at once, and a slow renewal on a busy machine is not
+mistaken for a death). One
+``scheduler`` row says who dispatches the queue; another process takes it over when it expires.
+Time comes from an injected clock so tests can move it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from typing import NamedTuple
+
+from sqlalchemy import Float, Integer, String, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from app.db import Base
+
+SCHEDULER = "scheduler"
+HOST = socket.gethostname()
+
+
+class LeaseRow(Base):
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class Holder(NamedTuple):
+    holder: str
+    host: str
+    pid: int
+    expires_at: float
+
+
+def server_lease(holder: str) -> str:
+    return f"server:{holder}"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+class Leases:
+    def __init__(self, sessions: sessionmaker, clock: Callable[[], float], ttl_s: float = 15.0) -> None:
+        self._sessions, self.clock, self.ttl_s = sessions, clock, ttl_s
+
+    def acquire(self, name: str, holder: str) -> bool:
+        try:
+            return self._acquire(name, holder)
+        except IntegrityError:  # another process inserted the row first: theirs
+            return False
+
+    def _acquire(self, name: str, holder: str) -> bool:
+        now = self.clock()
+        values = {"holder": holder, "host": HOST, "pid": os.getpid(), "expires_at": now + self.ttl_s}
+        with self._sessions.begin() as session:
+            row = session.get(LeaseRow, name)
+            if row is None:
+                session.add(LeaseRow(name=name, **values))
+                return True
+            current = Holder(row.holder, row.host, row.pid, row.expires_at)
+            if row.holder != holder and not self._gone(current, now):
+                return False
+            # compare-and-swap: a process that took it over since we read it wins
+            taken = (
+                update(LeaseRow)
+                .where(LeaseRow.name == name, LeaseRow.holder == current.holder)
+                .where(LeaseRow.expires_at == current.expires_at)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            return session.execute(taken).rowcount == 1
+
+    def release(self, name: str, holder: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder))
+
+    def holder_of(self, name: str) -> Holder | None:
+        with self._sessions() as session:
+            row = session.get(LeaseRow, name)
+            return Holder(row.holder, row.host, row.pid, row.expires_at) if row else None
+
+    def gone(self, holders: set[str]) -> set[str]:
+        """Which of these server holders are gone (no live ``server:`` lease)."""
+        now = self.clock()
+        names = [server_lease(h) for h in holders]
+        with self._sessions() as session:
+            rows = session.scalars(select(LeaseRow).where(LeaseRow.name.in_(names))).all()
+            alive = {
+                r.holder for r in rows if not self._gone(Holder(r.holder, r.host, r.pid, r.expires_at), now)
+            }
+        return holders - alive
+
+    def live_servers(self, other_than: str | None = None) -> set[str]:
+        now = self.clock()
+        with self._sessions() as session:
+            rows = session.scalars(select(LeaseRow).where(LeaseRow.name.startswith("server:"))).all()
+            held = [Holder(r.holder, r.host, r.pid, r.expires_at) for r in rows]
+        return {h.holder for h in held if h.holder != other_than and not self._gone(h, now)}
+
+    @staticmethod
+    def _gone(held: Holder, now: float) -> bool:
+        if held.host == HOST:  # on this host the process table knows better than a lapsed lease
+            return not pid_alive(held.pid)  # (a busy machine can delay a renewal, never revive a pid)
+        return held.expires_at < now

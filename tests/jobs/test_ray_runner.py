@@ -1,0 +1,93 @@
+"""The Ray runner on a real two-node Ray cluster (``scripts/ray_cluster.sh start``; its address in
+FTLAB_TEST_RAY_ADDRESS): jobs land on both nodes (the node is recorded per job), a killed actor
+fails only its job and is replaced, one SmolLM2 LoRA job runs end to end (slow)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.db import Base, make_engine, make_sessionmaker
+from app.events import check_stream
+from app.jobs.broadcast import Broadcaster
+from app.jobs.runner import WORKER_LOST, Runner
+from app.jobs.store import JobStore
+from app.training.methods import resolve_job
+from app.training.models import ModelCache
+from app.training.train_config import TrainConfig
+from tests.jobs.conftest import wait_state
+from tests.jobs.test_runner import LONG, TINY, _events
+from tests.utils.databases import required_service
+from tests.utils.worker_probes import worker_pid
+
+
+@pytest.fixture
+def ray_address() -> str:
+    """The test cluster (``scripts/ray_cluster.sh start``, which .ci/run does)."""
+    return required_service("FTLAB_TEST_RAY_ADDRESS", "the Ray runner's tests")
+
+
+@pytest.fixture
+def ray_runner(ray_address: str, database_url: str, tmp_path: Path) -> Iterator[Runner]:
+    engine = make_engine(database_url)
+    Base.metadata.create_all(engine)
+    cache = ModelCache(Settings().model_dir, "cpu")
+    runner = Runner(
+        JobStore(make_sessionmaker(engine)), Broadcaster(), cache, tmp_path, workers=2, backend=ray_address
+    )
+    runner.start()
+    yield runner
+    runner.stop()
+    engine.dispose()
+
+
+def test_jobs_run_on_both_ray_nodes(ray_runner: Runner) -> None:
+    jobs = [ray_runner.submit(TINY, owner=f"student-{i % 2}").id for i in range(4)]
+    for job_id in jobs:
+        wait_state(ray_runner, job_id, {"done", "failed", "cancelled"})
+        check_stream(_events(ray_runner, job_id))
+        assert ray_runner.get(job_id).state.value == "done"  # type: ignore[union-attr]
+    nodes = {ray_runner.get(j).node.split(":")[1] for j in jobs}  # type: ignore[union-attr]
+    assert len(nodes) == 2, nodes  # one actor per one-CPU node: both nodes trained
+    tuned, base = ray_runner.generate(jobs[0], "hello", 3)  # on the actor that holds the model
+    assert isinstance(tuned, str) and isinstance(base, str)
+
+
+def test_a_killed_ray_actor_fails_only_its_job(ray_runner: Runner) -> None:
+    doomed = ray_runner.submit(LONG, owner="a").id
+    deadline = time.monotonic() + 300
+    while not any(e["type"] == "step" for e in _events(ray_runner, doomed)):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    other = ray_runner.submit(TINY, owner="b").id  # runs on the other actor meanwhile
+    pid = ray_runner.pool.running()[doomed]
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    wait_state(ray_runner, doomed, {"done", "failed", "cancelled"})
+    events = _events(ray_runner, doomed)
+    check_stream(events)
+    assert events[-1]["type"] == "failed" and events[-1]["error"].startswith(WORKER_LOST)
+    wait_state(ray_runner, other, {"done", "failed", "cancelled"})
+    assert _events(ray_runner, other)[-1]["type"] == "done"
+    after = ray_runner.submit(TINY, owner="c").id
+    wait_state(ray_runner, after, {"done", "failed", "cancelled"})
+    assert _events(ray_runner, after)[-1]["type"] == "done"
+    assert ray_runner.pool.replaced == 1 and pid not in ray_runner.pool.ask(worker_pid)
+
+
+@pytest.mark.slow
+def test_a_smollm2_lora_job_on_the_ray_cluster(ray_runner: Runner) -> None:
+    config = TrainConfig(model="smollm2-135m", method="lora", task="tone", steps=10, batch_size=2, seq_len=64)
+    job_id = ray_runner.submit(resolve_job(config)).id
+    wait_state(ray_runner, job_id, {"done", "failed", "cancelled"}, timeout=1200)
+    events = _events(ray_runner, job_id)
+    check_stream(events)
+    assert events[-1]["type"] == "done", events[-1]
+    assert sum(e["type"] == "step" for e in events) == 10
+    assert ray_runner.get(job_id).has_adapter and ray_runner.get(job_id).node.startswith("ray:")  # type: ignore[union-attr]
