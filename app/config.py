@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_TOKEN_CHARS = 16  # see app/limits/guard.py
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "ftlab"
@@ -44,13 +46,32 @@ class Settings(BaseSettings):
     allowed_hub_models: list[str] = Field(
         default_factory=list, description="extra hub ids an instructor allows"
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="host names the server answers to besides loopback and IP addresses ('*.x.org' too)",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list, description="extra origins allowed to open websockets"
     )
+    generate_concurrency: int = Field(2, ge=1, le=16, description="generations at once per web process")
+    generate_queue: int = Field(8, ge=0, le=200, description="generations waiting per process; more get 429")
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
     max_body_bytes: int = Field(4_000_000, ge=1_000)
     subscriber_queue_size: int = Field(1024, ge=8)
     ws_ping_interval_s: float = Field(20.0, gt=0)
+
+    @field_validator("instructor_token")
+    @classmethod
+    def _guessable_token(cls, value: str) -> str:
+        # Wrong guesses are throttled, the right token never is (app/limits/guard.py): so the token
+        # itself must be out of reach of guessing.
+        if len(value) < MIN_TOKEN_CHARS or len(set(value)) < MIN_TOKEN_CHARS // 2:
+            raise ValueError(
+                f"the instructor token must have at least {MIN_TOKEN_CHARS} characters, "
+                f"{MIN_TOKEN_CHARS // 2} of them different (unset FTLAB_INSTRUCTOR_TOKEN to get a "
+                "generated one)"
+            )
+        return value
 
     @field_validator("runner")
     @classmethod

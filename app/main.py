@@ -5,20 +5,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api import auth, class_pages, class_ws, classes, health, jobs, lessons, pages, stream, tasks
+from app.api import (
+    auth,
+    class_members,
+    class_pages,
+    class_ws,
+    classes,
+    health,
+    jobs,
+    lessons,
+    pages,
+    stream,
+    tasks,
+)
 from app.api.adapters import router as adapters_router
+from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
 from app.api.errors import add_error_handlers
-from app.api.limits import BodySizeLimit
+from app.api.headers import SecurityHeaders, TrustedHosts
+from app.api.limits import BodySizeLimit, ThrottledAnswers
+from app.api.openapi_errors import declare_error_responses
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
 from app.classroom.auth import persistent_secret
@@ -33,6 +51,11 @@ from app.jobs.migrate import upgrade_last_seq
 from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
+from app.limits import tables as _limit_tables  # noqa: F401  (registers the limits tables on Base)
+from app.limits.classes import ClassGuard
+from app.limits.counters import RateLimiter
+from app.limits.generation import GenerationGate
+from app.limits.guard import TokenGuard
 from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
@@ -67,7 +90,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ray_num_gpus=settings.ray_num_gpus,
     )
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
-    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings))
+    app.state.limiter = limiter = RateLimiter(sessions, now=app.state.clock)
+    app.state.generation_gate = gate = GenerationGate(settings.generate_concurrency, settings.generate_queue)
+    app.state.class_guard = class_guard = ClassGuard(sessions, limiter, now=app.state.clock)
+    app.state.classroom = Classroom(
+        sessions, settings, persistent_secret(settings), TokenGuard(limiter), class_guard.is_removed
+    )
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
     # swap/combine/merge run on the training workers (one per base model), never in this process
     app.state.adapters = AdapterService(
@@ -78,6 +106,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        gate.close()
         await anyio.to_thread.run_sync(runner.stop)
         if relay is not None:
             relay.cancel()
@@ -96,17 +125,26 @@ async def _start_relay(app: FastAPI, store: JobStore, engine: Engine) -> asyncio
     return task
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
+    """``clock``: the time every rate limit reads (tests pass a fake one)."""
     app = FastAPI(title="ftlab", summary="The Fine-Tuning Lab", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or get_settings()
+    app.state.clock = clock
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(ThrottledAnswers)
+    app.add_middleware(StrictJsonBodies)  # inside the size limit: reads only bodies under it
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
     add_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router, adapters_router)
-    classroom = (classes.router, auth.router, class_ws.router, class_pages.router)
+    classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)
     for router in (*routers, *classroom):
         app.include_router(router)
+    declare_error_responses(app)
     app.mount("/static", CachedStaticFiles(directory=ROOT / "static", check_dir=False), name="static")
     return app

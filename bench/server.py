@@ -35,7 +35,7 @@ def running_server(**settings: Any) -> Iterator[Server]:
         config = Settings(
             data_dir=Path(tmp),
             model_dir=get_settings().model_dir,
-            instructor_token="bench",
+            instructor_token="bench-instructor-token",
             **settings,
         )
         app = create_app(config)

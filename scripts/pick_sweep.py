@@ -3,8 +3,8 @@
 Rule, per method: among the runs whose held-out replies are not degenerate (at most two of the
 eight held-out replies loop, see app/training/text_quality.py; the base model loops on one), the
 lowest held-out loss at the last step (DPO: trl's held-out DPO loss); if every run loops, the
-lowest held-out loss. Writes ``recorded/sweep.json`` (every run's settings and results, and the choice) and copies each chosen
-stream to ``recorded/<method>.jsonl``.
+lowest held-out loss. Writes ``recorded/sweep.json`` (every run's settings and results, and the
+choice) and copies each chosen stream to ``recorded/<method>.jsonl``.
     python scripts/pick_sweep.py SWEEP_DIR
     python scripts/pick_sweep.py --best METHOD SWEEP_DIR     (the chosen run's path)
 """

@@ -20,6 +20,7 @@ from app.classroom.results import results_csv
 from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo, Member
 from app.jobs.runner import Runner, SubmitResult
+from app.limits.classes import Blocked, ClassGuard
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
@@ -81,10 +82,16 @@ def join_class(
     if found is not None and found[0].code == info.code:  # already seated here: same seat
         response.status_code = 200
         return class_state(*found)
+    guard: ClassGuard = request.app.state.class_guard
+    try:
+        guard.admit_join(info.code, who.address or "unknown")  # Throttled: 429 per address
+    except Blocked as exc:
+        raise HTTPException(403, str(exc)) from None
     try:  # NicknameTaken: 409, ClassFull / ClassClosed: 403 (app.api.errors)
         member = room.service.join(info.code, body.nickname)
     except ValueError as exc:
         raise field_error("nickname", str(exc), body.nickname) from None
+    guard.joined(info.code, member.id, who.address or "unknown")
     cookie = room.auth.student_cookie(StudentSeat(info.code, member.id))
     response.set_cookie(
         STUDENT_COOKIE,

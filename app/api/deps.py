@@ -58,6 +58,7 @@ def credentials(conn: HTTPConnection) -> Credentials:
         authorization=conn.headers.get("authorization"),
         instructor_cookie=conn.cookies.get(INSTRUCTOR_COOKIE),
         student_cookie=conn.cookies.get(STUDENT_COOKIE),
+        address=conn.client.host if conn.client else None,
     )
 
 
@@ -86,6 +87,7 @@ def get_submitter(conn: HTTPConnection) -> JobSubmitter:
         state.settings.data_dir,
         state.settings.allowed_hub_models,
         getattr(state, "classroom", None),
+        getattr(state, "class_guard", None),
     )
 
 

@@ -20,7 +20,9 @@ _LIMIT_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "ma
 
 
 @router.get("/health")
-def health(runner: RunnerDep, cache: ModelCacheDep, settings: SettingsDep) -> dict[str, Any]:
+async def health(runner: RunnerDep, cache: ModelCacheDep, settings: SettingsDep) -> dict[str, Any]:
+    # On the event loop, not the shared thread pool: a pool busy with slow requests must not make
+    # the health check look like an outage (runner.stats only reads counters under a lock).
     # job_time_limit_s: the panel warns when a run's estimate passes it (a job is stopped there)
     return {
         "status": "ok",

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.api.adapters import AdapterServiceDep, swap_answer
 from app.api.deps import CredentialsDep, OwnerDep, RunnerDep, StoreDep, SubmitterDep
+from app.api.errors import field_error
 from app.classroom.access import may_cancel, may_view, visible_owner_filter
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, SubmitResult
+from app.limits.counters import RateLimiter
+from app.limits.errors import Throttled
+from app.limits.generation import BoundedGenerate, GenerationGate, PromptTooLong
+from app.limits.policies import GENERATIONS_PER_ADDRESS, GENERATIONS_PER_CLIENT
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a job id")]
 MAX_PROMPT_CHARS = 1000
+MAX_SEQ = 2**63 - 1  # the largest seq a database integer holds
 
 
 def _job_or_404(runner: RunnerDep, job_id: str, viewer: str | None) -> JobInfo:
@@ -66,7 +73,7 @@ def job_events(
     runner: RunnerDep,
     store: StoreDep,
     owner: OwnerDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=20000)] = 20000,
 ) -> Response:
     _job_or_404(runner, job_id, owner)
@@ -111,21 +118,56 @@ class GenerateResponse(BaseModel):
 
 
 @router.post("/{job_id}/generate", response_model=GenerateResponse)
-def generate(
-    job_id: JobId, body: GenerateRequest, runner: RunnerDep, owner: OwnerDep, adapters: AdapterServiceDep
+async def generate(
+    job_id: JobId,
+    body: GenerateRequest,
+    request: Request,
+    runner: RunnerDep,
+    owner: OwnerDep,
+    who: CredentialsDep,
+    adapters: AdapterServiceDep,
 ) -> GenerateResponse:
-    job = _job_or_404(runner, job_id, owner)
+    """The tuned and the base model's completions. Bounded (app.limits.generation): a prompt of at
+    most 256 tokens, a per-client rate, a few generations at a time on their own threads and a short
+    line (429 with Retry-After beyond it), so generation never takes the threads the API needs."""
+    job = await run_in_threadpool(_job_or_404, runner, job_id, owner)
     if job.state.value != "done":
         raise HTTPException(409, f"job {job_id} is {job.state.value}; generation needs a finished job")
-    if body.adapter is not None:  # a finished run's adapter swapped in on this job's base (api/adapters.py)
-        swap = swap_answer(adapters, job_id, body.adapter, body.prompt, body.max_new_tokens, owner)
-        return GenerateResponse(
-            job_id=job_id,
-            prompt=body.prompt,
-            tuned=swap.tuned,
-            base=swap.base,
-            adapter=swap.adapter,
-            switch_ms=swap.switch_ms,
-        )
-    tuned, base = runner.generate(job_id, body.prompt, body.max_new_tokens)  # NotInMemory: 409
-    return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base, adapter=job_id)
+    await run_in_threadpool(_count_generation, request.app.state.limiter, owner, who.address)
+    gate: GenerationGate = request.app.state.generation_gate
+
+    def work() -> GenerateResponse:
+        if (
+            body.adapter is not None
+        ):  # a finished run's adapter swapped in on this job's base (api/adapters.py)
+            swap = swap_answer(adapters, job_id, body.adapter, body.prompt, body.max_new_tokens, owner)
+            return GenerateResponse(
+                job_id=job_id,
+                prompt=body.prompt,
+                tuned=swap.tuned,
+                base=swap.base,
+                adapter=swap.adapter,
+                switch_ms=swap.switch_ms,
+            )
+        try:  # NotInMemory: 409 (app.api.errors)
+            tuned, base = runner.call(job_id, BoundedGenerate(body.prompt, body.max_new_tokens))
+        except PromptTooLong as exc:
+            raise field_error("prompt", str(exc), None) from None
+        return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base, adapter=job_id)
+
+    return await gate.run(work)
+
+
+def _count_generation(limiter: RateLimiter, owner: str | None, address: str | None) -> None:
+    """Throttled past the per-client rate (seat or instructor, else the address) or the per-address one."""
+    client = owner or f"address:{address}"
+    for key, rate in (
+        (f"generate:{client}", GENERATIONS_PER_CLIENT),
+        (f"generate-addr:{address}", GENERATIONS_PER_ADDRESS),
+    ):
+        verdict = limiter.hit(key, rate)
+        if not verdict.allowed:
+            raise Throttled(
+                f"at most {rate.describe()} generations; try again in {verdict.retry_after} s",
+                verdict.retry_after,
+            )

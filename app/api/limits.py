@@ -1,10 +1,13 @@
-"""Request body size limit for every HTTP route (uploads have their own, smaller limit)."""
+"""Request body size limit for every HTTP route (uploads have their own, smaller limit), and the
+429 answer to every ``Throttled`` limit."""
 
 from __future__ import annotations
 
 from fastapi import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.limits.errors import Throttled
 
 
 def _too_large(limit: int) -> str:
@@ -39,3 +42,38 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class ThrottledAnswers:
+    """``Throttled`` from any route, dependency or websocket becomes a 429 with Retry-After. For a
+    websocket that is not yet accepted, the 429 is the handshake's HTTP answer (ASGI's denial
+    response) where the server supports it, else a close with 1008 (policy violation)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        sent: set[str] = set()
+
+        async def watched_send(message: Message) -> None:
+            sent.add(message["type"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Throttled as exc:
+            if "websocket.close" in sent or "http.response.start" in sent:
+                raise
+            if "websocket.accept" in sent:
+                await send({"type": "websocket.close", "code": 1008, "reason": "throttled"})
+                return
+            response = JSONResponse({"detail": str(exc)}, 429, {"Retry-After": str(exc.retry_after)})
+            if scope["type"] == "http":
+                await response(scope, receive, send)
+            elif "websocket.http.response" in scope.get("extensions", {}):
+                await response(scope, receive, send)  # starlette sends it as a denial response
+            else:
+                await send({"type": "websocket.close", "code": 1008, "reason": "too many wrong tokens"})

@@ -52,7 +52,7 @@ def origin_allowed(headers: Headers, allowed: list[str]) -> bool:
 
 @router.websocket("/ws/jobs/{job_id}")
 async def job_stream(
-    websocket: WebSocket, job_id: str, owner: OwnerDep, after: Annotated[int, Query(ge=0)] = 0
+    websocket: WebSocket, job_id: str, owner: OwnerDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
 ) -> None:
     state = websocket.app.state
     if not origin_allowed(websocket.headers, state.settings.allowed_origins):

@@ -10,14 +10,13 @@ import hmac
 import logging
 import os
 import secrets
-import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.config import Settings
+from app.limits.guard import TokenGuard
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +57,8 @@ class Credentials:
     authorization: str | None = None  # the Authorization header
     instructor_cookie: str | None = None
     student_cookie: str | None = None
+    address: str | None = None  # the client's address (wrong tokens are throttled per address)
+    memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # one check per request
 
 
 class NotInstructor(PermissionError):
@@ -79,37 +80,12 @@ class StudentSeat:
         return STUDENT_OWNER_PREFIX + self.member_id
 
 
-class LoginThrottle:
-    """Wrong instructor tokens per client address in the current minute: a chosen (short) token
-    cannot be guessed by trying thousands. In memory; a restart forgets, fine for a minute."""
-
-    def __init__(self, per_minute: int = 10) -> None:
-        self.per_minute = per_minute
-        self._failures: dict[str, tuple[int, int]] = {}  # address -> (minute, failures)
-        self._lock = threading.Lock()
-
-    def _count(self, address: str, minute: int) -> int:
-        seen_minute, count = self._failures.get(address, (minute, 0))
-        return count if seen_minute == minute else 0
-
-    def blocked(self, address: str) -> bool:
-        with self._lock:
-            return self._count(address, int(time.time() // 60)) >= self.per_minute
-
-    def failed(self, address: str) -> None:
-        minute = int(time.time() // 60)
-        with self._lock:
-            if len(self._failures) > 10_000:  # many addresses: keep only this minute's
-                self._failures = {k: v for k, v in self._failures.items() if v[0] == minute}
-            self._failures[address] = (minute, self._count(address, minute) + 1)
-
-
 class ClassroomAuth:
     """Checks the instructor token and makes and reads the signed cookies."""
 
-    def __init__(self, instructor_token: str, secret_key: str) -> None:
+    def __init__(self, instructor_token: str, secret_key: str, guard: TokenGuard | None = None) -> None:
         self._token = instructor_token
-        self.login_throttle = LoginThrottle()
+        self.guard = guard  # throttles wrong tokens (None: unthrottled, for unit tests)
         self._serializer = URLSafeTimedSerializer(secret_key, salt="ftlab.classroom")
         # The instructor cookie carries a digest of the token: a new token logs old cookies out.
         self._token_digest = hashlib.sha256(instructor_token.encode()).hexdigest()[:32]
@@ -129,17 +105,44 @@ class ClassroomAuth:
         return isinstance(data, dict) and hmac.compare_digest(str(data.get("t", "")), self._token_digest)
 
     def instructor_status(self, who: Credentials) -> str:
-        """'ok', 'missing' (no credentials: 401) or 'wrong' (credentials that do not match: 403)."""
+        """'ok', 'missing' (no credentials: 401) or 'wrong' (credentials that do not match: 403).
+        A wrong bearer token or a forged cookie counts as a guess (once per request: the result is
+        kept on ``who``); past the allowance this raises ``Throttled`` (429), see app.limits.guard."""
+        if "status" not in who.memo:
+            status, guessed = self._check_credentials(who)
+            who.memo["status"] = status
+            if guessed:
+                self.wrong_guess(who)
+        return who.memo["status"]
+
+    def wrong_guess(self, who: Credentials) -> None:
+        if self.guard is not None:
+            self.guard.wrong_guess(who.address or "unknown")
+
+    def _check_credentials(self, who: Credentials) -> tuple[str, bool]:
+        """(status, whether this was a guess). An expired or outdated instructor cookie is wrong
+        but no guess: its signature is ours."""
         header = who.authorization
         if header is not None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() == "bearer" and self.token_matches(token.strip()):
-                return "ok"
-            return "wrong"
+                return "ok", False
+            return "wrong", True
         cookie = who.instructor_cookie
         if cookie is not None:
-            return "ok" if self._instructor_cookie_valid(cookie) else "wrong"
-        return "missing"
+            if self._instructor_cookie_valid(cookie):
+                return "ok", False
+            return "wrong", not self._signed_by_us(cookie)
+        return "missing", False
+
+    def _signed_by_us(self, value: str) -> bool:
+        try:
+            self._serializer.loads(value, salt="instructor")
+        except SignatureExpired:  # ours, just old
+            return True
+        except BadSignature:
+            return False
+        return True
 
     def is_instructor(self, who: Credentials) -> bool:
         return self.instructor_status(who) == "ok"

@@ -41,6 +41,7 @@ def dashboard_state(
     names = {m.id: m.shown_as(info.anonymous) for m in members}
     students = [
         {
+            "id": m.id,  # for the instructor's remove action
             "name": names[m.id],
             "number": m.number,
             "joined_at": m.joined_at,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -17,6 +17,7 @@ from app.classroom.hub import ClassHub
 from app.classroom.limits import LimitExceeded, check_config, check_load
 from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member
 from app.config import Settings
+from app.limits.guard import TokenGuard
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +37,19 @@ class Submission:
 
 
 class Classroom:
-    def __init__(self, sessions: sessionmaker, settings: Settings, secret_key: str) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        settings: Settings,
+        secret_key: str,
+        guard: TokenGuard | None = None,
+        removed: Callable[[str], bool] | None = None,
+    ) -> None:
+        """``guard`` throttles wrong instructor tokens; ``removed(member_id)`` says whether the
+        instructor removed a seat (app.limits.classes)."""
         self.service = ClassroomService(sessions)
-        self.auth = ClassroomAuth(settings.instructor_token, secret_key)
+        self.auth = ClassroomAuth(settings.instructor_token, secret_key, guard)
+        self._removed = removed
         self.hub = ClassHub()
         self._member_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -46,7 +57,7 @@ class Classroom:
     def seat_member(self, who: Credentials) -> tuple[ClassInfo, Member] | None:
         """The requester's class and membership, if their cookie names a seat that exists."""
         seat = self.auth.student_seat(who)
-        if seat is None:
+        if seat is None or (self._removed is not None and self._removed(seat.member_id)):
             return None
         return self.service.seat(seat.class_code, seat.member_id)
 

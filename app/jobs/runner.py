@@ -29,7 +29,16 @@ from app.events import _Event as AnyEvent
 from app.jobs.broadcast import Broadcaster, Message
 from app.jobs.leases import HOST, SCHEDULER, Leases, server_lease
 from app.jobs.pool import WORKER_LOST, WorkerPool
-from app.jobs.queue import DurationModel, eta_changed, fair_order, schedule, time_left_s
+from app.jobs.queue import (
+    DurationModel,
+    PositionUpdates,
+    admits,
+    eta_changed,
+    fair_order,
+    queue_priority,
+    schedule,
+    time_left_s,
+)
 from app.jobs.state import JobState
 from app.jobs.store import RESTART_REASON, JobStore, JobView, QueuedJob, QueueSnapshot, StoredEvent
 from app.jobs.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
@@ -107,6 +116,7 @@ class Runner:
             )
         self._wake = threading.Event()
         self._announce_lock = threading.Lock()
+        self.position_updates = PositionUpdates()  # coalesces `queued` events (app.jobs.queue)
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
@@ -151,8 +161,9 @@ class Runner:
 
         def first_event(session: Any) -> AnyEvent:
             snapshot = self.store.queue_snapshot(session)
-            if len(snapshot.waiting) > self.max_queued:
-                raise QueueFull(f"the queue is full ({self.max_queued} jobs waiting); try again later")
+            others = len(snapshot.waiting) - 1  # this job is in the snapshot already
+            if not admits(others, self.max_queued, queue_priority(owner)):  # a share kept for the instructor
+                raise QueueFull(f"the queue is full ({others} jobs waiting); try again later")
             position, eta_s = self._places(snapshot)[job_id]
             place.append(position)
             return Queued(
@@ -165,6 +176,8 @@ class Runner:
         self.store.create_job(
             job_id, job.config.model_dump(mode="json"), owner=owner, first_event=first_event
         )
+        with self._announce_lock:
+            self.position_updates.sent(job_id, first=True)
         self._announce_positions()
         self._wake.set()
         return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=place[0])
@@ -313,14 +326,22 @@ class Runner:
             self.store.serialize(session)
             snapshot = self.store.queue_snapshot(session)
             places = self._places(snapshot)
-            for job in snapshot.waiting:
-                position, eta_s = places[job.id]
-                if job.position != position or eta_changed(job.eta_s, eta_s):
-                    run_s = round(self.durations.estimate_job(job), 1)
-                    event = Queued(position=position, eta_s=eta_s, run_s=run_s)
-                    stored = self.store.emit_in(session, job.id, event, JobState.QUEUED)
-                    if stored is not None:
-                        published.append((job.id, stored))
+            changed = {
+                job.id: job.position != places[job.id][0] or eta_changed(job.eta_s, places[job.id][1])
+                for job in snapshot.waiting
+            }
+            due, wait = self.position_updates.plan(changed)
+            self._announce_wanted = self._announce_wanted or wait is not None  # the next tick sends them
+            by_id = {job.id: job for job in snapshot.waiting}
+            for job_id in due:
+                job = by_id[job_id]
+                position, eta_s = places[job_id]
+                run_s = round(self.durations.estimate_job(job), 1)
+                event = Queued(position=position, eta_s=eta_s, run_s=run_s)
+                stored = self.store.emit_in(session, job_id, event, JobState.QUEUED)
+                self.position_updates.sent(job_id)
+                if stored is not None:
+                    published.append((job_id, stored))
         for job_id, stored in published:
             self._publish_stored(job_id, stored)
 

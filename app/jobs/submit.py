@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Protocol
 from app.classroom.auth import Credentials
 from app.jobs.runner import Runner, SubmitResult
 from app.jobs.store import JobStore
-from app.jobs.uploads import load_task
+from app.jobs.uploads import load_task, resolve_task_name, task_scope
 from app.training.methods import ConfigError, ResolvedJob, resolve_job
 from app.training.registry import MODEL_REGISTRY
 from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:
     from app.classroom.room import Classroom
+    from app.limits.classes import ClassGuard
 
 
 class Recording(Protocol):
@@ -45,20 +46,28 @@ class JobSubmitter:
     data_dir: Path
     allowed_hub_models: Sequence[str] = ()
     classroom: Classroom | None = None
+    guard: ClassGuard | None = None  # per-address limits across seats
 
     def submit(self, config: TrainConfig, owner: str | None, who: Credentials | None = None) -> SubmitResult:
         """Queue ``config`` for ``owner`` (``who``: the requester's credentials, for a student's seat)."""
         if config.model not in MODEL_REGISTRY and config.model not in self.allowed_hub_models:
             valid = ", ".join([*MODEL_REGISTRY, *self.allowed_hub_models])
             raise ConfigError("model", f"unknown model {config.model!r}; valid models: {valid}")
-        try:
-            task = load_task(self.store, self.data_dir, config.task)
+        try:  # an uploaded task of that name is the requester's own, else the shared one
+            stored = resolve_task_name(self.store, config.task, task_scope(owner, who))
+            task = load_task(self.store, self.data_dir, stored)
         except LookupError as exc:
             raise ConfigError("task", str(exc.args[0])) from None
+        config = config.model_copy(update={"task": stored})
         job = resolve_job(config, task)
-        with self._admitted(owner, who or Credentials(), job) as admitted:
+        who = who or Credentials()
+        with self._admitted(owner, who, job) as admitted:
+            if self.guard is not None:
+                self.guard.admit_job(owner, who.address)  # Throttled (429)
             result = self.runner.submit(job, owner=owner)
             admitted.record(result.id)
+            if self.guard is not None:
+                self.guard.record_job(result.id, owner, who.address)
         return result
 
     @contextmanager

@@ -3,15 +3,24 @@ in the store, and turned back into a Task when a job names them."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 
+from app.classroom.auth import INSTRUCTOR_OWNER, Credentials
 from app.jobs.store import JobStore, TaskView
 from app.training.tasks import Task, builtin_task_names, load_builtin_task, parse_task_file
 
 TASK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 TASK_NAME_RULE = "1 to 40 characters: lower-case letters, digits, '-' or '_', starting with a letter or digit"
+MAX_FILENAME_CHARS = 200
+# Uploads are named per owner: "tone" of one student and "tone" of another are two tasks. The
+# instructor's uploads (scope None) keep their plain name and are shared with the class; anyone
+# else's are stored as "<name>~<12 hex digits of their scope>" ('~' is not allowed in a chosen name).
+SCOPE_MARK = "~"
+MAX_UPLOADS_PER_OWNER = 20
+MAX_UPLOAD_BYTES_PER_OWNER = 10_000_000
 SUFFIXES = {".jsonl": ".jsonl", ".ndjson": ".jsonl", ".csv": ".csv"}
 
 
@@ -23,30 +32,91 @@ class UploadProblem(ValueError):
         self.field, self.line, self.status = field, line, status
 
 
+def task_scope(owner: str | None, who: Credentials | None) -> str | None:
+    """None for the instructor (uploads shared with the class), the seat's owner for a student,
+    ``address:<ip>`` for anonymous use."""
+    if owner == INSTRUCTOR_OWNER:
+        return None
+    return owner or f"address:{who.address if who is not None else None}"
+
+
+def scoped_name(name: str, scope: str | None) -> str:
+    if scope is None:
+        return name
+    return f"{name}{SCOPE_MARK}{hashlib.sha256(scope.encode()).hexdigest()[:12]}"
+
+
+def visible_to(stored_name: str, scope: str | None) -> bool:
+    """Shared uploads are everyone's; a scoped one only its owner's (and the instructor's: None)."""
+    if scope is None or SCOPE_MARK not in stored_name:
+        return True
+    return stored_name == scoped_name(stored_name.split(SCOPE_MARK, 1)[0], scope)
+
+
+def resolve_task_name(store: JobStore, name: str, scope: str | None) -> str:
+    """The stored name a requester means: their own upload of that name, else the shared one."""
+    if SCOPE_MARK in name:
+        if not visible_to(name, scope):
+            raise LookupError(f"unknown task {name!r}")
+        return name
+    own = scoped_name(name, scope)
+    if own != name and store.get_task(own) is not None:
+        return own
+    return name
+
+
+def check_quota(store: JobStore, scope: str | None, size: int) -> None:
+    """At most MAX_UPLOADS_PER_OWNER files and MAX_UPLOAD_BYTES_PER_OWNER bytes per owner."""
+    if scope is None:  # the instructor
+        return
+    mine = [t for t in store.list_tasks() if t.owner == scope]
+    if len(mine) >= MAX_UPLOADS_PER_OWNER:
+        raise UploadProblem(
+            "file", f"you have {len(mine)} uploaded tasks; the limit is {MAX_UPLOADS_PER_OWNER}", status=413
+        )
+    used = sum(t.size_bytes for t in mine)
+    if used + size > MAX_UPLOAD_BYTES_PER_OWNER:
+        message = f"your uploads would take {used + size} bytes; the limit is {MAX_UPLOAD_BYTES_PER_OWNER}"
+        raise UploadProblem("file", message, status=413)
+
+
 def save_upload(
-    store: JobStore, data_dir: Path, name: str, filename: str, data: bytes, owner: str | None = None
+    store: JobStore,
+    data_dir: Path,
+    name: str,
+    filename: str,
+    data: bytes,
+    owner: str | None = None,
+    scope: str | None = None,
 ) -> TaskView:
-    """Check and keep an uploaded task file; the file lands at ``data_dir/tasks/<name><suffix>``,
-    where ``name`` has passed TASK_NAME, so nothing a user sends becomes a path of its own."""
+    """Check and keep an uploaded task file, named for its ``scope`` (see SCOPE_MARK; None: shared);
+    the file lands at ``data_dir/tasks/<stored name><suffix>``, where ``name`` has passed TASK_NAME,
+    so nothing a user sends becomes a path of its own. ``owner`` is recorded (the scope by default)."""
     if not TASK_NAME.match(name):
         raise UploadProblem("name", f"task name must be {TASK_NAME_RULE}")
-    if name in builtin_task_names() or store.get_task(name) is not None:
+    stored = scoped_name(name, scope)
+    if name in builtin_task_names() or store.get_task(stored) is not None:
         raise UploadProblem("name", f"a task named {name!r} already exists; choose another name", status=409)
+    check_quota(store, scope, len(data))
+    if len(filename) > MAX_FILENAME_CHARS:
+        raise UploadProblem(
+            "file", f"the file name has {len(filename)} characters; the limit is {MAX_FILENAME_CHARS}"
+        )
     suffix = SUFFIXES.get(Path(filename).suffix.lower())
     if suffix is None:
         raise UploadProblem("file", f"unsupported file type of {filename!r}; use .jsonl or .csv")
     examples = parse_task_file(data, filename)  # TaskFileError names the line
-    task = Task.from_examples(name, examples)
-    relative = Path("tasks") / f"{name}{suffix}"
+    task = Task.from_examples(stored, examples)
+    relative = Path("tasks") / f"{stored}{suffix}"
     _write_atomically(data_dir / relative, data)
     return store.add_task(
-        name=name,
+        name=stored,
         kind=task.kind,
-        filename=Path(filename).name[:200],
+        filename=Path(filename).name,
         path=relative.as_posix(),
         n_examples=len(examples),
         size_bytes=len(data),
-        owner=owner,
+        owner=scope if scope is not None else owner,
     )
 
 
@@ -57,7 +127,7 @@ def load_task(store: JobStore, data_dir: Path, name: str) -> Task | None:
         return None
     row = store.get_task(name)
     if row is None:
-        valid = builtin_task_names() + [t.name for t in store.list_tasks()]
+        valid = builtin_task_names() + [t.name for t in store.list_tasks() if SCOPE_MARK not in t.name]
         raise LookupError(f"unknown task {name!r}; valid tasks: {', '.join(valid)}")
     path = (data_dir / row.path).resolve()
     if not path.is_relative_to(data_dir.resolve()):  # rows are ours, but never leave the data dir
@@ -65,7 +135,8 @@ def load_task(store: JobStore, data_dir: Path, name: str) -> Task | None:
     return Task.from_examples(name, parse_task_file(path.read_bytes(), path.name))
 
 
-def task_infos(store: JobStore) -> list[dict]:
+def task_infos(store: JobStore, scope: str | None = None) -> list[dict]:
+    """Built-in tasks, shared uploads and the requester's own (``scope``; None: the instructor, all)."""
     builtin = [load_builtin_task(name).info() for name in builtin_task_names()]
     uploaded = [
         {
@@ -76,6 +147,7 @@ def task_infos(store: JobStore) -> list[dict]:
             "builtin": False,
         }
         for t in store.list_tasks()
+        if visible_to(t.name, scope)
     ]
     return builtin + uploaded
 

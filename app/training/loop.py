@@ -30,6 +30,7 @@ import torch
 
 from app.events import Cancelled, Done, Eval, Failed, Loading, Sample, Spectrum, Started, Step
 from app.events import _Event as Event
+from app.redact import hide_paths
 from app.training import evaluation as ev
 from app.training.methods import ConfigError, ResolvedJob, method_spec, resolve_job
 from app.training.models import ModelCache
@@ -54,6 +55,12 @@ class _Stop(Exception):
 
     def __init__(self, event: Event) -> None:
         self.event = event
+
+
+class _LoadCancelled(BaseException):
+    """Raised by a loading stage's progress report once the job is cancelled, ending the load between
+    stages. A BaseException (like KeyboardInterrupt) so that loaders which try one source after
+    another with ``except Exception`` let it through."""
 
 
 class TrainingRun:
@@ -93,13 +100,15 @@ class TrainingRun:
             yield from self._train()
         except _Stop as stop:
             yield stop.event
+        except _LoadCancelled:
+            yield Cancelled()
         except EXPECTED as exc:
-            yield Failed(error=str(exc))
+            yield Failed(error=hide_paths(str(exc)))
         except torch.cuda.OutOfMemoryError:
             yield Failed(error="out of GPU memory: try a smaller batch_size or seq_len")
         except Exception as exc:
             logger.exception("training run failed")
-            yield Failed(error=f"{type(exc).__name__}: {exc}")
+            yield Failed(error=hide_paths(f"{type(exc).__name__}: {exc}"))  # the log has the paths
         finally:
             torch.set_num_threads(threads)
 
@@ -113,8 +122,11 @@ class TrainingRun:
         yield Loading(stage="task", progress=1.0)
 
         # 2. the model: a fresh copy of the cached base, wrapped by the method
-        prepared = yield from _with_progress(lambda report: prepare(cfg, task, self.cache, report))
+        prepared = yield from _with_progress(
+            lambda report: prepare(cfg, task, self.cache, self._unless_cancelled(report))
+        )
         self.prepared = p = prepared
+        self._check_stop(0)
         load_s = self._elapsed()
         if p.device == "cpu" and p.counts.total_params < SMALL_MODEL_PARAMS:
             torch.set_num_threads(1)  # tiny matrices: thread hand-offs cost more than they save
@@ -140,13 +152,16 @@ class TrainingRun:
         # the base alone where the method starts as the base, so a server works them out once.
         steps = p.steps
         assert steps is not None
+        self._check_stop(0)
         prompts = list(task.sample_prompts)
         base_key = _base_key(cfg, task)
         yield Loading(stage="base samples", progress=0.0)  # named: on a busy CPU this takes minutes
+        self._check_stop(0)
         before = self.cache.memo((*base_key, "answers"), lambda: self._base_answers(task, prompts))
         for prompt, text in zip(prompts, before, strict=True):
             yield Sample(step=0, prompt=prompt, before=text, after=text)
         yield Loading(stage="step-0 evaluation", progress=0.0)
+        self._check_stop(0)
         if starts_as_base(cfg):
             last_eval = self.cache.memo((*base_key, "eval"), lambda: _eval(steps, task, 0)).model_copy()
         else:
@@ -251,6 +266,17 @@ class TrainingRun:
             event = Spectrum(step=step, soft_prompt=geometry)
         event.compute_ms = 1000 * (time.perf_counter() - start)
         return event
+
+    def _unless_cancelled(self, report: Callable[[str, float], None]) -> Callable[[str, float], None]:
+        """``report``, raising _LoadCancelled first once the job is cancelled: cancel takes effect
+        between loading stages, not after the whole load and the step-0 work."""
+
+        def checked(stage: str, fraction: float) -> None:
+            if self.cancel.is_set():
+                raise _LoadCancelled
+            report(stage, fraction)
+
+        return checked
 
     def _check_stop(self, step: int) -> None:
         if self.cancel.is_set():

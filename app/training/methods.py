@@ -1,9 +1,10 @@
 """The fine-tuning methods: what each trains, its defaults, and which configurations fit.
 
 Defaults are sized for a 2-core laptop CPU: with SmolLM2-135M on ``tone`` every causal method's
-default run finishes within 90 s including the model load (measured on an idle 2-core CPU, the runs
-shipped in lessons/fine-tuning-llms/recorded/: lora 62 s, full 73 s, qlora 50 s, prompt 73 s, prefix
-81 s, sft 67 s, dpo 65 s; MiniLM head 8 s).
+default run finished within 90 s including the model load on an idle 2-core CPU (lora 62 s, full 73 s,
+qlora 50 s, prompt 73 s, prefix 81 s, sft 67 s, dpo 65 s; MiniLM head 8 s). The lesson's recorded runs
+are not these defaults: they are like-for-like runs (equal steps, batch and tokens) at swept learning
+rates, see scripts/sweep_lr.sh and lessons/fine-tuning-llms/recorded/sweep.json.
 How each method wraps a model lives in :mod:`app.training.wrapping`.
 """
 

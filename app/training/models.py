@@ -134,8 +134,9 @@ class ModelCache:
         else:
             path = model_sources.cached_path(spec, self.model_dir)
             if path is None:
-                raise ModelNotAvailable(
-                    f"model {spec.name!r} is not in the cache ({self.model_dir}); "
+                logger.warning("model %s is not in the cache %s", spec.name, self.model_dir)
+                raise ModelNotAvailable(  # no path: this text reaches clients
+                    f"model {spec.name!r} is not in the server's model cache (FTLAB_MODEL_DIR); "
                     f"run `ftlab models fetch {spec.name}` to fetch it"
                 )
         if progress:

@@ -91,16 +91,28 @@ def _decode(data: bytes) -> str:
 
 
 def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() also splits at U+2028, U+0085 and other characters
+    # that JSON allows raw inside a string, which cut valid rows in two.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except ValueError as exc:
+            row = json.loads(line, parse_constant=_not_a_number)
+        except RecursionError:
+            raise TaskFileError(number, "bad JSON (nested too deeply)") from None
+        except json.JSONDecodeError as exc:
             raise TaskFileError(number, f"bad JSON ({exc.msg})") from None
+        except ValueError as exc:  # NaN/Infinity, or an integer over Python's 4300-digit limit
+            problem = str(exc) if "JSON number" in str(exc) else "a number has more than 4300 digits"
+            raise TaskFileError(number, f"bad JSON ({problem})") from None
         if not isinstance(row, dict):
             raise TaskFileError(number, "each line must be a JSON object")
         yield number, row
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -112,6 +124,10 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 "the first line must be a header such as 'prompt,answer', 'prompt,chosen,rejected' "
                 "or 'text,label'",
             )
+        names = [name.strip() for name in reader.fieldnames]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise TaskFileError(1, f"the header names column {repeated[0]!r} more than once")
         for row in reader:
             if not any((v or "").strip() for k, v in row.items() if k is not None):
                 continue
@@ -176,9 +192,20 @@ def _field(number: int, row: dict[str, Any], key: str, limit: int) -> str:
     value = value.strip()
     if not value:
         raise TaskFileError(number, f"field {key!r} is empty")
+    if not is_valid_unicode(value):
+        raise TaskFileError(number, f"field {key!r} contains a lone UTF-16 surrogate (not valid Unicode)")
     if len(value) > limit:
         raise TaskFileError(number, f"field {key!r} has {len(value)} characters; the limit is {limit}")
     return value
+
+
+def is_valid_unicode(text: str) -> bool:
+    """False for text with a lone surrogate (JSON's "\\ud800"): no tokenizer or database takes it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_counts(examples: list[Example]) -> None:

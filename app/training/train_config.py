@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MethodName = Literal["full", "lora", "qlora", "prompt", "prefix", "head", "sft", "dpo"]
 METHOD_NAMES: tuple[str, ...] = ("full", "lora", "qlora", "prompt", "prefix", "head", "sft", "dpo")
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$"
+TASK_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}(~[0-9a-f]{12})?$"  # "~…": an owner's upload
+MODULE_NAME_PATTERN = r"^[A-Za-z0-9_.]{1,64}$"
 
 
 class TrainConfig(BaseModel):
@@ -15,9 +18,26 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: str = Field("smollm2-135m", max_length=200, description="registry name or an allowed hub id")
-    method: str = Field("lora", max_length=20, description="one of " + ", ".join(METHOD_NAMES))
-    task: str = Field("tone", max_length=80, description="built-in or uploaded task name")
+    # The schema states what the server checks (it answers 422 naming the field otherwise); model and
+    # task names also depend on configuration and uploads, so their schema is a pattern, not a list.
+    model: str = Field(
+        "smollm2-135m",
+        max_length=200,
+        description="registry name or an allowed hub id",
+        json_schema_extra={"pattern": MODEL_NAME_PATTERN},
+    )
+    method: str = Field(
+        "lora",
+        max_length=20,
+        description="one of " + ", ".join(METHOD_NAMES),
+        json_schema_extra={"enum": list(METHOD_NAMES)},
+    )
+    task: str = Field(
+        "tone",
+        max_length=80,
+        description="built-in or uploaded task name",
+        json_schema_extra={"pattern": TASK_NAME_PATTERN},
+    )
     steps: int | None = Field(None, ge=1, le=2000, description="optimizer steps")
     lr: float | None = Field(None, gt=0.0, le=1.0, description="peak learning rate")
     batch_size: int | None = Field(None, ge=1, le=64, description="examples per step")
@@ -27,7 +47,10 @@ class TrainConfig(BaseModel):
     alpha: float = Field(16.0, gt=0.0, le=1024.0, description="LoRA alpha; scale = alpha / r")
     dropout: float = Field(0.0, ge=0.0, le=0.5, description="LoRA dropout")
     target_modules: list[str] | None = Field(
-        None, max_length=16, description="module names LoRA wraps; default: the attention projections"
+        None,
+        max_length=16,
+        description="module names LoRA wraps; default: the attention projections",
+        json_schema_extra={"items": {"type": "string", "pattern": MODULE_NAME_PATTERN}},
     )
     use_dora: bool = Field(False, description="weight-decomposed LoRA (DoRA)")
     use_rslora: bool = Field(False, description="rank-stabilised scale alpha / sqrt(r)")

@@ -36,7 +36,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:  # noqa: F811
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        instructor_token="test-token",
+        instructor_token="test-token-0123456789",
         device="cpu",
         cpu_workers=1,
         job_time_limit_s=600,

@@ -37,7 +37,9 @@ def _wait_done(client: TestClient, job_ids: list[str], timeout: float = 300) -> 
 
 
 def test_generate_works_after_a_server_restart(settings: Settings) -> None:
-    with TestClient(create_app(settings)) as client:  # keeps the last 4 models: all of these
+    with TestClient(
+        create_app(settings), base_url="http://localhost"
+    ) as client:  # keeps the last 4 models: all of these
         jobs = {
             method: client.post("/api/jobs", json=body).json()["id"] for method, body in ADAPTER_JOBS.items()
         }
@@ -48,7 +50,9 @@ def test_generate_works_after_a_server_restart(settings: Settings) -> None:
         logits = {method: runner.call(j, logits_of, restore=False) for method, j in jobs.items()}
         assert _generate(client, full)[0] == 200
 
-    with TestClient(create_app(settings)) as client:  # the same data dir and database
+    with TestClient(
+        create_app(settings), base_url="http://localhost"
+    ) as client:  # the same data dir and database
         runner = client.app.state.runner  # type: ignore[attr-defined]
         for method, job_id in jobs.items():
             assert _generate(client, job_id) == before[method], method

@@ -65,7 +65,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from app.main import create_app
 
     data = tmp_path_factory.mktemp("ftlab-browser-data")
-    settings = Settings(data_dir=data, instructor_token="browser-test", device="cpu", cpu_workers=1)
+    settings = Settings(data_dir=data, instructor_token="browser-test-token-01", device="cpu", cpu_workers=1)
     with live_server(create_app(settings)) as url:
         yield url
 

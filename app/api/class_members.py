@@ -1,0 +1,54 @@
+"""The instructor removes a member from a class (and may block the address they joined from)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+
+from app.api.deps import ClassroomDep, Instructor, RunnerDep
+from app.classroom.auth import STUDENT_OWNER_PREFIX
+from app.classroom.codes import CODE_PATTERN
+from app.limits.classes import ClassGuard
+
+router = APIRouter(prefix="/api/classes", tags=["classroom"])
+
+Code = Annotated[str, Path(pattern=CODE_PATTERN, description="the class's join code")]
+MemberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a member's id")]
+
+
+@router.delete("/{code}/members/{member_id}", dependencies=[Instructor])
+def remove_member(
+    code: Code,
+    member_id: MemberId,
+    request: Request,
+    room: ClassroomDep,
+    runner: RunnerDep,
+    block_address: Annotated[
+        bool,
+        Query(
+            description="also refuse joins to this class from the address the member joined from; "
+            "behind a shared NAT address that is everyone in the room"
+        ),
+    ] = False,
+) -> dict[str, Any]:
+    """The seat stops working at once (their cookie no longer names a member), their queued and
+    running jobs are cancelled; their answers stay in the results."""
+    info = room.service.get_class(code)  # UnknownClass: 404
+    if member_id not in {m.id for m in room.service.members(info.code)}:
+        raise HTTPException(404, f"no member {member_id!r} in class {info.code}")
+    guard: ClassGuard = request.app.state.class_guard
+    address = guard.remove(info.code, member_id, block_address)
+    cancelled = [
+        job.id
+        for job in runner.list(owner=STUDENT_OWNER_PREFIX + member_id, limit=500)
+        if not job.state.finished and runner.cancel(job.id)
+    ]
+    room.hub.notify(info.code, "members")
+    room.hub.notify(info.code, "runs")
+    return {
+        "member_id": member_id,
+        "removed": True,
+        "blocked_address": address if block_address else None,
+        "cancelled_jobs": cancelled,
+    }

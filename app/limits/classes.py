@@ -1,0 +1,100 @@
+"""Limits that hold across seats: joins per address, the instructor removing (and blocking) a
+member, and job submissions per address. All state in the database (any web process sees it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from app.classroom.auth import INSTRUCTOR_OWNER
+from app.jobs.store import JobRow
+from app.limits.counters import RateLimiter
+from app.limits.errors import Throttled
+from app.limits.policies import JOINS_PER_ADDRESS, SUBMISSIONS_PER_ADDRESS
+from app.limits.tables import BlockedAddressRow, JobOriginRow, SeatOriginRow
+
+# Queued or running jobs per address: a class behind one NAT address shares this, so it is sized for
+# a class whose students each have a job waiting; anonymous use (no seat) gets a personal-size cap.
+MAX_ACTIVE_PER_ADDRESS = 60
+MAX_ACTIVE_ANONYMOUS_PER_ADDRESS = 20  # the compare view queues one job per method at once
+ACTIVE_STATES = ("queued", "running")
+
+
+class Blocked(PermissionError):
+    """The instructor removed this seat or blocked this address (answered with 403)."""
+
+
+class ClassGuard:
+    def __init__(self, sessions: sessionmaker, limiter: RateLimiter, now: Callable[[], float] = time.time):
+        self._sessions, self.limiter, self._now = sessions, limiter, now
+
+    # -- joining --------------------------------------------------------------------------------
+    def admit_join(self, class_code: str, address: str) -> None:
+        """Before a join: Blocked for a blocked address, Throttled past JOINS_PER_ADDRESS."""
+        with self._sessions() as session:
+            if session.get(BlockedAddressRow, (class_code, address)) is not None:
+                raise Blocked(f"the instructor of class {class_code} has blocked joins from your address")
+        self.limiter.require(f"join:{address}", JOINS_PER_ADDRESS, "joins from your address")
+
+    def joined(self, class_code: str, member_id: str, address: str) -> None:
+        with self._sessions.begin() as session:
+            session.merge(SeatOriginRow(member_id=member_id, class_code=class_code, address=address))
+
+    # -- removing -------------------------------------------------------------------------------
+    def remove(self, class_code: str, member_id: str, block_address: bool) -> str | None:
+        """Remove a member's seat (their cookie stops working); with ``block_address``, refuse joins
+        to this class from the address they joined from. Returns that address (None if unknown)."""
+        now = self._now()
+        with self._sessions.begin() as session:
+            origin = session.get(SeatOriginRow, member_id)
+            if origin is None:
+                origin = SeatOriginRow(member_id=member_id, class_code=class_code, address="unknown")
+                session.add(origin)
+            origin.removed_at = now
+            if block_address and origin.address != "unknown":
+                session.merge(
+                    BlockedAddressRow(class_code=class_code, address=origin.address, blocked_at=now)
+                )
+            return None if origin.address == "unknown" else origin.address
+
+    def is_removed(self, member_id: str) -> bool:
+        with self._sessions() as session:
+            removed = session.scalar(
+                select(SeatOriginRow.removed_at).where(SeatOriginRow.member_id == member_id)
+            )
+        return removed is not None
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def admit_job(self, owner: str | None, address: str | None) -> None:
+        """Before queueing a job of anyone but the instructor: Throttled past the per-address rate or
+        the per-address number of queued/running jobs (which holds across every seat behind it)."""
+        if owner == INSTRUCTOR_OWNER:
+            return
+        address = address or "unknown"
+        cap = MAX_ACTIVE_PER_ADDRESS if owner else MAX_ACTIVE_ANONYMOUS_PER_ADDRESS
+        active = self.active_jobs(address, anonymous_only=owner is None)
+        if active >= cap:
+            who = "anonymous jobs" if owner is None else "jobs"
+            raise Throttled(f"{active} {who} from your address are queued or running; the limit is {cap}", 30)
+        self.limiter.require(f"submit:{address}", SUBMISSIONS_PER_ADDRESS, "jobs from your address")
+
+    def record_job(self, job_id: str, owner: str | None, address: str | None) -> None:
+        with self._sessions.begin() as session:
+            session.add(
+                JobOriginRow(job_id=job_id, address=address or "unknown", owner=owner, created_at=self._now())
+            )
+
+    def active_jobs(self, address: str, anonymous_only: bool = False) -> int:
+        query = (
+            select(func.count())
+            .select_from(JobOriginRow)
+            .join(JobRow, JobRow.id == JobOriginRow.job_id)
+            .where(JobOriginRow.address == address, JobRow.state.in_(ACTIVE_STATES))
+        )
+        if anonymous_only:
+            query = query.where(JobOriginRow.owner.is_(None))
+        with self._sessions() as session:
+            return int(session.scalar(query) or 0)

@@ -1,0 +1,18 @@
+"""Every limit's numbers in one place. A classroom sits behind one NAT address: limits per address
+are sized for a class of ~60 arriving together, limits per seat or client for one person."""
+
+from __future__ import annotations
+
+from app.limits.counters import Rate
+
+# Wrong instructor tokens (login form, bearer headers, forged cookies, dashboard websockets).
+WRONG_TOKENS_PER_ADDRESS = Rate(30, 60.0)
+# Joining a class: a whole class behind one address joins within a few minutes.
+JOINS_PER_ADDRESS = Rate(60, 300.0)
+# Job submissions by anyone but the instructor, per address (across every seat behind it).
+SUBMISSIONS_PER_ADDRESS = Rate(60, 600.0)
+# Generation requests per client (seat, or address for anonymous use) and per address.
+GENERATIONS_PER_CLIENT = Rate(30, 60.0)
+GENERATIONS_PER_ADDRESS = Rate(120, 60.0)
+# Uploads per owner (seat, or address for anonymous use).
+UPLOADS_PER_OWNER = Rate(10, 3600.0)
