@@ -26,7 +26,7 @@ DESCRIPTIONS = {
     413: "the body or upload is larger than the limit",
     422: "a field out of its limits (the message names the field and the limit)",
     429: "too many requests of this kind from this client; see Retry-After",
-    503: "the queue is full; see Retry-After",
+    503: "the queue is full (see Retry-After), or the training worker answering died or timed out",
 }
 ERROR_SCHEMA = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
 INSTRUCTOR = {401, 403}
@@ -34,7 +34,10 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/jobs"): {403, 429, 503},
     ("post", "/api/jobs/{job_id}/cancel"): {403, 409},
     ("get", "/api/jobs/{job_id}/adapter"): {409},
-    ("post", "/api/jobs/{job_id}/generate"): {409, 429},
+    ("post", "/api/jobs/{job_id}/generate"): {409, 429, 503},
+    ("post", "/api/jobs/{job_id}/merge"): {409, 503},  # 503: the adapter lab's worker was lost
+    ("post", "/api/adapters/combine"): {409, 503},
+    ("post", "/api/adapters/{adapter_id}/generate"): {409, 503},
     ("post", "/api/tasks"): {403, 409},
     ("post", "/api/classes"): INSTRUCTOR,
     ("get", "/api/classes"): INSTRUCTOR,
