@@ -44,7 +44,7 @@ from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
-from app.jobs.adapter_service import AdapterService, LocalTunedModels
+from app.jobs.adapter_service import AdapterService
 from app.jobs.broadcast import Broadcaster
 from app.jobs.combined_store import CombinedStore
 from app.jobs.migrate import upgrade_last_seq
@@ -72,7 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade_last_seq(engine)
     sessions = make_sessionmaker(engine)
     store = JobStore(sessions)
-    cache = ModelCache(settings.model_dir, settings.device)
+    cache = ModelCache(settings.model_dir, settings.device)  # names device + model dir; loads nothing here
     broadcaster = Broadcaster(settings.subscriber_queue_size)
     # One job per GPU at a time; on the CPU as many as configured.
     workers = settings.cpu_workers if cache.device == "cpu" else 1
@@ -97,8 +97,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessions, settings, persistent_secret(settings), TokenGuard(limiter), class_guard.is_removed
     )
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
-    tuned_models = LocalTunedModels(cache)  # swap/combine/merge; the worker-side room can replace it
-    app.state.adapters = AdapterService(store, CombinedStore(sessions), settings.data_dir, tuned_models)
+    # swap/combine/merge run on the training workers (one per base model), never in this process
+    app.state.adapters = AdapterService(
+        store, CombinedStore(sessions), settings.data_dir, runner.run_on_adapter_lab
+    )
     relay = await _start_relay(app, store, engine) if store.notifies else None
     await anyio.to_thread.run_sync(runner.start)
     try:
@@ -106,7 +108,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         gate.close()
         await anyio.to_thread.run_sync(runner.stop)
-        tuned_models.release()
         if relay is not None:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)

@@ -1,14 +1,15 @@
 """Swap, combine and merge finished jobs' LoRA adapters: who may, which jobs fit, where results live.
 
 The work itself happens in the training core (``app.training.adapter_lab``) on whatever holds the tuned
-models. This service reaches it through one seam, ``run_on_tuned_models(fn)``: ``fn`` takes the
-``AdapterLab`` and returns a plain result. ``LocalTunedModels`` (the default) keeps one lab in this
-process and runs one call at a time; a deployment whose tuned models live in worker processes passes
-a function that runs ``fn`` there instead (every ``fn`` here is a picklable ``functools.partial`` of an
-``AdapterLab`` method with keyword arguments).
+models. This service reaches it through one seam, ``run_on_tuned_models(base_model, fn)``: ``fn`` takes
+the ``AdapterLab`` and returns a plain result. The app passes ``Runner.run_on_adapter_lab``, which runs
+``fn`` in a training worker (a process of the local pool or a Ray actor), the same worker for the same
+base model; the web process never loads a model. Every ``fn`` here is a picklable
+``functools.partial`` of an ``AdapterLab`` method with keyword arguments.
 
 Errors are ``AdapterServiceError``s with an HTTP-like ``status`` (404 unknown or not visible, 409 not
-finished, 422 does not fit, naming the ``field``); the API maps them one to one.
+finished, 422 does not fit, naming the ``field``, 503 the worker died or did not answer); the API maps
+them one to one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import functools
 import logging
 import secrets
 import shutil
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from app.classroom.access import may_view
 from app.jobs.combined_store import CombinedStore, CombinedView
 from app.jobs.store import JobStore, JobView
+from app.jobs.tuned import NotInMemory
 from app.jobs.uploads import load_task
 from app.training.adapter_lab import (
     LORA_METHODS,
@@ -41,7 +42,6 @@ from app.training.adapter_lab import (
 )
 from app.training.adapter_merge import MergeReport
 from app.training.methods import resolve_config
-from app.training.models import ModelCache
 from app.training.registry import ModelNotAvailable
 from app.training.tasks import load_builtin_task
 from app.training.train_config import TrainConfig
@@ -49,7 +49,7 @@ from app.training.train_config import TrainConfig
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-RunOnTunedModels = Callable[[Callable[[AdapterLab], Any]], Any]
+RunOnTunedModels = Callable[[str, Callable[[AdapterLab], Any]], Any]  # (base model, fn)
 MAX_COMBINED_PER_OWNER = 4
 MAX_SOURCES = 4
 
@@ -70,21 +70,8 @@ class NotFinished(AdapterServiceError):
     status = 409
 
 
-class LocalTunedModels:
-    """The default seam: one AdapterLab in this process; calls run one at a time (set_adapter
-    changes the shared model)."""
-
-    def __init__(self, cache: ModelCache) -> None:
-        self.lab = AdapterLab(cache)
-        self._lock = threading.Lock()
-
-    def __call__(self, fn: Callable[[AdapterLab], T]) -> T:
-        with self._lock:
-            return fn(self.lab)
-
-    def release(self) -> None:
-        with self._lock:
-            self.lab.release()
+class LabUnavailable(AdapterServiceError):
+    status = 503
 
 
 class AdapterService:
@@ -111,12 +98,12 @@ class AdapterService:
         call = functools.partial(
             AdapterLab.swap_generate, source=other, prompt=prompt, max_new_tokens=max_new_tokens
         )
-        return self._run(call)
+        return self._run(own.config.model, call)
 
     def merge(self, job_id: str, viewer: str | None) -> MergeReport:
         source = self._source(job_id, viewer)
         self._check(check_compatible, [source], field="job")
-        return self._run(functools.partial(AdapterLab.merge_report, source=source))
+        return self._run(source.config.model, functools.partial(AdapterLab.merge_report, source=source))
 
     # -- combined adapters --------------------------------------------------------------------
     def combine(
@@ -152,7 +139,7 @@ class AdapterService:
             directory=directory,
             density=density,
         )
-        result: CombinedAdapter = self._run(call)
+        result: CombinedAdapter = self._run(sources[0].config.model, call)
         view = self.combined.add(id=combined_id, owner=viewer, **_row_fields(result, sources))
         self._bound(viewer)
         return view
@@ -185,7 +172,7 @@ class AdapterService:
         call = functools.partial(
             AdapterLab.swap_generate, source=source, prompt=prompt, max_new_tokens=max_new_tokens
         )
-        return self._run(call)
+        return self._run(config.model, call)
 
     @property
     def combined_root(self) -> Path:
@@ -228,13 +215,15 @@ class AdapterService:
         except AdapterLabError as exc:
             raise AdapterServiceError(str(exc), field) from None
 
-    def _run(self, call: Callable[[AdapterLab], T]) -> T:
+    def _run(self, base_model: str, call: Callable[[AdapterLab], T]) -> T:
         try:
-            return self.run_on_tuned_models(call)
+            return self.run_on_tuned_models(base_model, call)
         except AdapterLabError as exc:
             raise AdapterServiceError(str(exc)) from None
         except (FileNotFoundError, ModelNotAvailable) as exc:
             raise NotFinished(f"the adapter or its base model is not available: {exc}") from None
+        except NotInMemory as exc:  # the worker died or timed out: it is replaced, a retry may work
+            raise LabUnavailable(f"the adapter lab's worker failed: {exc}") from None
 
     def _bound(self, owner: str | None) -> None:
         """Keep the owner's newest ``max_combined_per_owner`` combined adapters."""

@@ -161,6 +161,11 @@ class WorkerPool(Slots[_Slot]):
             slots = list(self._members)
         return [self._request(slot, ("ask", fn), timeout) for slot in slots]
 
+    def ask_one(self, key: str, fn: Callable[[Any], Any], timeout: float = CALL_TIMEOUT_S) -> Any:
+        """``fn(worker)`` on the worker chosen by ``key`` (the same one every time: see ``_stable``)."""
+        self.ensure_started()
+        return self._request(self._stable(key), ("ask", fn), timeout)
+
     def pin(self, job_id: str, pinned: bool) -> None:
         for slot in self._pin(job_id, pinned):
             slot.send(("pin", job_id, pinned))
@@ -171,7 +176,10 @@ class WorkerPool(Slots[_Slot]):
         with self._lock:
             self._pending[req_id] = pending
         try:
-            slot.send((body[0], req_id, *body[1:]))
+            try:
+                slot.send((body[0], req_id, *body[1:]))
+            except OSError:  # its pipe closed: the reader thread is replacing it
+                raise NotInMemory(f"{WORKER_LOST} before it could answer; try again") from None
             if not pending.done.wait(timeout):
                 raise NotInMemory(f"the training worker did not answer in {timeout:.0f} s")
         finally:

@@ -204,6 +204,10 @@ class RayPool(Slots[_Actor]):
             actors = list(self._members)
         return [self._get(a.handle.ask.remote(fn), timeout) for a in actors]
 
+    def ask_one(self, key: str, fn: Callable[[Any], Any], timeout: float = CALL_TIMEOUT_S) -> Any:
+        self.ensure_started()
+        return self._get(self._stable(key).handle.ask.remote(fn), timeout)
+
     def pin(self, job_id: str, pinned: bool) -> None:
         for actor in self._pin(job_id, pinned):
             actor.handle.pin.remote(job_id, pinned)
@@ -211,7 +215,7 @@ class RayPool(Slots[_Actor]):
     @staticmethod
     def _get(ref: Any, timeout: float) -> Any:
         import ray
-        from ray.exceptions import RayActorError, RayTaskError
+        from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
         try:
             return ray.get(ref, timeout=timeout)
@@ -220,6 +224,8 @@ class RayPool(Slots[_Actor]):
             raise (cause if isinstance(cause, Exception) else RuntimeError(str(exc))) from None
         except RayActorError:
             raise NotInMemory(f"{WORKER_LOST} (its Ray actor died) while answering") from None
+        except GetTimeoutError:
+            raise NotInMemory(f"the training worker did not answer in {timeout:.0f} s") from None
 
     # -- finished and lost jobs -----------------------------------------------------------------
     def _wait(self) -> None:

@@ -42,7 +42,7 @@ from app.jobs.queue import (
 from app.jobs.state import JobState
 from app.jobs.store import RESTART_REASON, JobStore, JobView, QueuedJob, QueueSnapshot, StoredEvent
 from app.jobs.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
-from app.jobs.worker import STOPPED_REASON, WorkerConfig
+from app.jobs.worker import STOPPED_REASON, OnAdapterLab, WorkerConfig
 from app.training.methods import ResolvedJob
 from app.training.models import ModelCache
 
@@ -234,6 +234,12 @@ class Runner:
     def call(self, job_id: str, request: TunedRequest, restore: bool = True) -> Any:
         """Any picklable ``request(run)`` against the job's tuned model, run where the model lives."""
         return self.pool.call(job_id, request, restore)
+
+    def run_on_adapter_lab(self, base_model: str, fn: Callable[[Any], Any]) -> Any:
+        """``fn(lab)`` on the adapter lab of the worker chosen by the base model's name, so swaps on one
+        base reuse that worker's loaded base and adapters. Raises NotInMemory if the worker dies or
+        does not answer in time."""
+        return self.pool.ask_one(base_model, OnAdapterLab(fn))
 
     def holds(self, job_id: str) -> Held | None:
         """Whether a worker holds the job's model now (training or kept), without rebuilding it."""

@@ -4,6 +4,7 @@ which job, which members hold which jobs' models, and what is pinned."""
 from __future__ import annotations
 
 import threading
+import zlib
 from typing import Generic, Protocol, TypeVar
 
 from app.jobs.tuned import NotInMemory
@@ -65,6 +66,14 @@ class Slots(Generic[M]):
                 member = min(self._members, key=lambda m: (m.job_id is not None, len(m.held)))
                 member.held.add(job_id)
             return member
+
+    def _stable(self, key: str) -> M:
+        """The same member for the same key while the pool's size holds (a replacement takes its
+        predecessor's place): crc32, unlike ``hash``, is the same in every process and run."""
+        with self._lock:
+            if not self._members:
+                raise NotInMemory("the training workers are stopping")
+            return self._members[zlib.crc32(key.encode()) % len(self._members)]
 
     def _pin(self, job_id: str, pinned: bool) -> list[M]:
         """Remember the pin (replacements get it too); returns the members to tell."""

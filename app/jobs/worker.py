@@ -73,6 +73,17 @@ class JobWorker:
         self.store = JobStore(make_sessionmaker(self.engine))
         self.cache = ModelCache(config.model_dir, config.device)
         self.room = TunedModels(self.store, self.cache, config.data_dir, config.keep_finished)
+        self._lab: Any = None  # the adapter lab (swap/combine/merge), made on first use
+        self._lab_lock = threading.Lock()  # one lab call at a time: set_adapter changes its shared model
+
+    def on_adapter_lab(self, fn: Callable[[Any], Any]) -> Any:
+        """``fn(lab)`` on this worker's AdapterLab, which shares this worker's warm model cache."""
+        from app.training.adapter_lab import AdapterLab
+
+        with self._lab_lock:
+            if self._lab is None:
+                self._lab = AdapterLab(self.cache)
+            return fn(self._lab)
 
     def run_safely(self, job_id: str) -> tuple[str, float | None, float | None]:
         """``run``, never raising: a store failure ends the job `failed`, not the worker."""
@@ -146,7 +157,20 @@ class JobWorker:
 
     def close(self) -> None:
         self.room.release_all()
+        with self._lab_lock:
+            if self._lab is not None:
+                self._lab.release()
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class OnAdapterLab:
+    """An ``ask`` probe (picklable) that runs ``fn(lab)`` on the asked worker's adapter lab."""
+
+    fn: Callable[[Any], Any]
+
+    def __call__(self, worker: Any) -> Any:  # a _ProcessWorker or a TrainingActor: both wrap a JobWorker
+        return worker.worker.on_adapter_lab(self.fn)
 
 
 class _ProcessWorker:

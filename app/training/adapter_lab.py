@@ -12,7 +12,7 @@ writes it. The lab holds one base per (model, precision): dense bases are views 
 (no bytes copied); a qlora base is its own 4-bit load, as training got it.
 
 The lab is not thread-safe by itself (``set_adapter`` changes the shared model): whoever owns it runs
-one call at a time (see ``app.jobs.adapter_service.LocalTunedModels``).
+one call at a time (a training worker does: ``app.jobs.worker.JobWorker.on_adapter_lab``).
 """
 
 from __future__ import annotations

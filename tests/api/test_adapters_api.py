@@ -4,6 +4,7 @@ download in plain peft, and the errors for what does not fit (naming the reason)
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -17,12 +18,14 @@ from peft import PeftModel
 from sqlalchemy import delete
 
 from app.jobs.store import EventRow, JobRow
+from app.jobs.tuned import NotInMemory
 from app.training import evaluation as ev
 from app.training.models import ModelCache
 from app.training.tasks import load_builtin_task
 from tests.api.conftest import TINY_JOB, submit
 from tests.utils.restore_cases import one_thread  # noqa: F401  (fixture)
 from tests.utils.streams import read_stream
+from tests.utils.worker_probes import lab_bases
 
 PROMPT = "Tell me about the sea"
 TRAINED = {**TINY_JOB, "steps": 30, "lr": 3e-2, "max_new_tokens": 6, "eval_every": 2000}
@@ -160,3 +163,28 @@ def test_combined_adapters_are_bounded_per_owner_and_follow_their_jobs(app: Fast
         session.execute(delete(JobRow).where(JobRow.id == job))
     assert httpx.get(f"{server}/api/adapters/{second['id']}").status_code == 404
     assert not (app.state.settings.data_dir / "combined" / second["id"]).exists()
+
+
+def _die(worker: Any) -> None:
+    os._exit(3)  # a worker lost mid-request (as if killed or out of memory)
+
+
+def test_the_lab_runs_in_a_training_worker_and_a_lost_worker_is_an_error(app: FastAPI, server: str) -> None:
+    tone = finished(server, {**TINY_JOB, "task": "tone"})
+    swap = {"prompt": PROMPT, "max_new_tokens": 4, "adapter": tone}
+    swapped = post(server, f"/api/jobs/{tone}/generate", swap)
+    assert swapped.status_code == 200, swapped.text
+    assert post(server, f"/api/jobs/{tone}/merge").status_code == 200
+
+    runner = app.state.runner
+    workers = runner.pool.ask(lab_bases)
+    assert [bases for _, bases in workers] == [["tiny-llama"]]  # the worker's lab holds the base...
+    assert all(pid != os.getpid() for pid, _ in workers)  # ...in another process
+    assert app.state.model_cache._bases == {}  # and the web process never loaded a model
+
+    with pytest.raises(NotInMemory, match="training worker lost"):  # an error, not a hang
+        runner.pool.ask_one("tiny-llama", _die)
+    again = post(server, f"/api/jobs/{tone}/generate", swap)
+    assert again.status_code == 200, again.text  # its replacement rebuilt the lab
+    assert again.json()["tuned"] == swapped.json()["tuned"]
+    assert runner.pool.replaced == 1

@@ -1,6 +1,7 @@
 """The Ray runner on a real two-node Ray cluster (``scripts/ray_cluster.sh start``; its address in
 FTLAB_TEST_RAY_ADDRESS): jobs land on both nodes (the node is recorded per job), a killed actor
-fails only its job and is replaced, one SmolLM2 LoRA job runs end to end (slow)."""
+fails only its job and is replaced, the adapter lab runs on an actor, one SmolLM2 LoRA job runs end to
+end (slow)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pytest
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker
 from app.events import check_stream
+from app.jobs.adapter_service import AdapterService
 from app.jobs.broadcast import Broadcaster
+from app.jobs.combined_store import CombinedStore
 from app.jobs.runner import WORKER_LOST, Runner
 from app.jobs.store import JobStore
 from app.training.methods import resolve_job
@@ -24,7 +27,7 @@ from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
 from tests.jobs.test_runner import LONG, TINY, _events
 from tests.utils.databases import required_service
-from tests.utils.worker_probes import worker_pid
+from tests.utils.worker_probes import lab_bases, worker_pid
 
 
 @pytest.fixture
@@ -79,6 +82,17 @@ def test_a_killed_ray_actor_fails_only_its_job(ray_runner: Runner) -> None:
     wait_state(ray_runner, after, {"done", "failed", "cancelled"})
     assert _events(ray_runner, after)[-1]["type"] == "done"
     assert ray_runner.pool.replaced == 1 and pid not in ray_runner.pool.ask(worker_pid)
+
+
+def test_the_adapter_lab_runs_on_one_ray_actor(ray_runner: Runner, tmp_path: Path) -> None:
+    job_id = ray_runner.submit(TINY).id
+    wait_state(ray_runner, job_id, {"done", "failed", "cancelled"})
+    store = ray_runner.store
+    lab = AdapterService(store, CombinedStore(store.sessions), tmp_path, ray_runner.run_on_adapter_lab)
+    answer = lab.swap_generate(job_id, job_id, "hello", 3, viewer=None)
+    assert answer.tuned == ray_runner.generate(job_id, "hello", 3)[0]  # the lab's peft model = the job's
+    holders = [(pid, bases) for pid, bases in ray_runner.pool.ask(lab_bases) if bases]
+    assert len(holders) == 1 and holders[0][1] == ["tiny-llama"] and holders[0][0] != os.getpid()
 
 
 @pytest.mark.slow

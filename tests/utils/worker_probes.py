@@ -28,3 +28,11 @@ def worker_pid(worker: Any) -> int:
     import os
 
     return os.getpid()
+
+
+def lab_bases(worker: Any) -> tuple[int, list[str]]:
+    """This worker's pid and the base models its adapter lab has loaded (none: no lab made yet)."""
+    import os
+
+    lab = worker.worker._lab
+    return os.getpid(), sorted(model for model, _ in lab._bases) if lab is not None else []
