@@ -22,7 +22,7 @@ _LIMIT_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "ma
 @router.get("/health")
 async def health(runner: RunnerDep, cache: ModelCacheDep, settings: SettingsDep) -> dict[str, Any]:
     # On the event loop, not the shared thread pool: a pool busy with slow requests must not make
-    # the health check look like an outage (runner.stats only reads counters under a lock).
+    # the health check look like an outage (runner.stats reads the counts its scheduler keeps, no query).
     # job_time_limit_s: the panel warns when a run's estimate passes it (a job is stopped there)
     return {
         "status": "ok",

@@ -123,6 +123,7 @@ class Runner:
         self._announce_wanted = False
         self._paces: dict[str, tuple[int, float]] = {}  # running job → (steps done, measured s/step)
         self.is_scheduler = False
+        self._stats = {"queued": 0, "running": 0, "workers": workers}
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -133,6 +134,7 @@ class Runner:
                 logger.warning("marked %d unfinished jobs failed: %s", len(restarted), RESTART_REASON)
         else:
             self._sweep()
+        self._count()
         self._thread = threading.Thread(target=self._schedule_loop, name="ftlab-scheduler", daemon=True)
         self._thread.start()
 
@@ -179,6 +181,7 @@ class Runner:
         with self._announce_lock:
             self.position_updates.sent(job_id, first=True)
         self._announce_positions()
+        self._count()
         self._wake.set()
         return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=place[0])
 
@@ -204,13 +207,19 @@ class Runner:
         return self.store.queued_count(owner)
 
     def stats(self) -> dict[str, int]:
-        snapshot = self.store.queue_snapshot()
-        return {"queued": len(snapshot.waiting), "running": len(snapshot.running), "workers": self.workers}
+        """Jobs waiting and running as last counted (each scheduler tick, and after this process submits
+        or cancels): no query, so the health check on the event loop never waits for the database."""
+        return self._stats
+
+    def _count(self) -> None:
+        counts = self.store.unfinished_counts()
+        self._stats = {"queued": counts["queued"], "running": counts["running"], "workers": self.workers}
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job (running anywhere); False if it is neither."""
         if self._emit(job_id, Cancelled(), only_if=JobState.QUEUED) is not None:
             self._announce_positions()
+            self._count()
             return True
         if self.pool.cancel(job_id):  # running here: its loop sees the flag between steps
             return True
@@ -269,8 +278,11 @@ class Runner:
             self.leases.acquire(server_lease(self.holder), self.holder)
             self.is_scheduler = self.leases.acquire(SCHEDULER, self.holder)
             self._sweep()
-        if not self.is_scheduler:
-            return
+        if self.is_scheduler:
+            self._schedule()
+        self._count()  # every process, scheduler or not: jobs start and end in other processes too
+
+    def _schedule(self) -> None:
         for job_id, _, requested in self.store.running_jobs(holder=self.holder):
             if requested:
                 self.pool.cancel(job_id)

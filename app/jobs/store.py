@@ -320,6 +320,13 @@ class JobStore:
         last_start = dict(session.execute(starts.group_by(JobRow.owner)).tuples().all())
         return QueueSnapshot(jobs[JobState.QUEUED.value], jobs[JobState.RUNNING.value], last_start)
 
+    def unfinished_counts(self) -> dict[str, int]:
+        """How many jobs wait and run, in one small query (what /api/health reports)."""
+        query = select(JobRow.state, func.count()).where(JobRow.state.in_(UNFINISHED)).group_by(JobRow.state)
+        with self._sessions() as session:
+            counts = dict(session.execute(query).tuples().all())
+        return {state: int(counts.get(state, 0)) for state in (JobState.QUEUED.value, JobState.RUNNING.value)}
+
     def queued_count(self, owner: str | None) -> int:
         query = select(func.count()).where(JobRow.state == JobState.QUEUED.value)
         query = query.where(JobRow.owner.is_(None) if owner is None else JobRow.owner == owner)
