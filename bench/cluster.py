@@ -29,7 +29,7 @@ from bench.common import median, print_table, write_result
 from bench.processes import start_web_process, stop_web_process
 
 STUDENTS, JOBS_EACH = 10, 2
-TOKEN = "bench-cluster"
+TOKEN = "bench-cluster-instructor"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}  # the instructor sees every student's job
 JOB = {"model": "tiny-llama", "method": "lora", "task": "tone", "steps": 20, "batch_size": 2, "seq_len": 32}
 

@@ -136,7 +136,7 @@ def server(args: argparse.Namespace):
     from tests.utils.server import live_server
 
     data = Path(tempfile.mkdtemp(prefix="ftlab-page-perf-"))
-    settings = Settings(data_dir=data, instructor_token="page-perf", device="cpu", cpu_workers=1)
+    settings = Settings(data_dir=data, instructor_token="page-perf-instructor", device="cpu", cpu_workers=1)
     return live_server(create_app(settings))
 
 
@@ -157,7 +157,7 @@ def main() -> int:
         try:
             runs = []
             for viewport in ({"width": 1440, "height": 900},):
-                context = browser.new_context(viewport=viewport)
+                context = browser.new_context(viewport=viewport, bypass_csp=True)
                 context.add_init_script(OBSERVE)
                 runs.append(measure(context.new_page(), base_url, viewport))
                 context.close()

@@ -89,7 +89,9 @@ class PageLog:
 @pytest.fixture
 def page(browser, base_url: str, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh page; after the test: a screenshot, then no foreign request and no console error."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=base_url)
+    # bypass_csp: Playwright polls wait_for_function predicates with eval, which the app's CSP forbids;
+    # test_csp.py checks the pages under the real policy.
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=base_url, bypass_csp=True)
     page = context.new_page()
     log = PageLog(base_url)
     page.on("request", lambda r: log.requests.append(r.url))

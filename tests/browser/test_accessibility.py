@@ -22,6 +22,10 @@ pytestmark = pytest.mark.browser
 
 TOKEN = "browser-a11y-token"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# AXE_CSP: axe-core is injected as an inline script and its checks are string-evaluated, both of which
+# the app's Content-Security-Policy forbids (script-src 'self', no eval), so these contexts bypass it.
+# The pages themselves run under the real policy in the other browser tests, whose page fixture fails
+# on any console error (a CSP violation is one).
 MAX_TAB_STOPS = 150
 PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1920, "height": 1080}
@@ -39,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def class_code(browser, server: str) -> str:  # noqa: ANN001
     """A class with a finished, pinned tiny-llama run (so the dashboard and presenter have a chart)."""
-    context = browser.new_context(base_url=server)
+    context = browser.new_context(base_url=server, bypass_csp=True)  # see AXE_CSP below
     try:
         api = context.request
         assert api.post("/api/auth/login", data={"token": TOKEN}).ok
@@ -62,7 +66,9 @@ def visit(browser, server: str, class_code: str) -> Iterator:  # noqa: ANN001
     contexts = []
 
     def open_page(path: str, viewport: dict | None = None, instructor: bool = False):  # noqa: ANN202
-        context = browser.new_context(viewport=viewport or {"width": 1440, "height": 900}, base_url=server)
+        context = browser.new_context(
+            viewport=viewport or {"width": 1440, "height": 900}, base_url=server, bypass_csp=True
+        )
         contexts.append(context)
         if instructor:
             assert context.request.post("/api/auth/login", data={"token": TOKEN}).ok

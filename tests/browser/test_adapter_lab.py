@@ -26,7 +26,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from app.main import create_app
 
     data: Path = tmp_path_factory.mktemp("ftlab-adapter-lab")
-    settings = Settings(data_dir=data, instructor_token="browser-test", device="cpu", cpu_workers=1)
+    settings = Settings(data_dir=data, instructor_token="browser-lab-token", device="cpu", cpu_workers=1)
     with live_server(create_app(settings)) as url:
         yield url
 

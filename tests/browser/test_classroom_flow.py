@@ -29,7 +29,7 @@ def class_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def new_page(browser, base: str, errors: list[str], who: str):  # noqa: ANN001, ANN201
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base, bypass_csp=True)
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(f"{who} page error: {e}"))
     page.on(

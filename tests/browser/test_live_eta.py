@@ -56,7 +56,7 @@ def open_page(browser) -> Iterator:  # noqa: ANN001
     contexts = []
 
     def open_at(base: str, path: str):  # noqa: ANN202
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=base)
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=base, bypass_csp=True)
         contexts.append(context)
         page = context.new_page()
         page.goto(path)
