@@ -42,7 +42,7 @@ from app.jobs.queue import (
 from app.jobs.state import JobState
 from app.jobs.store import RESTART_REASON, JobStore, JobView, QueuedJob, QueueSnapshot, StoredEvent
 from app.jobs.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
-from app.jobs.worker import STOPPED_REASON, OnAdapterLab, WorkerConfig
+from app.jobs.worker import STOPPED_REASON, HoldsModel, OnAdapterLab, WorkerConfig, count_restores
 from app.training.methods import ResolvedJob
 from app.training.models import ModelCache
 
@@ -236,21 +236,20 @@ class Runner:
         return self.pool.call(job_id, request, restore)
 
     def run_on_adapter_lab(self, base_model: str, fn: Callable[[Any], Any]) -> Any:
-        """``fn(lab)`` on the adapter lab of the worker chosen by the base model's name, so swaps on one
-        base reuse that worker's loaded base and adapters. Raises NotInMemory if the worker dies or
-        does not answer in time."""
+        """``fn(lab)`` on the adapter lab of the worker chosen by the base model's name (swaps on one base
+        reuse its loaded adapters); NotInMemory if that worker dies or does not answer in time."""
         return self.pool.ask_one(base_model, OnAdapterLab(fn))
 
     def holds(self, job_id: str) -> Held | None:
         """Whether a worker holds the job's model now (training or kept), without rebuilding it."""
         if not self.pool.started:
             return None
-        return next((state for state in self.pool.ask(_HoldsModel(job_id)) if state is not None), None)
+        return next((state for state in self.pool.ask(HoldsModel(job_id)) if state is not None), None)
 
     @property
     def restores(self) -> int:
         """Models rebuilt from adapters by the live workers."""
-        return sum(self.pool.ask(_restores)) if self.pool.started else 0
+        return sum(self.pool.ask(count_restores)) if self.pool.started else 0
 
     def pin(self, job_id: str, pinned: bool = True) -> None:
         """Keep (or stop keeping) a finished job's tuned model in memory beyond the last few."""
@@ -392,15 +391,3 @@ class Runner:
         self._paces.pop(job_id, None)
         self._emit(job_id, Failed(error=reason))
         self._wake.set()
-
-
-class _HoldsModel:
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-
-    def __call__(self, worker: Any) -> Held | None:
-        return worker.room.holds(self.job_id)
-
-
-def _restores(worker: Any) -> int:
-    return worker.room.restores

@@ -173,6 +173,21 @@ class OnAdapterLab:
         return worker.worker.on_adapter_lab(self.fn)
 
 
+@dataclass(frozen=True)
+class HoldsModel:
+    """An ``ask`` probe: whether the asked worker holds a job's tuned model (training or kept)."""
+
+    job_id: str
+
+    def __call__(self, worker: Any) -> Any:
+        return worker.room.holds(self.job_id)
+
+
+def count_restores(worker: Any) -> int:
+    """An ``ask`` probe: tuned models the asked worker rebuilt from adapters."""
+    return worker.room.restores
+
+
 class _ProcessWorker:
     """A JobWorker in a spawned process, talking to the web process over a pipe."""
 

@@ -7,9 +7,8 @@
 A ``ResolvedJob`` (what the runner passes: resolved once, at submission) is trained as it is; a bare
 ``TrainConfig`` is resolved at the start of the run, where a bad one becomes a ``failed`` event.
 
-The steps, top to bottom (numbered in ``_train``): the resolved config and task → load the model and
-apply the method → optimizer → answers and held-out loss before training → the training steps (with
-evaluations and ΔW spectra on their schedule) → answers after training → a summary.
+The steps (numbered in ``_train``): config and task → the model, wrapped by the method → optimizer →
+answers and held-out loss before → training steps (evaluations, ΔW spectra) → answers after → summary.
 """
 
 from __future__ import annotations
