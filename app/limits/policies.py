@@ -1,5 +1,5 @@
 """Every limit's numbers in one place. A classroom sits behind one NAT address: limits per address
-are sized for a class of ~60 arriving together, limits per seat or client for one person."""
+are sized for a whole class arriving together, limits per seat or client for one person."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from app.limits.counters import Rate
 
 # Wrong instructor tokens (login form, bearer headers, forged cookies, dashboard websockets).
 WRONG_TOKENS_PER_ADDRESS = Rate(30, 60.0)
-# Joining a class: a whole class behind one address joins within a few minutes.
-JOINS_PER_ADDRESS = Rate(60, 300.0)
+# Joining a class: a whole class (up to 200 students, plus rejoins) behind one address joins within a
+# few minutes; one client flooding joins gets at most this many seats a window (then remove + block).
+JOINS_PER_ADDRESS = Rate(250, 300.0)
 # Job submissions by anyone but the instructor, per address (across every seat behind it).
 SUBMISSIONS_PER_ADDRESS = Rate(60, 600.0)
 # Generation requests per client (seat, or address for anonymous use) and per address.
