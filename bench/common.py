@@ -142,3 +142,16 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def claimed_job(store: Any, holder: str, config: dict[str, Any], node: str | None = None) -> str:
+    """A new running job of ``holder``'s, for a benchmark that emits its events by hand. Claimed at
+    once, and a fresh id is tried if a server's scheduler (it ticks on its own) took the queued row
+    first: that one goes to a worker, which fails it, as it cannot run a synthetic method."""
+    import secrets
+
+    while True:
+        job_id = secrets.token_hex(8)
+        store.create_job(job_id, config)
+        if store.claim(job_id, holder, node=node):
+            return job_id

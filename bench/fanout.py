@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import random
-import secrets
 import time
 from typing import Any
 
 import torch
 
-from bench.common import interleaved, median, percentile, print_table, print_targets, target, write_result
+from bench.common import (
+    claimed_job,
+    interleaved,
+    median,
+    percentile,
+    print_table,
+    print_targets,
+    target,
+    write_result,
+)
 from bench.fanout_clients import client_process
 from bench.server import Server, running_server
 
@@ -47,21 +55,16 @@ def calibrate(goal_s: float = 0.04, size: int = 256) -> int:
 
 
 def _new_job(server: Server) -> str:
-    job_id = secrets.token_hex(8)
-    store = server.state.store
-    store.create_job(job_id, {"model": "bench", "method": "synthetic", "task": "fanout"})
-    return job_id
+    config = {"model": "bench", "method": "synthetic", "task": "fanout"}
+    return claimed_job(server.state.store, server.state.runner.holder, config)
 
 
 def publish(server: Server, job_id: str, events: int, loops: int, payload_layers: int = 0) -> dict[str, Any]:
     """Emit ``events`` step events (+ done) the way the runner does; returns the loop's timings."""
     from app.events import Done, EventStamper, LayerSpectrum, Spectrum, Step
     from app.jobs.broadcast import Message
-    from app.jobs.state import JobState
 
     store, broadcaster = server.state.store, server.state.broadcaster
-    # claimed by this server's runner: a running job nobody owns would be failed as lost
-    store.set_state(job_id, JobState.RUNNING, claimed_by=server.state.runner.holder)
     stamper = EventStamper(job_id)
     # Spectrum-sized events with realistic (incompressible) digits: a constant payload would shrink
     # ~100x under permessage-deflate and never fill a stalled client's socket buffers.

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import secrets
 import tempfile
 import time
 from typing import Any
 
 from bench.cluster import _drop_schema, _free_port, _schema_url
-from bench.common import percentile, print_table, target, write_result
+from bench.common import claimed_job, percentile, print_table, target, write_result
 from bench.fanout_clients import client_process
 from bench.processes import start_web_process, stop_web_process
 
@@ -25,7 +24,7 @@ TARGET_P99_MS = 100.0
 INTERVAL_S = 0.025  # one event every 25 ms: a fast tiny-llama job's step rate
 
 
-def publisher(database_url: str, job_id: str, events: int, go: Any, out: Any) -> None:
+def publisher(database_url: str, events: int, go: Any, out: Any) -> None:
     """Runs in its own process: owns the job (a live server lease) and emits its events."""
     from app.db import make_engine, make_sessionmaker
     from app.events import Done, Step
@@ -36,8 +35,8 @@ def publisher(database_url: str, job_id: str, events: int, go: Any, out: Any) ->
     store = JobStore(make_sessionmaker(engine))
     holder = f"bench-publisher-{os.getpid()}"
     Leases(store.sessions, time.time).acquire(server_lease(holder), holder)
-    store.create_job(job_id, {"model": "bench", "method": "synthetic", "task": "fanout", "steps": events})
-    store.claim(job_id, holder, node="bench-publisher")
+    config = {"model": "bench", "method": "synthetic", "task": "fanout", "steps": events}
+    job_id = claimed_job(store, holder, config, node="bench-publisher")
     out.put(("ready", job_id))
     go.wait(300)
     emit_s = []
@@ -108,11 +107,11 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def _round(ctx: Any, url: str, ports: list[int], clients: int, events: int) -> dict[str, Any]:
-    job_id = secrets.token_hex(8)
     out, go = ctx.Queue(), ctx.Event()
-    pub = ctx.Process(target=publisher, args=(url, job_id, events, go, out), daemon=True)
+    pub = ctx.Process(target=publisher, args=(url, events, go, out), daemon=True)
     pub.start()
-    assert out.get(timeout=120) == ("ready", job_id)
+    ready, job_id = out.get(timeout=120)
+    assert ready == "ready"
     results_q = ctx.Queue()
     sizes = [min(PER_PROCESS, clients - i) for i in range(0, clients, PER_PROCESS)]
     readers = [
