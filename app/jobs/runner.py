@@ -153,15 +153,21 @@ class Runner:
         self.leases.release(server_lease(self.holder), self.holder)
 
     # -- submitting and asking ------------------------------------------------------------------
-    def submit(self, job: ResolvedJob, owner: str | None = None) -> SubmitResult:
+    def submit(
+        self, job: ResolvedJob, owner: str | None = None, admit: Callable[[Any, str], None] | None = None
+    ) -> SubmitResult:
         """Queue a job, resolved once by ``resolve_job`` (its config is what the store keeps and what
-        the worker trains; the worker loads the task again by name)."""
+        the worker trains; the worker loads the task again by name). ``admit(session, job_id)`` runs
+        in the inserting transaction, serialised with every other submission: caps that count jobs
+        (and record the new one) there cannot be overrun by concurrent submits; it may raise."""
         if self._stopping:
             raise QueueFull("the server is stopping")
         job_id = secrets.token_hex(8)
         place: list[int] = []
 
         def first_event(session: Any) -> AnyEvent:
+            if admit is not None:
+                admit(session, job_id)
             snapshot = self.store.queue_snapshot(session)
             others = len(snapshot.waiting) - 1  # this job is in the snapshot already
             if not admits(others, self.max_queued, queue_priority(owner)):  # a share kept for the instructor

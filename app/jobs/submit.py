@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -62,12 +63,12 @@ class JobSubmitter:
         job = resolve_job(config, task)
         who = who or Credentials()
         with self._admitted(owner, who, job) as admitted:
+            admit = None
             if self.guard is not None:
-                self.guard.admit_job(owner, who.address)  # Throttled (429)
-            result = self.runner.submit(job, owner=owner)
+                self.guard.admit_job(owner, who.address)  # Throttled (429): the submission rate
+                admit = partial(self.guard.record_job_in, owner=owner, address=who.address)
+            result = self.runner.submit(job, owner=owner, admit=admit)  # admit: jobs per address, atomically
             admitted.record(result.id)
-            if self.guard is not None:
-                self.guard.record_job(result.id, owner, who.address)
         return result
 
     @contextmanager

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.classroom.auth import INSTRUCTOR_OWNER
 from app.jobs.store import JobRow
@@ -69,25 +69,28 @@ class ClassGuard:
 
     # -- jobs -----------------------------------------------------------------------------------
     def admit_job(self, owner: str | None, address: str | None) -> None:
-        """Before queueing a job of anyone but the instructor: Throttled past the per-address rate or
-        the per-address number of queued/running jobs (which holds across every seat behind it)."""
-        if owner == INSTRUCTOR_OWNER:
-            return
+        """Before queueing a job of anyone but the instructor: Throttled past the per-address rate."""
+        if owner != INSTRUCTOR_OWNER:
+            key = f"submit:{address or 'unknown'}"
+            self.limiter.require(key, SUBMISSIONS_PER_ADDRESS, "jobs from your address")
+
+    def record_job_in(self, session: Session, job_id: str, owner: str | None, address: str | None) -> None:
+        """Inside the transaction that queues ``job_id`` (one the store serialises with every other
+        submission, so the count and the insert cannot interleave with another's): Throttled past the
+        per-address number of queued/running jobs (it holds across every seat behind the address),
+        else the job's origin is recorded."""
         address = address or "unknown"
-        cap = MAX_ACTIVE_PER_ADDRESS if owner else MAX_ACTIVE_ANONYMOUS_PER_ADDRESS
-        active = self.active_jobs(address, anonymous_only=owner is None)
-        if active >= cap:
-            who = "anonymous jobs" if owner is None else "jobs"
-            raise Throttled(f"{active} {who} from your address are queued or running; the limit is {cap}", 30)
-        self.limiter.require(f"submit:{address}", SUBMISSIONS_PER_ADDRESS, "jobs from your address")
+        if owner != INSTRUCTOR_OWNER:
+            cap = MAX_ACTIVE_PER_ADDRESS if owner else MAX_ACTIVE_ANONYMOUS_PER_ADDRESS
+            active = self._active_jobs(session, address, anonymous_only=owner is None)
+            if active >= cap:
+                who = "anonymous jobs" if owner is None else "jobs"
+                message = f"{active} {who} from your address are queued or running; the limit is {cap}"
+                raise Throttled(message, 30)
+        session.add(JobOriginRow(job_id=job_id, address=address, owner=owner, created_at=self._now()))
 
-    def record_job(self, job_id: str, owner: str | None, address: str | None) -> None:
-        with self._sessions.begin() as session:
-            session.add(
-                JobOriginRow(job_id=job_id, address=address or "unknown", owner=owner, created_at=self._now())
-            )
-
-    def active_jobs(self, address: str, anonymous_only: bool = False) -> int:
+    @staticmethod
+    def _active_jobs(session: Session, address: str, anonymous_only: bool) -> int:
         query = (
             select(func.count())
             .select_from(JobOriginRow)
@@ -96,5 +99,4 @@ class ClassGuard:
         )
         if anonymous_only:
             query = query.where(JobOriginRow.owner.is_(None))
-        with self._sessions() as session:
-            return int(session.scalar(query) or 0)
+        return int(session.scalar(query) or 0)

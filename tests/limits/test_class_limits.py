@@ -3,8 +3,10 @@ instructor removing and blocking a member, jobs per address however many seats i
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -103,6 +105,28 @@ def test_anonymous_jobs_are_capped_per_address(server: str, monkeypatch: pytest.
     assert statuses == [201, 201, 429, 429]
     with instructor(server) as teacher:
         assert teacher.post("/api/jobs", json=LONG).status_code == 201
+        for job in teacher.get("/api/jobs").json():
+            if job["state"] in ("queued", "running"):
+                teacher.post(f"/api/jobs/{job['id']}/cancel")
+
+
+def test_the_per_address_cap_holds_under_concurrent_submissions(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count and the insert happen in one serialised transaction: a burst of simultaneous
+    submissions from one address gets exactly the cap, not the cap plus whatever raced past it."""
+    monkeypatch.setattr(class_limits, "MAX_ACTIVE_ANONYMOUS_PER_ADDRESS", 3)
+    barrier = threading.Barrier(12)
+
+    def submit(_: int) -> int:
+        with httpx.Client(timeout=60) as client:
+            barrier.wait()
+            return client.post(f"{server}/api/jobs", json=LONG).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = sorted(pool.map(submit, range(12)))
+    assert statuses == [201] * 3 + [429] * 9
+    with instructor(server) as teacher:
         for job in teacher.get("/api/jobs").json():
             if job["state"] in ("queued", "running"):
                 teacher.post(f"/api/jobs/{job['id']}/cancel")
