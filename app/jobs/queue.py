@@ -32,10 +32,15 @@ def admits(queued: int, max_queued: int, priority: int, reserved_share: float = 
 
 
 def fair_order(waiting: Sequence[QueuedJob], last_start: Mapping[str | None, float]) -> list[str]:
-    """Privileged jobs first (``queue_priority``), then the rest; each group in ``_round_robin``."""
-    privileged = [job for job in waiting if queue_priority(job.owner) >= PRIVILEGED]
-    ordinary = [job for job in waiting if queue_priority(job.owner) < PRIVILEGED]
-    return _round_robin(privileged, last_start) + _round_robin(ordinary, last_start)
+    """Privileged jobs first (the instructor's, and any run a class has pinned, even a student's:
+    the whole room waits for it), then the rest; each group in ``_round_robin``."""
+
+    def privileged(job: QueuedJob) -> bool:
+        return job.pinned or queue_priority(job.owner) >= PRIVILEGED
+
+    first = [job for job in waiting if privileged(job)]
+    rest = [job for job in waiting if not privileged(job)]
+    return _round_robin(first, last_start) + _round_robin(rest, last_start)
 
 
 def _round_robin(waiting: Sequence[QueuedJob], last_start: Mapping[str | None, float]) -> list[str]:

@@ -209,9 +209,6 @@ class Runner:
             infos.append(JobInfo(**view.model_dump(), queue_position=position, eta_s=eta_s))
         return infos
 
-    def queued_count(self, owner: str | None) -> int:
-        return self.store.queued_count(owner)
-
     def stats(self) -> dict[str, int]:
         """Jobs waiting and running as last counted (each scheduler tick, and after this process submits
         or cancels): no query, so the health check on the event loop never waits for the database."""
@@ -258,7 +255,9 @@ class Runner:
         return sum(self.pool.ask(count_restores)) if self.pool.started else 0
 
     def pin(self, job_id: str, pinned: bool = True) -> None:
-        """Keep (or stop keeping) a finished job's tuned model in memory beyond the last few."""
+        """A class's pinned run: first in line while it waits, its tuned model kept beyond the last few."""
+        self.store.update(job_id, pinned=pinned)
+        self._announce_positions()
         self.pool.pin(job_id, pinned)
 
     def adapter_dir(self, job_id: str) -> Path:

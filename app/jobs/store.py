@@ -51,6 +51,7 @@ class JobRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     node: Mapped[str | None] = mapped_column(String(120))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # a class's pinned run: first in line
 
 
 class EventRow(Base):
@@ -97,6 +98,7 @@ class QueuedJob(NamedTuple):
     steps: int
     position: int | None = None  # the position last announced to it
     eta_s: float | None = None  # and its start estimate
+    pinned: bool = False  # a class follows it (it waits in the instructor's line)
 
 
 class QueueSnapshot(NamedTuple):
@@ -178,6 +180,7 @@ class JobStore:
             has_adapter=False,
             last_seq=0,
             cancel_requested=False,
+            pinned=False,
         )
         with self._sessions.begin() as session:
             if first_event is not None:
@@ -308,13 +311,15 @@ class JobStore:
             with self._sessions() as own:
                 return self.queue_snapshot(own)
         columns = (JobRow.id, JobRow.owner, JobRow.created_at, JobRow.started_at, JobRow.config)
-        query = select(*columns, JobRow.position, JobRow.eta_s, JobRow.state)
+        query = select(*columns, JobRow.position, JobRow.eta_s, JobRow.pinned, JobRow.state)
         jobs: dict[str, list[QueuedJob]] = {JobState.QUEUED.value: [], JobState.RUNNING.value: []}
         for row in session.execute(query.where(JobRow.state.in_(UNFINISHED))):
-            job_id, owner, created_at, started_at, config, position, eta_s, state = row
+            job_id, owner, created_at, started_at, config, position, eta_s, pinned, state = row
             model, method, steps = config["model"], config["method"], int(config.get("steps") or 1)
             jobs[state].append(
-                QueuedJob(job_id, owner, created_at, started_at, model, method, steps, position, eta_s)
+                QueuedJob(
+                    job_id, owner, created_at, started_at, model, method, steps, position, eta_s, bool(pinned)
+                )
             )
         starts = select(JobRow.owner, func.max(JobRow.started_at)).where(JobRow.started_at.is_not(None))
         last_start = dict(session.execute(starts.group_by(JobRow.owner)).tuples().all())
