@@ -92,10 +92,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine, app.state.sessionmaker, app.state.store = engine, sessions, store
     app.state.limiter = limiter = RateLimiter(sessions, now=app.state.clock)
     app.state.generation_gate = gate = GenerationGate(settings.generate_concurrency, settings.generate_queue)
-    app.state.class_guard = class_guard = ClassGuard(sessions, limiter, now=app.state.clock)
-    app.state.classroom = Classroom(
-        sessions, settings, persistent_secret(settings), TokenGuard(limiter), class_guard.is_removed
-    )
+    app.state.class_guard = ClassGuard(sessions, limiter, now=app.state.clock)
+    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings), TokenGuard(limiter))
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
     # swap/combine/merge run on the training workers (one per base model), never in this process
     app.state.adapters = AdapterService(

@@ -35,10 +35,10 @@ def remove_member(
     """The seat stops working at once (their cookie no longer names a member), their queued and
     running jobs are cancelled; their answers stay in the results."""
     info = room.service.get_class(code)  # UnknownClass: 404
-    if member_id not in {m.id for m in room.service.members(info.code)}:
+    if room.service.remove_member(info.code, member_id) is None:
         raise HTTPException(404, f"no member {member_id!r} in class {info.code}")
     guard: ClassGuard = request.app.state.class_guard
-    address = guard.remove(info.code, member_id, block_address)
+    address = guard.block_origin(info.code, member_id) if block_address else None
     cancelled = [
         job.id
         for job in runner.list(owner=STUDENT_OWNER_PREFIX + member_id, limit=500)
@@ -49,6 +49,6 @@ def remove_member(
     return {
         "member_id": member_id,
         "removed": True,
-        "blocked_address": address if block_address else None,
+        "blocked_address": address,
         "cancelled_jobs": cancelled,
     }

@@ -253,7 +253,7 @@ def results(code: Code, room: ClassroomDep) -> Response:
     service = room.service
     body = results_csv(
         quiz.questions(info.lesson),
-        service.members(info.code),
+        service.members(info.code, include_removed=True),
         service.all_answers(info.code),
         service.run_counts(info.code),
         info.anonymous,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -43,21 +43,19 @@ class Classroom:
         settings: Settings,
         secret_key: str,
         guard: TokenGuard | None = None,
-        removed: Callable[[str], bool] | None = None,
     ) -> None:
-        """``guard`` throttles wrong instructor tokens; ``removed(member_id)`` says whether the
-        instructor removed a seat (app.limits.classes)."""
+        """``guard`` throttles wrong instructor tokens."""
         self.service = ClassroomService(sessions)
         self.auth = ClassroomAuth(settings.instructor_token, secret_key, guard)
-        self._removed = removed
         self.hub = ClassHub()
         self._member_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
     def seat_member(self, who: Credentials) -> tuple[ClassInfo, Member] | None:
-        """The requester's class and membership, if their cookie names a seat that exists."""
+        """The requester's class and membership, if their cookie names a seat that exists (and the
+        instructor has not removed)."""
         seat = self.auth.student_seat(who)
-        if seat is None or (self._removed is not None and self._removed(seat.member_id)):
+        if seat is None:
             return None
         return self.service.seat(seat.class_code, seat.member_id)
 

@@ -212,15 +212,29 @@ class ClassroomService:
             select(ClassRow, MemberRow)
             .join(MemberRow, MemberRow.class_code == ClassRow.code)
             .where(MemberRow.id == member_id, ClassRow.code == normalise_code(code))
+            .where(MemberRow.removed_at.is_(None))  # a removed seat's cookie names no one
         )
         with self._sessions() as session:
             row = session.execute(query).first()
             return (ClassInfo.of(row[0]), Member.of(row[1])) if row else None
 
-    def members(self, code: str) -> list[Member]:
-        query = (
-            select(MemberRow).where(MemberRow.class_code == normalise_code(code)).order_by(MemberRow.number)
-        )
+    def remove_member(self, code: str, member_id: str) -> Member | None:
+        """The instructor removes a seat: it stops working at once (every process reads the row);
+        the member's answers and runs stay. None if the class has no such (present) member."""
+        with self._sessions.begin() as session:
+            row = session.get(MemberRow, member_id)
+            if row is None or row.class_code != normalise_code(code) or row.removed_at is not None:
+                return None
+            row.removed_at = time.time()
+            return Member.of(row)
+
+    def members(self, code: str, include_removed: bool = False) -> list[Member]:
+        """The class's members in join order (those the instructor removed only when asked: the
+        results keep their answers)."""
+        query = select(MemberRow).where(MemberRow.class_code == normalise_code(code))
+        if not include_removed:
+            query = query.where(MemberRow.removed_at.is_(None))
+        query = query.order_by(MemberRow.number)
         with self._sessions() as session:
             return [Member.of(row) for row in session.scalars(query)]
 

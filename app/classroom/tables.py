@@ -37,6 +37,7 @@ class MemberRow(Base):
     nickname_key: Mapped[str] = mapped_column(String(64), doc="normalised nickname: the uniqueness key")
     number: Mapped[int] = mapped_column(Integer, doc="join order in the class (anonymous label)")
     joined_at: Mapped[float] = mapped_column(Float)
+    removed_at: Mapped[float | None] = mapped_column(Float, doc="the instructor removed the seat")
 
 
 class AnswerRow(Base):

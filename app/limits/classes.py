@@ -1,5 +1,5 @@
-"""Limits that hold across seats: joins per address, the instructor removing (and blocking) a
-member, and job submissions per address. All state in the database (any web process sees it)."""
+"""Limits that hold across seats: joins per address, the instructor blocking the address a removed
+member joined from, and job submissions per address. All state in the database (any web process sees it)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ ACTIVE_STATES = ("queued", "running")
 
 
 class Blocked(PermissionError):
-    """The instructor removed this seat or blocked this address (answered with 403)."""
+    """The instructor blocked this address (answered with 403)."""
 
 
 class ClassGuard:
@@ -43,29 +43,18 @@ class ClassGuard:
         with self._sessions.begin() as session:
             session.merge(SeatOriginRow(member_id=member_id, class_code=class_code, address=address))
 
-    # -- removing -------------------------------------------------------------------------------
-    def remove(self, class_code: str, member_id: str, block_address: bool) -> str | None:
-        """Remove a member's seat (their cookie stops working); with ``block_address``, refuse joins
-        to this class from the address they joined from. Returns that address (None if unknown)."""
-        now = self._now()
+    # -- blocking -------------------------------------------------------------------------------
+    def block_origin(self, class_code: str, member_id: str) -> str | None:
+        """Refuse joins to this class from the address ``member_id`` joined from (when the instructor
+        removes them and asks for it). Returns that address (None if unknown)."""
         with self._sessions.begin() as session:
             origin = session.get(SeatOriginRow, member_id)
             if origin is None:
-                origin = SeatOriginRow(member_id=member_id, class_code=class_code, address="unknown")
-                session.add(origin)
-            origin.removed_at = now
-            if block_address and origin.address != "unknown":
-                session.merge(
-                    BlockedAddressRow(class_code=class_code, address=origin.address, blocked_at=now)
-                )
-            return None if origin.address == "unknown" else origin.address
-
-    def is_removed(self, member_id: str) -> bool:
-        with self._sessions() as session:
-            removed = session.scalar(
-                select(SeatOriginRow.removed_at).where(SeatOriginRow.member_id == member_id)
+                return None
+            session.merge(
+                BlockedAddressRow(class_code=class_code, address=origin.address, blocked_at=self._now())
             )
-        return removed is not None
+            return origin.address
 
     # -- jobs -----------------------------------------------------------------------------------
     def admit_job(self, owner: str | None, address: str | None) -> None:

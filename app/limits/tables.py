@@ -18,14 +18,13 @@ class RateCounterRow(Base):
 
 
 class SeatOriginRow(Base):
-    """The address a class member joined from, and whether the instructor removed them."""
+    """The address a class member joined from."""
 
     __tablename__ = "seat_origins"
 
     member_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     class_code: Mapped[str] = mapped_column(String(16), index=True)
     address: Mapped[str] = mapped_column(String(64))
-    removed_at: Mapped[float | None] = mapped_column(Float)
 
 
 class BlockedAddressRow(Base):

@@ -1,6 +1,7 @@
 """The classroom in real Chromium: the instructor logs in and opens a class; a student joins by code
 in another browser; the instructor starts and pins a tiny-llama run, which the student's lesson page
-shows live; the student's quiz answer appears on the instructor's dashboard."""
+shows live; the student's quiz answer appears on the instructor's dashboard; the instructor removes
+the student."""
 
 from __future__ import annotations
 
@@ -138,6 +139,23 @@ def test_join_pin_and_answer(browser, class_server: str) -> None:  # noqa: ANN00
         teacher.screenshot(path=str(ARTIFACTS / "classroom-presenter.png"), full_page=True)
         csv = teacher.request.get(f"/api/classes/{code}/results.csv").text()
         assert NICKNAME in csv and csv.count("\n") == 2
+
+        # The instructor removes the student from the roster (by keyboard, confirming the dialog):
+        # the seat stops working at once; the answer stays in the results.
+        teacher.goto(f"/classes/{code}")
+        remove = teacher.get_by_role("button", name=f"Remove {NICKNAME}")
+        remove.wait_for(timeout=20_000)
+        teacher.once("dialog", lambda dialog: dialog.accept())
+        remove.focus()
+        teacher.keyboard.press("Enter")
+        teacher.wait_for_function(
+            "document.querySelectorAll('.roster .student').length === 0"
+            " && document.querySelector('[data-admin-status]').textContent.startsWith('Removed')",
+            timeout=20_000,
+        )
+        assert teacher.locator("[data-student-count]").inner_text() == "0"
+        assert pupil.request.get("/api/classes/me").status == 404
+        assert NICKNAME in teacher.request.get(f"/api/classes/{code}/results.csv").text()
     finally:
         teacher.context.close()
         pupil.context.close()

@@ -71,6 +71,10 @@ def test_the_instructor_removes_and_blocks_a_member(server: str) -> None:
         assert removed.status_code == 200, removed.text
         assert removed.json()["cancelled_jobs"] == [job.json()["id"]]
         assert removed.json()["blocked_address"] == "127.0.0.1"
+        names = [s["name"] for s in teacher.get(f"/api/classes/{code}/dashboard").json()["students"]]
+        assert names == ["Bob"]  # off the roster
+        assert "Ada" in teacher.get(f"/api/classes/{code}/results.csv").text  # still in the results
+        assert teacher.delete(f"/api/classes/{code}/members/{ada_id}").status_code == 404  # once only
         deadline = time.monotonic() + 120  # a running job stops at its next step
         while teacher.get(f"/api/jobs/{job.json()['id']}").json()["state"] != "cancelled":
             assert time.monotonic() < deadline

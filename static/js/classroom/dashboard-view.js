@@ -3,12 +3,21 @@ import { h } from '../dom.js';
 
 const pct = (x) => (x == null ? '–' : `${Math.round(x * 100)}%`);
 
-export function renderRoster(el, countEl, students) {
+export function renderRoster(el, countEl, students, { onRemove = null } = {}) {
   countEl.textContent = String(students.length);
-  el.replaceChildren(...students.map((s) => h('li', {
-    class: 'student',
-    title: `${s.answered} answered, ${s.correct} correct, ${s.runs} run(s)`,
-  }, s.name)));
+  el.replaceChildren(...students.map((s) => {
+    const item = h('li', {
+      class: 'student',
+      'data-member': s.id,
+      title: `${s.answered} answered, ${s.correct} correct, ${s.runs} run(s)`,
+    }, h('span', { class: 'student-name' }, s.name));
+    if (onRemove) {
+      item.append(h('button', {
+        type: 'button', class: 'remove-member', 'aria-label': `Remove ${s.name}`, onclick: () => onRemove(s),
+      }, '×'));
+    }
+    return item;
+  }));
 }
 
 export function renderQuestions(el, countEl, questions, { onReset = null, students = null } = {}) {

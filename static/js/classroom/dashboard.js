@@ -42,9 +42,25 @@ async function act(label, fn) {
   }
 }
 
+// Removing a seat stops it at once and cancels its jobs; blocking (the box by the roster) also
+// refuses new joins from the address it joined from: behind a school's one address, everyone's.
+function removeMember(student) {
+  const block = $('[data-block-address]')?.checked ?? false;
+  const also = block ? ' and block joins from the address they joined from' : '';
+  if (!window.confirm(`Remove ${student.name} from the class${also}? Their seat stops working and their runs are cancelled; their answers stay in the results.`)) return;
+  const query = block ? '?block_address=true' : '';
+  act('Remove', async () => {
+    const result = await request('DELETE', `${base}/members/${encodeURIComponent(student.id)}${query}`);
+    const blocked = result.blocked_address ? `; joins from ${result.blocked_address} are blocked` : '';
+    say(`Removed ${student.name}: ${result.cancelled_jobs.length} run(s) cancelled${blocked}.`);
+  });
+}
+
 function render(snapshot) {
   const cls = snapshot.class;
-  renderRoster($('[data-roster]'), $('[data-student-count]'), snapshot.students);
+  renderRoster($('[data-roster]'), $('[data-student-count]'), snapshot.students, {
+    onRemove: presenting ? null : removeMember,
+  });
   renderQuestions($('[data-questions]'), $('[data-answer-count]'), snapshot.questions, {
     students: snapshot.students.length,
     onReset: presenting ? null : (q) => {
