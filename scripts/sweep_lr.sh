@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The lesson's like-for-like recorded runs: every SmolLM2 method on the same steps, batch and
-# sequence length, at up to two learning rates each (a 2-core CPU shared with other work took 28-35 s
-# per full fine-tuning step and ~55 s per DPO step, so a wider sweep did not fit the session);
+# sequence length, at two or three learning rates each (an idle 2-core CPU runs one SmolLM2 adapter
+# run in 2.5-4 minutes, two at a time);
 # scripts/pick_sweep.py then keeps, per method, the run with the lowest held-out loss among those whose held-out replies do not loop (see its rule),
 # copies it to recorded/<method>.jsonl and writes the whole sweep to recorded/sweep.json.
 # Two runs at a time, one torch thread each (a shared 2-core machine); logs in $SWEEP_DIR.
-#   scripts/sweep_lr.sh [METHOD:LR ...]       (default: the two rounds below, then the head run)
+#   scripts/sweep_lr.sh [METHOD:LR ...]       (default: the three rounds below, then the head run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -13,12 +13,15 @@ SWEEP_DIR=${SWEEP_DIR:-data/sweep}
 JOBS=${JOBS:-2}
 SAME="--model smollm2-135m --steps 20 --batch-size 4 --seq-len 128 --eval-every 20 --spectrum-every 5"
 declare -A task=([dpo]=tone-preference)
-# Two rounds, most important first, so a sweep cut short still leaves every method recorded like for
-# like: round 1 gives each method one rate (full fine-tuning two), round 2 a second rate each (three
-# times the first for the adapters: short runs favour larger rates).
+# Three rounds, most important first, so a sweep cut short still leaves every method recorded like
+# for like: round 1 gives each method one rate (full fine-tuning two), round 2 a second rate each
+# (three times the first for the adapters: short runs favour larger rates), round 3 one more above
+# wherever round 2's higher rate won (every method but prompt tuning did), so no choice sits at the
+# top edge of what was tried unless the rate above it was worse.
 ROUND1="full:1e-5 full:3e-5 export dpo:3e-4 lora:2e-3 qlora:2e-3 prompt:3e-2 prefix:1e-2 sft:2e-3"
 ROUND2="lora:6e-3 prompt:1e-1 qlora:6e-3 prefix:3e-2 sft:6e-3 dpo:1e-3"
-[ $# -gt 0 ] && ROUND1="$*" && ROUND2=""
+ROUND3="full:1e-4 lora:2e-2 qlora:2e-2 prefix:1e-1 sft:2e-2 dpo:3e-3"
+[ $# -gt 0 ] && ROUND1="$*" && ROUND2="" && ROUND3=""
 mkdir -p "$SWEEP_DIR"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHON SWEEP_DIR SAME
 
@@ -48,7 +51,7 @@ one_run() {  # METHOD TASK LR: one run into $SWEEP_DIR/METHOD-LR.jsonl (kept onl
 }
 export -f one_run
 
-for item in $ROUND1 $ROUND2; do
+for item in $ROUND1 $ROUND2 $ROUND3; do
   if [ "$item" = export ]; then
     [ -z "${NO_EXPORT:-}" ] && echo "export - -"
   else
