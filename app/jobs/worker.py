@@ -32,6 +32,19 @@ from app.events import _Event as AnyEvent
 
 STOPPED_REASON = "server stopped"
 NO_RESULT = "the training loop ended without a result"
+# Training takes every core it is given; the web process on the same machine must still answer
+# requests, websockets and health checks in milliseconds, so workers run at a lower OS priority
+# (it costs training nothing on an otherwise idle machine: niceness only matters when cores are short).
+WORKER_NICENESS = 10
+
+
+def lower_priority(increment: int = WORKER_NICENESS) -> None:
+    """Lower this process's CPU priority (once per worker process; a no-op where not supported)."""
+    try:
+        os.nice(increment)
+    except (AttributeError, OSError):  # Windows, or a sandbox that forbids it
+        logger.warning("could not lower the worker's CPU priority")
+
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +80,7 @@ class JobWorker:
         from app.jobs.tuned import TunedModels
         from app.training.models import ModelCache
 
+        lower_priority()  # one JobWorker per process (a spawned worker, a Ray actor)
         self.config, self.cancel, self.stopping, self.publish = config, cancel, stopping, publish
         self.progress = progress  # each step: (job, model, method, step, elapsed s), for ETAs
         self.engine = make_engine(config.database_url)

@@ -114,3 +114,16 @@ def test_base_weights_are_read_once_and_every_job_starts_from_the_base(make_runn
     # same config and seed: the second job would see other losses had it started from the first's weights
     losses = [[e["loss"] for e in _events(runner, j) if e["type"] == "step"] for j in (first, second)]
     assert losses[0] == losses[1] and len(losses[0]) == TINY.config.steps
+
+
+def test_training_workers_run_below_the_web_process_priority(make_runner) -> None:  # noqa: ANN001
+    """Training takes every core it gets; at a lower OS priority it leaves the web process (requests,
+    websockets, health checks) the CPU it needs on a small machine."""
+    import os
+
+    from app.jobs.worker import WORKER_NICENESS
+    from tests.utils.worker_probes import worker_niceness
+
+    runner = make_runner()
+    runner.pool.ask(worker_niceness)  # starts the worker
+    assert runner.pool.ask(worker_niceness) == [min(19, os.nice(0) + WORKER_NICENESS)]

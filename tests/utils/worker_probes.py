@@ -36,3 +36,10 @@ def lab_bases(worker: Any) -> tuple[int, list[str]]:
 
     lab = worker.worker._lab
     return os.getpid(), sorted(model for model, _ in lab._bases) if lab is not None else []
+
+
+def worker_niceness(worker: Any) -> int:
+    """This worker process's niceness (``os.nice(0)`` reads it without changing it)."""
+    import os
+
+    return os.nice(0)
