@@ -69,22 +69,11 @@ class Classroom:
         if owner == INSTRUCTOR_OWNER:
             yield Submission(owner, None, self)
             return
-        seat = self.auth.student_seat(who)
-        if seat is None:
-            if self.service.any_open():
-                raise LimitExceeded(
-                    "a class is open on this server: join it at /join (or log in as the instructor at "
-                    "/login) to train",
-                    status=403,
-                )
+        seated = self.admitted_seat(who, "train")
+        if seated is None:
             yield Submission(None, None, self)
             return
-        found = self.seat_member(who)
-        if found is None:
-            raise LimitExceeded("your class seat is no longer valid; join again at /join", status=403)
-        info, member = found
-        if info.closed:
-            raise LimitExceeded(f"class {info.code} is closed", status=403)
+        seat, info, member = seated
         limits = info.limits
         check_config(limits, model, method, steps)
         with self._lock_of(member.id):
@@ -92,6 +81,27 @@ class Classroom:
             active, recent, oldest = self.service.student_load(member.id, limits.window_s, now)
             check_load(limits, active, recent, oldest, now)
             yield Submission(seat.owner, seat, self)
+
+    def admitted_seat(self, who: Credentials, action: str) -> tuple[StudentSeat, ClassInfo, Member] | None:
+        """The rule every student action shares (training, uploads): no seat is fine while no class
+        is open (None); otherwise the seat must exist and its class be open. LimitExceeded (403),
+        naming ``action``, if not."""
+        seat = self.auth.student_seat(who)
+        if seat is None:
+            if self.service.any_open():
+                raise LimitExceeded(
+                    f"a class is open on this server: join it at /join (or log in as the instructor at "
+                    f"/login) to {action}",
+                    status=403,
+                )
+            return None
+        found = self.seat_member(who)
+        if found is None:
+            raise LimitExceeded("your class seat is no longer valid; join again at /join", status=403)
+        info, member = found
+        if info.closed:
+            raise LimitExceeded(f"class {info.code} is closed", status=403)
+        return seat, info, member
 
     def _lock_of(self, member_id: str) -> threading.Lock:
         with self._locks_lock:

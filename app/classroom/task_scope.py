@@ -15,21 +15,10 @@ def upload_scope(room: Classroom, who: Credentials) -> str | None:
     scope = task_scope(room.auth.owner_of(who), who)
     if scope is None:
         return None
-    seat = room.auth.student_seat(who)
-    if seat is None:
-        if room.service.any_open():
-            raise LimitExceeded(
-                "a class is open on this server: join it at /join (or log in as the instructor) to "
-                "upload tasks",
-                status=403,
-            )
+    seated = room.admitted_seat(who, "upload tasks")
+    if seated is None:
         return scope
-    found = room.seat_member(who)
-    if found is None:
-        raise LimitExceeded("your class seat is no longer valid; join again at /join", status=403)
-    info, _member = found
-    if info.closed:
-        raise LimitExceeded(f"class {info.code} is closed", status=403)
+    _seat, info, _member = seated
     if not info.limits.students_can_train:
         raise LimitExceeded("students of this class watch the instructor's run; uploads are off", status=403)
     return scope
