@@ -12,7 +12,7 @@ trap 'kill $SERVER; rm -rf "$DATA"' EXIT
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 1; done
 # generate/runs/merge/combine start real work per example: their limits have their own tests
 SKIP='generate|/runs$|/api/jobs$|merge|combine'
-schemathesis run "http://127.0.0.1:$PORT/openapi.json" --max-examples 30 --checks all \
+schemathesis --config-file "$(dirname "$0")/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" --max-examples 30 --checks all \
   --exclude-path-regex "$SKIP"
-schemathesis run "http://127.0.0.1:$PORT/openapi.json" --max-examples 30 --checks all \
+schemathesis --config-file "$(dirname "$0")/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" --max-examples 30 --checks all \
   --exclude-path-regex "$SKIP" -H "Authorization: Bearer $TOKEN"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -164,4 +165,18 @@ async def http_error_handler(request: Request, exc: Exception) -> Any:
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc.detail, str):  # one place that keeps server paths out of every error text
         exc.detail = hide_paths(exc.detail)
+    if exc.status_code == 405 and (allow := allowed_methods(request)):
+        exc.headers = {**(exc.headers or {}), "Allow": allow}
     return await http_exception_handler(request, exc)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method the OpenAPI spec lists for the request's path (None: not an API path). Starlette's
+    405 names only the methods of the first route whose path matched, though GET and POST
+    /api/classes, say, are two routes."""
+    path = request.url.path
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.api.deps import ClassroomDep, CredentialsDep, Instructor, RunnerDep, StoreDep, SubmitterDep
 from app.api.errors import field_error
@@ -37,12 +37,21 @@ def open_class(room: Classroom, code: str) -> ClassInfo:
 
 
 # -- creating and listing (instructor) ---------------------------------------------------------
+def _lesson_slugs(schema: dict[str, Any]) -> None:
+    """The lessons on this server are static (the lessons folder): the schema lists them."""
+    from app import lessons
+
+    schema["enum"] = [lesson.slug for lesson in lessons.all_lessons()]
+
+
 class NewClass(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field("Class", min_length=1, max_length=120)
-    lesson: str = Field("fine-tuning-llms", pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")
-    anonymous: bool = Field(False, description="hide nicknames on the instructor's screen and export")
+    lesson: str = Field(
+        "fine-tuning-llms", pattern=r"^[a-z0-9][a-z0-9-]{0,79}$", json_schema_extra=_lesson_slugs
+    )
+    anonymous: StrictBool = Field(False, description="hide nicknames on the instructor's screen and export")
     limits: ClassLimits = Field(default_factory=ClassLimits)
 
 

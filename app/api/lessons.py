@@ -31,11 +31,30 @@ Slug = Annotated[str, Path(pattern=lessons.SLUG_PATTERN, max_length=64, descript
 AnswerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+def _answers_schema(schema: dict[str, Any]) -> None:
+    """The quiz ids are static (the lessons' quiz files), so the schema names them: each question
+    with its own choices, nothing else. (With several lessons it lists every lesson's questions; a
+    question of another lesson is still refused, with 422 naming it.)"""
+    choices: dict[str, set[str]] = {}
+    for lesson in lessons.all_lessons():
+        for question in lessons.get_quiz(lesson.slug).questions:
+            choices.setdefault(question.id, set()).update(choice.id for choice in question.choices)
+    schema.clear()
+    schema.update(
+        type="object",
+        title="Answers",
+        description="question id → the id of the chosen choice; questions left out count as unanswered",
+        properties={qid: {"type": "string", "enum": sorted(ids)} for qid, ids in choices.items()},
+        additionalProperties=False,
+        maxProperties=MAX_ANSWERS,
+    )
+
+
 class QuizAnswers(BaseModel):
     """``{"answers": {question id: choice id}}``; questions left out count as unanswered."""
 
     model_config = ConfigDict(extra="forbid")
-    answers: dict[AnswerId, AnswerId] = Field(max_length=MAX_ANSWERS)
+    answers: dict[AnswerId, AnswerId] = Field(max_length=MAX_ANSWERS, json_schema_extra=_answers_schema)
 
 
 def _lesson_or_404(slug: str) -> lessons.Lesson:

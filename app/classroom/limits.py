@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from app.training.train_config import METHOD_NAMES
 
@@ -12,12 +12,18 @@ _NAME = r"^[A-Za-z0-9_./-]{1,200}$"
 class ClassLimits(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    students_can_train: bool = Field(True, description="False: students only watch the pinned run")
+    students_can_train: StrictBool = Field(True, description="False: students only watch the pinned run")
     allowed_models: list[str] = Field(
-        default_factory=lambda: ["tiny-llama", "smollm2-135m"], max_length=20, description="model names"
+        default_factory=lambda: ["tiny-llama", "smollm2-135m"],
+        max_length=20,
+        description="model names",
+        json_schema_extra={"items": {"type": "string", "pattern": _NAME}},
     )
     allowed_methods: list[str] = Field(
-        default_factory=lambda: ["lora", "prompt"], max_length=len(METHOD_NAMES), description="method names"
+        default_factory=lambda: ["lora", "prompt"],
+        max_length=len(METHOD_NAMES),
+        description="method names",
+        json_schema_extra={"items": {"type": "string", "enum": list(METHOD_NAMES)}},
     )
     max_steps: int = Field(60, ge=1, le=2000, description="most optimizer steps of one student job")
     max_active_jobs: int = Field(1, ge=1, le=20, description="queued or running jobs per student at once")

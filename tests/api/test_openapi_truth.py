@@ -58,3 +58,46 @@ def test_static_limits_are_in_the_schema(client: TestClient) -> None:
         assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field
     item = config["target_modules"]["items"]["pattern"]
     assert re.match(item, "q_proj") and not re.match(item, "q_proj; rm -rf /")
+
+
+def test_static_ids_of_classes_and_quizzes_are_in_the_schema(client: TestClient) -> None:
+    schemas = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
+    answers = schemas["QuizAnswers"]["properties"]["answers"]
+    assert answers["additionalProperties"] is False
+    quiz = client.get("/api/lessons/fine-tuning-llms/quiz").json()
+    assert set(answers["properties"]) == {q["id"] for q in quiz["questions"]}
+    for question in quiz["questions"]:
+        assert answers["properties"][question["id"]]["enum"] == sorted(c["id"] for c in question["choices"])
+    assert schemas["NewClass"]["properties"]["lesson"]["enum"] == ["fine-tuning-llms"]
+    limits = schemas["ClassLimits"]["properties"]
+    assert limits["allowed_methods"]["items"]["enum"] == [
+        "full",
+        "lora",
+        "qlora",
+        "prompt",
+        "prefix",
+        "head",
+        "sft",
+        "dpo",
+    ]
+    assert "pattern" in limits["allowed_models"]["items"]
+
+
+def test_a_wrong_method_lists_every_method_the_path_serves(client: TestClient) -> None:
+    """GET and POST /api/tasks are two routes: the 405 for another method names both (starlette's
+    own names only the first route's)."""
+    response = client.request("DELETE", "/api/tasks")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+    assert set(client.request("PATCH", "/api/jobs").headers["allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_a_class_limit_flag_must_be_a_json_boolean(client: TestClient) -> None:
+    """The schema says boolean; "yes" or 1 is refused rather than read as true."""
+    teacher = {"Authorization": f"Bearer {client.app.state.settings.instructor_token}"}  # type: ignore[attr-defined]
+    for value in ("yes", 1):
+        response = client.post(
+            "/api/classes", json={"limits": {"students_can_train": value}}, headers=teacher
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"][-1] == "students_can_train"
