@@ -8,6 +8,7 @@ loading. Figures that only cite a paper stay in the prose with the paper's name 
 from __future__ import annotations
 
 import math
+import statistics
 from functools import lru_cache
 
 from app.adapter_lab_figures import adapter_lab_figures
@@ -322,19 +323,42 @@ def _run_tables(runs: dict[str, RecordedRun]) -> dict[str, str]:
                 for e in entries
             )
             tried += f"| {METHOD_LABELS[method]} | {cells} | {lr_text(data['chosen'][method])} |\n"
-    single = [METHOD_LABELS[m] for m in LM_METHODS if len(by_method.get(m, [])) == 1]
-    note = (
-        f"Only one rate was tried for {', '.join(single)}: the shared CPU left no time for a second, "
-        "so those rows are not tuned the way the others are."
-        if single
-        else "Every method was tried at two or more rates."
-    )
+    note = _sweep_note({m: sorted(e["lr"] for e in by_method.get(m, [])) for m in LM_METHODS}, data["chosen"])
     return {
         "run_compare_table": compare,
         "run_sweep_table": tried,
         "run_sweep_count": count_text(len(data["runs"])),
         "run_sweep_note": note,
     }
+
+
+def _sweep_note(tried: dict[str, list[float]], chosen: dict[str, float]) -> str:
+    """What the sweep can and cannot say: how many rates each method got, and whether a chosen rate
+    sits at an edge of what was tried (then a rate beyond it might have done better)."""
+    counts = sorted({len(rates) for rates in tried.values() if rates})
+    single = [METHOD_LABELS[m] for m, rates in tried.items() if len(rates) == 1]
+    if single:
+        return (
+            f"Only one rate was tried for {', '.join(single)}, so those rows are not tuned the way the "
+            "others are."
+        )
+    span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+    top = [METHOD_LABELS[m] for m, rates in tried.items() if rates and chosen[m] == rates[-1]]
+    bottom = [METHOD_LABELS[m] for m, rates in tried.items() if rates and chosen[m] == rates[0]]
+    steps = [b / a for rates in tried.values() for a, b in zip(rates, rates[1:], strict=False)]
+    note = f"Each method was tried at {span} rates, about {statistics.median(steps):.0f} times apart."
+    if not top and not bottom:
+        return note + " Every chosen rate has a lower and a higher one beside it that did worse."
+    if top:
+        note += (
+            f" For {', '.join(top)} the chosen rate is the highest tried: a higher one might do better still."
+        )
+    if bottom:
+        note += f" For {', '.join(bottom)} the chosen rate is the lowest tried."
+    inside = [METHOD_LABELS[m] for m, rates in tried.items() if rates and rates[0] < chosen[m] < rates[-1]]
+    if inside:
+        note += f" For {', '.join(inside)} a lower and a higher rate were tried and did worse."
+    return note
 
 
 def run_figures() -> dict[str, str]:

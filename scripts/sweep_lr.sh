@@ -5,7 +5,7 @@
 # scripts/pick_sweep.py then keeps, per method, the run with the lowest held-out loss among those whose held-out replies do not loop (see its rule),
 # copies it to recorded/<method>.jsonl and writes the whole sweep to recorded/sweep.json.
 # Two runs at a time, one torch thread each (a shared 2-core machine); logs in $SWEEP_DIR.
-#   scripts/sweep_lr.sh [METHOD:LR ...]       (default: the three rounds below, then the head run)
+#   scripts/sweep_lr.sh [METHOD:LR ...]       (default: the rounds below, then the head run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -13,15 +13,16 @@ SWEEP_DIR=${SWEEP_DIR:-data/sweep}
 JOBS=${JOBS:-2}
 SAME="--model smollm2-135m --steps 20 --batch-size 4 --seq-len 128 --eval-every 20 --spectrum-every 5"
 declare -A task=([dpo]=tone-preference)
-# Three rounds, most important first, so a sweep cut short still leaves every method recorded like
-# for like: round 1 gives each method one rate (full fine-tuning two), round 2 a second rate each
-# (three times the first for the adapters: short runs favour larger rates), round 3 one more above
-# wherever round 2's higher rate won (every method but prompt tuning did), so no choice sits at the
-# top edge of what was tried unless the rate above it was worse.
-ROUND1="full:1e-5 full:3e-5 export dpo:3e-4 lora:2e-3 qlora:2e-3 prompt:3e-2 prefix:1e-2 sft:2e-3"
+# Rounds, most important first, so a sweep cut short still leaves every method recorded like for
+# like: round 1 gives each method one rate (full fine-tuning two), round 2 a second rate each (three
+# times the first for the adapters: short runs favour larger rates), rounds 3 and 4 one more beyond
+# wherever the best rate so far sat at the edge of those tried, until every chosen rate had a worse
+# one on each side. The explorer's ΔW is exported from the full run chosen last.
+ROUND1="full:1e-5 full:3e-5 dpo:3e-4 lora:2e-3 qlora:2e-3 prompt:3e-2 prefix:1e-2 sft:2e-3"
 ROUND2="lora:6e-3 prompt:1e-1 qlora:6e-3 prefix:3e-2 sft:6e-3 dpo:1e-3"
 ROUND3="full:1e-4 lora:2e-2 qlora:2e-2 prefix:1e-1 sft:2e-2 dpo:3e-3"
-[ $# -gt 0 ] && ROUND1="$*" && ROUND2="" && ROUND3=""
+ROUND4="full:3e-4 full:1e-3 prompt:1e-2 export"
+[ $# -gt 0 ] && ROUND1="$*" && ROUND2="" && ROUND3="" && ROUND4=""
 mkdir -p "$SWEEP_DIR"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHON SWEEP_DIR SAME
 
@@ -51,7 +52,7 @@ one_run() {  # METHOD TASK LR: one run into $SWEEP_DIR/METHOD-LR.jsonl (kept onl
 }
 export -f one_run
 
-for item in $ROUND1 $ROUND2 $ROUND3; do
+for item in $ROUND1 $ROUND2 $ROUND3 $ROUND4; do
   if [ "$item" = export ]; then
     [ -z "${NO_EXPORT:-}" ] && echo "export - -"
   else
