@@ -20,8 +20,8 @@ from websockets.sync.client import connect
 from app.config import Settings
 from app.events import Done, EventStamper, Sample, check_stream
 from app.jobs.broadcast import Message
-from app.jobs.state import JobState
 from app.main import create_app
+from bench.common import claimed_job
 from tests.utils.server import live_server
 from tests.utils.streams import ws_url
 
@@ -52,7 +52,6 @@ def test_a_slow_client_is_dropped_with_a_clear_code_and_others_get_everything(se
     app = create_app(settings.model_copy(update={"subscriber_queue_size": 32}))
     count, size = 300, 100_000
     with live_server(app) as base:
-        job_id = "slowtest"
         fast: list[dict[str, Any]] = []
         slow: list[dict[str, Any]] = []
         slow_close: list[Any] = []
@@ -72,7 +71,7 @@ def test_a_slow_client_is_dropped_with_a_clear_code_and_others_get_everything(se
                 except ConnectionClosed as closed:
                     slow_close.append(closed.rcvd)
 
-        _running_job_row(app, job_id)  # it must exist before clients connect (unknown jobs are refused)
+        job_id = _running_job_row(app)  # it must exist before clients connect (unknown jobs are refused)
         readers = [threading.Thread(target=read_fast), threading.Thread(target=read_slow)]
         for reader in readers:
             reader.start()
@@ -98,7 +97,6 @@ def test_a_client_that_never_reads_is_dropped_while_the_job_runs(settings: Setti
     app = create_app(settings.model_copy(update={"subscriber_queue_size": 16}))
     count, size = 200, 100_000
     with live_server(app) as base:
-        job_id = "stalltest"
         fast: list[dict[str, Any]] = []
         ready = threading.Barrier(3)
         release = threading.Event()
@@ -111,7 +109,7 @@ def test_a_client_that_never_reads_is_dropped_while_the_job_runs(settings: Setti
                 ready.wait()
                 release.wait(120)
 
-        _running_job_row(app, job_id)
+        job_id = _running_job_row(app)
         readers = [threading.Thread(target=read_fast), threading.Thread(target=never_read)]
         for reader in readers:
             reader.start()
@@ -153,10 +151,11 @@ def _small_window_client(base: str, job_id: str) -> Any:
     return connect(ws_url(base, job_id), sock=sock, open_timeout=30, max_size=None, max_queue=1)
 
 
-def _running_job_row(app: FastAPI, job_id: str) -> None:
-    """A job this server runs (claimed by its runner: a running job nobody owns is failed as lost)."""
-    app.state.store.create_job(job_id, {"model": "tiny-llama", "method": "lora", "task": "tone"})
-    app.state.store.set_state(job_id, JobState.RUNNING, claimed_by=app.state.runner.holder)
+def _running_job_row(app: FastAPI) -> str:
+    """A job this server runs (claimed by its runner: a running job nobody owns is failed as lost),
+    claimed as it is made, before the scheduler could hand the queued row to a worker."""
+    config = {"model": "tiny-llama", "method": "lora", "task": "tone"}
+    return claimed_job(app.state.store, app.state.runner.holder, config)
 
 
 def _publish_events(
@@ -181,9 +180,9 @@ def _publish_events(
 def test_keepalive_pings_reach_idle_clients(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(settings)
     with live_server(app, ws_ping_interval=0.2) as base:
-        _running_job_row(app, "idle")  # running, but silent
+        idle = _running_job_row(app)  # running, but silent
         with caplog.at_level(logging.DEBUG, logger="websockets.client"):
-            with connect(ws_url(base, "idle"), open_timeout=30) as ws:
+            with connect(ws_url(base, idle), open_timeout=30) as ws:
                 with pytest.raises(TimeoutError):
                     ws.recv(timeout=1.5)  # no events, but the connection is kept alive
         pings = [r for r in caplog.records if r.getMessage().startswith("< PING")]
