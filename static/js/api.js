@@ -63,7 +63,10 @@ export const api = {
   job: (id) => request('GET', `/api/jobs/${encodeURIComponent(id)}`),
   startJob: (config) => request('POST', '/api/jobs', config),
   cancelJob: (id) => request('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`),
-  generate: (id, prompt) => request('POST', `/api/jobs/${encodeURIComponent(id)}/generate`, { prompt }),
+  jobs: (limit = 200) => request('GET', `/api/jobs?limit=${limit}`),
+  // adapter: another finished run on the same base answers instead (the server swaps it in)
+  generate: (id, prompt, adapter = null) => request('POST', `/api/jobs/${encodeURIComponent(id)}/generate`,
+    adapter ? { prompt, adapter } : { prompt }),
   quiz: (slug) => request('GET', `/api/lessons/${encodeURIComponent(slug)}/quiz`),
   answer: (slug, answers) => request('POST', `/api/lessons/${encodeURIComponent(slug)}/quiz/answers`, { answers }),
 };

@@ -10,6 +10,7 @@ import { Spectrum3D } from './charts/spectrum3d.js';
 import { SoftPrompt3D } from './charts/softprompt3d.js';
 import { loadRecorded } from './recorded.js';
 import { generateBox } from './generate.js';
+import { baseGroups } from './adapterlab-data.js';
 import { setLiveJob } from './live.js';
 import { getParam, setParams } from './url.js';
 import { bytes, compact, int, num, pct, seconds } from './format.js';
@@ -169,11 +170,13 @@ export async function mount(container) {
 
   // After a live run: prompts for the tuned model, and its adapter if the job saved one (the job says).
   async function showTryIt(s) {
-    const job = await api.job(s.jobId).catch(() => null);
+    const [job, jobs] = await Promise.all([api.job(s.jobId).catch(() => null), api.jobs().catch(() => [])]);
     if (store !== s) return; // another run is shown by now
+    const group = baseGroups(jobs).find((g) => g.jobs.some((j) => j.id === s.jobId));
     after.replaceChildren(generateBox(s.jobId, {
       samplePrompt: s.samples.length ? s.samples[s.samples.length - 1].prompt : '',
       hasAdapter: Boolean(job && job.has_adapter),
+      siblings: group ? group.jobs : [],
     }));
   }
 

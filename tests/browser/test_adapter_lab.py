@@ -98,3 +98,23 @@ def test_live_runs_swap_combine_merge(page, base_url: str) -> None:
     merge_part.get_by_role("button", name="Merge and measure").click()
     merge_part.get_by_text("Largest difference").wait_for(timeout=300_000)
     assert merge_part.locator("tbody tr").count() == 3
+
+
+def test_the_panel_chat_switches_between_runs_on_one_base(page, base_url: str) -> None:
+    """The live panel's own "try it" box, after a finished run, offers the other finished runs on the
+    same base and answers with the one chosen (the server swaps its adapter in)."""
+    tone, json_job = finished_run(base_url, "tone"), finished_run(base_url, "json-extract")
+    open_lesson(page, f"?job={tone}")
+    panel = page.locator("#widget-live-panel")
+    panel.scroll_into_view_if_needed()
+    chooser = panel.get_by_label("Answer with the adapter of")
+    chooser.wait_for(timeout=120_000)
+    assert chooser.input_value() == tone  # this run by default
+    chooser.select_option(json_job)
+    panel.get_by_label("Your prompt").fill("Tell me about the sea")
+    panel.get_by_role("button", name="Ask both models").click()
+    panel.get_by_text("switching to its adapter on the shared base took").wait_for(timeout=120_000)
+    own = httpx.post(
+        f"{base_url}/api/jobs/{json_job}/generate", json={"prompt": "Tell me about the sea"}, timeout=120
+    ).json()
+    assert panel.locator(".generate-box pre").nth(1).inner_text() == own["tuned"]
