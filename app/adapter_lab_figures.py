@@ -5,7 +5,9 @@ the prose quotes exactly what the widget shows. Names (``{{ lab_... }}`` in the 
 - ``lab_model``, ``lab_steps``, ``lab_device``; ``lab_<task>_params``, ``lab_<task>_kb`` (adapter size)
 - ``lab_<task>_own_metric`` / ``_own_loss`` (the adapter on its own task),
   ``lab_base_<task>_metric`` / ``_loss``
-- ``lab_<combination>_<task>_metric`` / ``_loss``, ``lab_<combination>_rank``, ``lab_<combination>_kb``
+- ``lab_<combination>_<task>_metric`` / ``_loss``, ``lab_<combination>_rank``, ``lab_<combination>_kb``,
+  ``lab_<combination>_<task>_kept`` (the share of the task's own adapter's gain in held-out loss over
+  the base that the combination keeps: 100% all of it, 0% none, below 0 worse than the base)
 - ``lab_switch_ms_max`` (slowest set_adapter), ``lab_load_ms_max`` (slowest first read of an adapter)
 - ``lab_<task>_merge_diff``, ``lab_<task>_adapter_ms`` / ``_merged_ms`` / ``_base_ms``, ``lab_merge_prompts``
 
@@ -40,6 +42,14 @@ def _ms(value: float) -> str:
     return f"{value:.2f} ms" if value < 10 else f"{value:.0f} ms"
 
 
+def kept_share(combined: dict[str, Any], task: str) -> float | None:
+    """How much of the task's own adapter's held-out loss gain over the base the combination keeps
+    (the widget's keptShare, in adapterlab-data.js); None when the adapter gained nothing."""
+    own = next(s["eval"][task]["eval_loss"] for s in combined["sources"] if s["task"] == task)
+    base, mixed = combined["base_eval"][task]["eval_loss"], combined["eval"][task]["eval_loss"]
+    return (base - mixed) / (base - own) if base > own else None
+
+
 @lru_cache
 def adapter_lab_figures(path: Path = RECORDED) -> dict[str, str]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -68,6 +78,7 @@ def adapter_lab_figures(path: Path = RECORDED) -> dict[str, str]:
         for task, score in combined["eval"].items():
             out[f"lab_{name}_{_key(task)}_metric"] = _metric(score["metric"])
             out[f"lab_{name}_{_key(task)}_loss"] = _loss(score["eval_loss"])
+            out[f"lab_{name}_{_key(task)}_kept"] = _metric(kept_share(combined, task))
     out["lab_switch_ms_max"] = _ms(max(s["switch_ms"] for s in data["swaps"]))
     out["lab_load_ms_max"] = _ms(max(s["load_ms"] for s in data["swaps"]))
     for merge in data["merges"]:
