@@ -1,17 +1,21 @@
 """Abuse probes against a real server on loopback (tiny-llama): concurrent generates, a flood of
 joins, anonymous submissions and bearer guesses, while GET /api/health is timed; then the instructor
 logs in, starts and pins a run. Prints the figures. ``python -m bench.abuse [--scale 1.0]``
-(scale 1.0 = 60 generates, 1,000 joins, 500 submissions, 300 guesses)."""
+(scale 1.0 = 60 generates, 1,000 joins, 500 submissions, 300 guesses). On one small machine the probe's
+60 client threads take CPU the attackers' own machines would spend: pin the server and the probe to
+different cores (``taskset``) to measure the server, not the attackers' share of the box."""
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import os
 import statistics
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,13 +27,22 @@ TOKEN = "abuse-probe-instructor-token"
 TINY = {"model": "tiny-llama", "method": "lora", "task": "tone", "steps": 4, "batch_size": 2, "seq_len": 32}
 
 
-def _health_sampler(base: str, stop: threading.Event, samples: list[float]) -> None:
+def _health_sampler(base: str, stop: Any, out: Any) -> None:
+    """Times GET /api/health every 50 ms until ``stop`` is set, then puts the samples (ms) on ``out``.
+    It runs in a process of its own: in the probe's process its timings would include waiting for
+    the GIL behind the 60 threads that do the abusing."""
+    if hasattr(os, "sched_setaffinity"):  # the probe may be pinned to a core standing in for the attackers'
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))  # machines; the sampler is not one of them
+    samples: list[tuple[float, float]] = []  # (when it started, time.time(); milliseconds)
     with httpx.Client(base_url=base, timeout=30) as client:
         while not stop.is_set():
-            start = time.perf_counter()
+            when, start = time.time(), time.perf_counter()
             client.get("/api/health")
-            samples.append((time.perf_counter() - start) * 1000)
+            samples.append((when, (time.perf_counter() - start) * 1000))
+            if len(samples) == 1:
+                out.put("sampling")
             time.sleep(0.05)
+    out.put(samples)
 
 
 def _generate(base: str, job: str) -> int:
@@ -76,26 +89,39 @@ def probe(base: str, n: dict[str, int]) -> None:
     job = teacher.post("/api/jobs", json=TINY).json()["id"]
     while teacher.get(f"/api/jobs/{job}").json()["state"] not in ("done", "failed"):
         time.sleep(0.2)
-    samples: list[float] = []
-    stop = threading.Event()
-    sampler = threading.Thread(target=_health_sampler, args=(base, stop, samples), daemon=True)
+    ctx = mp.get_context("spawn")
+    stop, out = ctx.Event(), ctx.Queue()
+    sampler = ctx.Process(target=_health_sampler, args=(base, stop, out), daemon=True)
     sampler.start()
+    assert out.get(timeout=300) == "sampling"  # before the first probe: every phase is timed
     results: dict[str, dict[int, int]] = {}
+    phases: dict[str, tuple[float, float]] = {}  # name → (start, end), time.time()
+
+    def phase(name: str, calls: Any) -> None:
+        start = time.time()
+        results[name] = _count(list(calls))
+        phases[name] = (start, time.time())
+
     with ThreadPoolExecutor(60) as pool:
-        results["generate"] = _count(list(pool.map(lambda _: _generate(base, job), range(n["gen"]))))
+        phase("generate", pool.map(lambda _: _generate(base, job), range(n["gen"])))
         code = teacher.post("/api/classes", json={}).json()["code"]
-        results["join"] = _count(list(pool.map(lambda i: _join(base, code, i), range(n["join"]))))
+        phase("join", pool.map(lambda i: _join(base, code, i), range(n["join"])))
         teacher.post(f"/api/classes/{code}/close")
-        results["anonymous submit"] = _count(list(pool.map(lambda _: _submit(base), range(n["sub"]))))
-        results["bearer guess"] = _count(list(pool.map(lambda i: _guess(base, i), range(n["guess"]))))
+        phase("anonymous submit", pool.map(lambda _: _submit(base), range(n["sub"])))
+        phase("bearer guess", pool.map(lambda i: _guess(base, i), range(n["guess"])))
     stop.set()
-    sampler.join()
+    timed: list[tuple[float, float]] = out.get(timeout=120)
+    sampler.join(30)
+    samples = [ms for _, ms in timed]
     login = httpx.Client(base_url=base, timeout=60).post("/api/auth/login", json={"token": TOKEN})
     code = teacher.post("/api/classes", json={}).json()["code"]
     run = teacher.post(f"/api/classes/{code}/runs", json=TINY)
     pinned = teacher.get(f"/api/classes/{code}").json().get("pinned_job_id")
     for name, counts in results.items():
-        print(f"{name:18s} {counts}")
+        start, end = phases[name]
+        during = sorted(ms for when, ms in timed if start <= when < end)
+        worst = f"health p50 {statistics.median(during):.0f} ms, max {during[-1]:.0f} ms" if during else ""
+        print(f"{name:18s} {counts}  {end - start:5.1f} s  {worst}")
     q = statistics.quantiles(samples, n=100)
     print(
         f"health: {len(samples)} samples, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {max(samples):.1f} ms"
