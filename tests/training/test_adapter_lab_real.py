@@ -2,7 +2,7 @@
 cat) and merged — the session the lesson's widget replays (``scripts/record_adapter_lab.py``).
 
 ``FTLAB_LAB_STEPS`` overrides the LoRA default of 30 steps per run (a loaded machine);
-``FTLAB_LAB_OUT`` saves the session's JSON for a closing note. Runs only with ``FTLAB_LAB_REAL=1``."""
+``FTLAB_LAB_OUT`` saves the session's JSON for a closing note."""
 
 from __future__ import annotations
 
@@ -12,23 +12,32 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings
 from app.training.adapter_lab_record import record_session
 from app.training.models import ModelCache
+from tests.training.test_real_models import cache, smollm2_step_s  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(7200)]  # a loaded 2-core machine takes long
+# Like the other real-model tests it must not fail because the machine is slow: it measures a SmolLM2
+# step first and skips, saying why, when the session could not finish in its budget. On the idle 2-core
+# CPU the whole session (two 30-step LoRAs with their evaluations, 4 swaps, 2 combinations scored on
+# both tasks, 2 merges timed 5 times) took 8 minutes.
+BUDGET_S = 2400.0
+STEP_EQUIVALENTS = 160  # the session, in SmolLM2 LoRA steps (two 30-step runs are a quarter of it)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUDGET_S + 900)]
 
-if not os.environ.get("FTLAB_LAB_REAL"):  # opt-in until it has a measured run on an idle machine
-    pytest.skip(
-        "the SmolLM2 adapter-lab session takes 15+ min on 2 CPU cores and has not yet completed here; "
-        "set FTLAB_LAB_REAL=1 to run it",
-        allow_module_level=True,
-    )
+
+@pytest.fixture(autouse=True)
+def within_budget(smollm2_step_s: float) -> None:  # noqa: F811  (the imported fixture)
+    projected = STEP_EQUIVALENTS * smollm2_step_s
+    if projected > BUDGET_S:
+        pytest.skip(
+            f"this machine takes {smollm2_step_s:.1f} s per SmolLM2 step now; the adapter-lab session "
+            f"would need ~{projected:.0f} s, over its {BUDGET_S:.0f} s budget (run it on a less loaded "
+            "machine)"
+        )
 
 
-def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path) -> None:
+def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path, cache: ModelCache) -> None:  # noqa: F811
     steps = int(os.environ["FTLAB_LAB_STEPS"]) if os.environ.get("FTLAB_LAB_STEPS") else None
-    cache = ModelCache(Settings().model_dir, "cpu")
     session = record_session(cache, "smollm2-135m", ["tone", "json-extract"], tmp_path, steps=steps)
     if os.environ.get("FTLAB_LAB_OUT"):
         Path(os.environ["FTLAB_LAB_OUT"]).write_text(json.dumps(session, indent=1, ensure_ascii=False))
