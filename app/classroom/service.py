@@ -201,11 +201,6 @@ class ClassroomService:
         except IntegrityError:  # a concurrent join took the nickname between the check and the insert
             raise NicknameTaken(nickname) from None
 
-    def get_member(self, code: str, member_id: str) -> Member | None:
-        with self._sessions() as session:
-            row = session.get(MemberRow, member_id)
-            return Member.of(row) if row is not None and row.class_code == normalise_code(code) else None
-
     def seat(self, code: str, member_id: str) -> tuple[ClassInfo, Member] | None:
         """A member and their class in one query (every student request asks this)."""
         query = (

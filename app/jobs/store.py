@@ -20,9 +20,7 @@ from app.events import _Event as AnyEvent
 from app.jobs.state import FINISHED, STATE_OF_TERMINAL_EVENT, JobState, check_transition
 
 RESTART_REASON = "server restarted"
-EVENTS_CHANNEL = (
-    "ftlab_events"  # PostgreSQL NOTIFY channel; payload "job_id:seq", the body stays in the table
-)
+EVENTS_CHANNEL = "ftlab_events"  # PostgreSQL NOTIFY channel; payload "job_id:seq", body in the table
 UNFINISHED = tuple(s.value for s in JobState if s not in FINISHED)
 
 
@@ -316,11 +314,8 @@ class JobStore:
         for row in session.execute(query.where(JobRow.state.in_(UNFINISHED))):
             job_id, owner, created_at, started_at, config, position, eta_s, pinned, state = row
             model, method, steps = config["model"], config["method"], int(config.get("steps") or 1)
-            jobs[state].append(
-                QueuedJob(
-                    job_id, owner, created_at, started_at, model, method, steps, position, eta_s, bool(pinned)
-                )
-            )
+            queued = (job_id, owner, created_at, started_at, model, method, steps, position, eta_s)
+            jobs[state].append(QueuedJob(*queued, bool(pinned)))
         starts = select(JobRow.owner, func.max(JobRow.started_at)).where(JobRow.started_at.is_not(None))
         last_start = dict(session.execute(starts.group_by(JobRow.owner)).tuples().all())
         return QueueSnapshot(jobs[JobState.QUEUED.value], jobs[JobState.RUNNING.value], last_start)

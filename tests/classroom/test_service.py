@@ -157,7 +157,7 @@ def test_everything_survives_a_new_engine(database_url: str, service: ClassroomS
         again = ClassroomService(make_sessionmaker(engine))
         reloaded = again.get_class(info.code)
         assert reloaded.anonymous and reloaded.limits.max_steps == 7
-        assert again.get_member(info.code, member.id) == member
+        assert again.seat(info.code, member.id)[1] == member
         assert again.answers_of(member.id)[0].correct
     finally:
         engine.dispose()
