@@ -74,6 +74,12 @@ def finished_run(base_url: str, task: str) -> str:
     return job_id
 
 
+def own_answer(base_url: str, job_id: str, prompt: str = "Tell me about the sea") -> str:
+    """The job's own tuned answer (its adapter on its own request), to compare a swapped answer with."""
+    answer = httpx.post(f"{base_url}/api/jobs/{job_id}/generate", json={"prompt": prompt}, timeout=120)
+    return answer.json()["tuned"]
+
+
 def test_live_runs_swap_combine_merge(page, base_url: str) -> None:
     tone, json_job = finished_run(base_url, "tone"), finished_run(base_url, "json-extract")
     widget = lab(page)
@@ -83,10 +89,7 @@ def test_live_runs_swap_combine_merge(page, base_url: str) -> None:
     swap_part.get_by_label("Answer with").select_option(json_job)
     swap_part.get_by_role("button", name="Ask").click()
     swap_part.get_by_text("switching to it took").wait_for(timeout=120_000)
-    own = httpx.post(
-        f"{base_url}/api/jobs/{json_job}/generate", json={"prompt": "Tell me about the sea"}, timeout=120
-    ).json()
-    assert swap_part.locator("pre").nth(1).inner_text() == own["tuned"]
+    assert swap_part.locator("pre").nth(1).inner_text() == own_answer(base_url, json_job)
 
     combine_part.get_by_label("Combination").select_option("cat")
     combine_part.get_by_role("button", name="Combine and score").click()
@@ -114,7 +117,4 @@ def test_the_panel_chat_switches_between_runs_on_one_base(page, base_url: str) -
     panel.get_by_label("Your prompt").fill("Tell me about the sea")
     panel.get_by_role("button", name="Ask both models").click()
     panel.get_by_text("switching to its adapter on the shared base took").wait_for(timeout=120_000)
-    own = httpx.post(
-        f"{base_url}/api/jobs/{json_job}/generate", json={"prompt": "Tell me about the sea"}, timeout=120
-    ).json()
-    assert panel.locator(".generate-box pre").nth(1).inner_text() == own["tuned"]
+    assert panel.locator(".generate-box pre").nth(1).inner_text() == own_answer(base_url, json_job)
