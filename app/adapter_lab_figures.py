@@ -51,8 +51,14 @@ def kept_share(combined: dict[str, Any], task: str) -> float | None:
 
 
 @lru_cache
+def recorded_session(path: Path = RECORDED) -> dict[str, Any]:
+    """The recorded session as written by scripts/record_adapter_lab.py (read once)."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache
 def adapter_lab_figures(path: Path = RECORDED) -> dict[str, str]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    data = recorded_session(path)
     out = {
         "lab_model": MODEL_NAMES.get(data["model"], data["model"]),
         "lab_device": data["device"].upper(),

@@ -7,13 +7,11 @@ loading. Figures that only cite a paper stay in the prose with the paper's name 
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from functools import lru_cache
 
-from app.adapter_lab_figures import RECORDED as LAB_RECORDING
-from app.adapter_lab_figures import adapter_lab_figures
+from app.adapter_lab_figures import adapter_lab_figures, recorded_session
 from app.calculators import (
     GB,
     bits_to_fit,
@@ -180,15 +178,14 @@ def lesson_figures() -> dict[str, str]:
     }
     figures |= _memory_figures() | _comparison_figures() | _quantisation_figures() | _hardware_figures()
     figures |= adapter_lab_figures()  # the recorded adapter-lab session (lessons/.../adapter-lab.json)
-    runs = run_figures()
-    return figures | runs | _adapter_work_figure()
+    return figures | run_figures() | _adapter_work_figure()
 
 
 def _adapter_work_figure() -> dict[str, str]:
     """The extra multiply-adds of an unmerged adapter per token, as a share of the base's: a forward
     pass does about one per weight per token (2 FLOPs per parameter, Kaplan et al. 2020), and a LoRA
     adapter's A and B are weights too. Base: the recorded LoRA run's model, which the lab also uses."""
-    lab = json.loads(LAB_RECORDING.read_text(encoding="utf-8"))
+    lab = recorded_session()
     lora = recorded_runs()["lora"]
     if lab["model"] != lora.config["model"]:
         return {}

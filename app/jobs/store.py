@@ -327,12 +327,6 @@ class JobStore:
             counts = dict(session.execute(query).tuples().all())
         return {state: int(counts.get(state, 0)) for state in (JobState.QUEUED.value, JobState.RUNNING.value)}
 
-    def queued_count(self, owner: str | None) -> int:
-        query = select(func.count()).where(JobRow.state == JobState.QUEUED.value)
-        query = query.where(JobRow.owner.is_(None) if owner is None else JobRow.owner == owner)
-        with self._sessions() as session:
-            return int(session.scalar(query) or 0)
-
     def claim(self, job_id: str, holder: str, node: str | None = None) -> bool:
         """Move a queued job to running for ``holder`` (a server process); False if someone was first
         (it was cancelled or claimed meanwhile)."""

@@ -30,6 +30,8 @@ from typing import Any
 from app.events import Failed
 from app.events import _Event as AnyEvent
 
+logger = logging.getLogger(__name__)
+
 STOPPED_REASON = "server stopped"
 NO_RESULT = "the training loop ended without a result"
 # Training takes every core it is given; the web process on the same machine must still answer
@@ -44,9 +46,6 @@ def lower_priority(increment: int = WORKER_NICENESS) -> None:
         os.nice(increment)
     except (AttributeError, OSError):  # Windows, or a sandbox that forbids it
         logger.warning("could not lower the worker's CPU priority")
-
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ def test_owners_take_turns_in_the_queue(make_runner) -> None:  # noqa: ANN001
     a3 = runner.submit(TINY, owner="alice").id
     b1 = runner.submit(TINY, owner="bob").id  # arrives last, but goes before alice's second job
     assert [runner.get(j).queue_position for j in (a2, b1, a3)] == [0, 1, 2]  # type: ignore[union-attr]
-    assert runner.store.queued_count("alice") == 2 and runner.store.queued_count("bob") == 1
+    waiting = [job.owner for job in runner.store.queue_snapshot().waiting]
+    assert waiting.count("alice") == 2 and waiting.count("bob") == 1
     positions = [e["position"] for e in _events(runner, a3) if e["type"] == "queued"]
     assert [p for n, p in enumerate(positions) if n == 0 or p != positions[n - 1]] == [
         1,
