@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     generate_concurrency: int = Field(2, ge=1, le=16, description="generations at once per web process")
     generate_queue: int = Field(8, ge=0, le=200, description="generations waiting per process; more get 429")
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
-    max_body_bytes: int = Field(4_000_000, ge=1_000)
+    max_body_bytes: int = Field(4_000_000, ge=1_000, description="any other request body")
+    max_json_body_bytes: int = Field(
+        65_536, ge=1_000, description="a JSON request body (parsed on the event loop, so kept small)"
+    )
     subscriber_queue_size: int = Field(1024, ge=8)
     ws_ping_interval_s: float = Field(20.0, gt=0)
 

@@ -134,7 +134,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.add_middleware(StrictJsonBodies)  # inside the size limit: reads only bodies under it
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+    settings = app.state.settings
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, max_json_bytes=settings.max_json_body_bytes
+    )
     add_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost

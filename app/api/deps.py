@@ -2,7 +2,11 @@
 made by the lifespan in ``app.main``; routes reach them only through these. Each takes the
 ``HTTPConnection``, so HTTP routes and websockets use the same ones. The runner, store, cache and
 submitter types are named, not imported, so a router that needs only pages or templates imports no
-training code through this module."""
+training code through this module.
+
+The getters of ``app.state`` objects are ``async def``: FastAPI calls a plain-function dependency in
+its thread pool, and a route that needs nothing else (``/api/health``) must be answered on the event
+loop even when every pool thread is busy."""
 
 from __future__ import annotations
 
@@ -23,19 +27,19 @@ if TYPE_CHECKING:
     from app.training.models import ModelCache
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings
 
 
-def get_store(conn: HTTPConnection) -> JobStore:
+async def get_store(conn: HTTPConnection) -> JobStore:
     return conn.app.state.store
 
 
-def get_runner(conn: HTTPConnection) -> Runner:
+async def get_runner(conn: HTTPConnection) -> Runner:
     return conn.app.state.runner
 
 
-def get_model_cache(conn: HTTPConnection) -> ModelCache:
+async def get_model_cache(conn: HTTPConnection) -> ModelCache:
     return conn.app.state.model_cache
 
 
@@ -43,11 +47,11 @@ def get_templates(conn: HTTPConnection) -> Jinja2Templates:
     return conn.app.state.templates
 
 
-def get_classroom(conn: HTTPConnection) -> Classroom:
+async def get_classroom(conn: HTTPConnection) -> Classroom:
     return conn.app.state.classroom
 
 
-def any_classroom(conn: HTTPConnection) -> Classroom | None:
+async def any_classroom(conn: HTTPConnection) -> Classroom | None:
     """The classroom, or None in an app made without one."""
     return getattr(conn.app.state, "classroom", None)
 

@@ -64,7 +64,7 @@ def test_malformed_json_and_generate_limits(client: TestClient) -> None:
 
 
 def test_body_size_limit(client: TestClient) -> None:
-    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    limit = client.app.state.settings.max_json_body_bytes  # type: ignore[attr-defined]
     big = b'{"model": "' + b"x" * limit + b'"}'
     response = client.post("/api/jobs", content=big, headers={"content-type": "application/json"})
     assert response.status_code == 413
