@@ -11,11 +11,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from app.api.bounded import ModelWorkDep
 from app.api.deps import OwnerDep
 from app.jobs.adapter_service import AdapterService
 from app.jobs.adapters import ADAPTER_FILES, adapter_zip
 from app.jobs.combined_store import CombinedView
 from app.lessons import LESSONS_DIR
+from app.limits.generation import MAX_PROMPT_TOKENS
 from app.training.adapter_lab import COMBINATIONS, SwapAnswer
 
 router = APIRouter(tags=["adapters"])
@@ -28,7 +30,7 @@ MAX_PROMPT_CHARS = 1000
 RECORDED = LESSONS_DIR / "fine-tuning-llms" / "recorded" / "adapter-lab.json"
 
 
-def get_adapter_service(request: Request) -> AdapterService:
+async def get_adapter_service(request: Request) -> AdapterService:
     return request.app.state.adapters
 
 
@@ -101,8 +103,13 @@ class MergeOut(BaseModel):
 
 
 @router.post("/api/adapters/combine", status_code=201, response_model=CombinedOut)
-def combine(body: CombineRequest, service: AdapterServiceDep, owner: OwnerDep) -> CombinedOut:
-    view = service.combine(body.jobs, body.weights, body.combination, body.density, owner)
+async def combine(
+    body: CombineRequest, service: AdapterServiceDep, owner: OwnerDep, bound: ModelWorkDep
+) -> CombinedOut:
+    """Bounded like generation (app.api.bounded): the per-client rate, then a generation slot."""
+    view = await bound.run(
+        lambda: service.combine(body.jobs, body.weights, body.combination, body.density, owner)
+    )
     return CombinedOut.of(view)
 
 
@@ -132,16 +139,26 @@ def download_combined(adapter_id: AdapterId, service: AdapterServiceDep, owner: 
 
 
 @router.post("/api/adapters/{adapter_id}/generate", response_model=CombinedAnswer)
-def generate_combined(
-    adapter_id: AdapterId, body: PromptRequest, service: AdapterServiceDep, owner: OwnerDep
+async def generate_combined(
+    adapter_id: AdapterId,
+    body: PromptRequest,
+    service: AdapterServiceDep,
+    owner: OwnerDep,
+    bound: ModelWorkDep,
 ) -> CombinedAnswer:
-    answer = service.generate_combined(adapter_id, body.prompt, body.max_new_tokens, owner)
+    """Bounded like generation: the rates, a generation slot, a prompt of at most 256 tokens."""
+    answer = await bound.run(
+        lambda: service.generate_combined(
+            adapter_id, body.prompt, body.max_new_tokens, owner, MAX_PROMPT_TOKENS
+        )
+    )
     return CombinedAnswer(id=adapter_id, prompt=body.prompt, **asdict(answer))
 
 
 @router.post("/api/jobs/{job_id}/merge", response_model=MergeOut)
-def merge(job_id: JobId, service: AdapterServiceDep, owner: OwnerDep) -> MergeOut:
-    report = service.merge(job_id, owner)
+async def merge(job_id: JobId, service: AdapterServiceDep, owner: OwnerDep, bound: ModelWorkDep) -> MergeOut:
+    """Bounded like generation (app.api.bounded): the per-client rate, then a generation slot."""
+    report = await bound.run(lambda: service.merge(job_id, owner))
     fields = asdict(report)
     fields.pop("adapter")
     return MergeOut(job_id=job_id, **fields)
@@ -151,4 +168,4 @@ def swap_answer(
     service: AdapterService, job_id: str, adapter: str, prompt: str, max_new_tokens: int, owner: str | None
 ) -> SwapAnswer:
     """For ``POST /api/jobs/{id}/generate`` with ``"adapter"``: job ``adapter``'s LoRA on job_id's base."""
-    return service.swap_generate(job_id, adapter, prompt, max_new_tokens, owner)
+    return service.swap_generate(job_id, adapter, prompt, max_new_tokens, owner, MAX_PROMPT_TOKENS)
