@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = ["STOPPED_REASON", "WORKER_LOST", "JobInfo", "NotInMemory", "QueueFull", "Runner", "SubmitResult"]
-OWNER_LOST = "training server lost (its process stopped renewing its lease)"
+OWNER_LOST = "training server lost: web process {holder} died or stopped renewing its lease"
 
 
 class QueueFull(RuntimeError):
@@ -319,7 +319,8 @@ class Runner:
         for job_id, claimed_by, _ in running:
             if (claimed_by or "") in gone:
                 logger.error("job %s: its server %s is gone", job_id, claimed_by)
-                self._emit(job_id, Failed(error=OWNER_LOST), only_if=JobState.RUNNING)
+                reason = OWNER_LOST.format(holder=claimed_by)
+                self._emit(job_id, Failed(error=reason), only_if=JobState.RUNNING)
 
     def _places(self, snapshot: QueueSnapshot) -> dict[str, tuple[int, float]]:
         return schedule(snapshot, self.durations.estimate_job, self._time_left, self.workers)
