@@ -60,6 +60,7 @@ from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
 RELAY_START_S = 30.0
+STOP_WORKERS_S = 4.0  # a worker that has not stopped by then is killed: shutdown well inside 10 s
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -105,7 +106,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         gate.close()
-        await anyio.to_thread.run_sync(runner.stop)
+        await anyio.to_thread.run_sync(runner.stop, STOP_WORKERS_S)
         if relay is not None:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)

@@ -9,7 +9,12 @@ per actor, and requests against held models run on the actor's other threads.
 The actor stores and stamps its events itself (PostgreSQL notifies every web process; SQLite works
 when every actor is on this machine: web processes then read new events from the store). Adapters
 are written under ``FTLAB_DATA_DIR``, which must be a directory every node and web process shares.
-A killed actor fails only its job ('training worker lost') and is replaced.
+A killed actor fails only its job ('training worker lost') and is replaced. So does an actor whose
+node dies (its raylet killed, the machine gone): Ray reports the actor dead once the GCS notices the
+node is gone (its health checks: seconds), the job fails at once, and a replacement is sought in the
+background. A replacement that cannot be placed (no node has room) is given up after
+``PLACE_TIMEOUT_S`` and tried again, for as long as the pool runs, while the other actors keep
+taking jobs. The thread that waits for jobs never blocks on placement and survives any error.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from app.jobs.worker import JobWorker, WorkerConfig
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]  # where the ``app`` package lives, for the actors' imports
+PLACE_TIMEOUT_S = 60.0  # how long one try to place a (replacement) actor waits for room on a node
+RETRY_PLACE_S = 5.0  # the pause between tries
 
 
 class TrainingActor:
@@ -143,15 +150,21 @@ class RayPool(Slots[_Actor]):
         else:
             ray.init(address=self.address, runtime_env=runtime_env, logging_level=logging.WARNING)
 
-    def _make_actor(self, index: int) -> _Actor:
+    def _make_actor(self, index: int, timeout: float = 300) -> _Actor:
+        """A placed actor; GetTimeoutError after ``timeout`` s without room (the actor is killed)."""
         import ray
+        from ray.exceptions import GetTimeoutError
 
         remote = ray.remote(TrainingActor).options(
             num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_concurrency=8, max_restarts=0
         )
         config = replace(self.config, name=f"{self.config.name}-ray{index}")
         handle = remote.remote(config)
-        node_id, pid = ray.get(handle.node.remote(), timeout=300)
+        try:
+            node_id, pid = ray.get(handle.node.remote(), timeout=timeout)
+        except GetTimeoutError:
+            ray.kill(handle)  # its pending placement would otherwise take the room when it comes
+            raise
         for job_id in self._pinned:
             handle.pin.remote(job_id, True)
         return _Actor(index, handle, node_id, pid)
@@ -229,43 +242,95 @@ class RayPool(Slots[_Actor]):
 
     # -- finished and lost jobs -----------------------------------------------------------------
     def _wait(self) -> None:
-        import ray
-        from ray.exceptions import RayActorError
-
         while True:
-            with self._lock:
-                pending = {a.ref: a for a in self._members if a.ref is not None}
-                if self._stopping and not pending:
+            try:
+                if self._wait_once():
                     return
-            if not pending:
-                threading.Event().wait(0.1)
-                continue
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
-            for ref in ready:
-                actor = pending[ref]
-                job_id = actor.job_id
-                try:
-                    state, load_s, step_s = ray.get(ref)
-                except RayActorError as exc:
-                    self._replace(actor)
-                    logger.error("Ray actor on node %s died running job %s: %s", actor.node_id, job_id, exc)
-                    if job_id is not None:
-                        self.on_lost(job_id, f"{WORKER_LOST} (its Ray actor died)")
-                    continue
+            except Exception:  # a Ray hiccup must not end the thread that ends jobs
+                logger.exception("waiting for Ray jobs failed; waiting again")
+                threading.Event().wait(1.0)
+
+    def _wait_once(self) -> bool:
+        """One round of waiting for a finished job (True: the pool stopped)."""
+        import ray
+        from ray.exceptions import RayError, RayTaskError
+
+        with self._lock:
+            pending = {a.ref: a for a in self._members if a.ref is not None}
+            if self._stopping and not pending:
+                return True
+        if not pending:
+            threading.Event().wait(0.1)
+            return False
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+        for ref in ready:
+            actor = pending[ref]
+            job_id = actor.job_id
+            try:
+                state, load_s, step_s = ray.get(ref)
+            except RayTaskError as exc:  # run raised past run_safely: the job failed, the actor lives
                 actor.ref = None
                 if job_id:
-                    self._finished(actor, job_id, state)
-                    self.on_finished(job_id, state, load_s, step_s)
+                    self._finished(actor, job_id, "failed")
+                    self.on_lost(job_id, f"training worker failed: {exc}")
+                continue
+            except RayError as exc:  # the actor died: killed, or its node (raylet) is gone
+                logger.error("Ray actor on node %s died running job %s: %s", actor.node_id, job_id, exc)
+                if job_id:  # first the job, then (in the background) a new actor
+                    self.on_lost(job_id, f"{WORKER_LOST} ({_why_lost(exc, actor)})")
+                self._replace_later(actor)
+                continue
+            actor.ref = None
+            if job_id:
+                self._finished(actor, job_id, state)
+                self.on_finished(job_id, state, load_s, step_s)
+        return False
 
-    def _replace(self, actor: _Actor) -> None:
+    def _replace_later(self, actor: _Actor) -> None:
         with self._lock:
             if self._stopping or actor not in self._members:
                 if actor in self._members:
                     self._members.remove(actor)
                 return
-            position = self._members.index(actor)
             actor.job_id, actor.ref = "", None  # not free: nothing is dispatched to a dead actor
-        fresh = self._make_actor(actor.index)
-        with self._lock:
-            self._members[position] = fresh
-            self.replaced += 1
+        name = f"ftlab-ray-replace-{actor.index}"
+        threading.Thread(target=self._replace, args=(actor,), name=name, daemon=True).start()
+
+    def _replace(self, actor: _Actor) -> None:
+        """Place a new actor in the dead one's slot: tries of PLACE_TIMEOUT_S until one is placed
+        or the pool stops (its slot meanwhile takes no jobs; the other actors go on)."""
+        from ray.exceptions import GetTimeoutError
+
+        tries = 0
+        while not self._stopping:
+            tries += 1
+            try:
+                fresh = self._make_actor(actor.index, timeout=PLACE_TIMEOUT_S)
+            except GetTimeoutError:
+                logger.warning(
+                    "no Ray node has room for a replacement actor (try %d, %.0f s); trying again",
+                    tries,
+                    PLACE_TIMEOUT_S,
+                )
+            except Exception:
+                logger.exception("placing a replacement Ray actor failed (try %d)", tries)
+            else:
+                with self._lock:
+                    if actor in self._members and not self._stopping:
+                        self._members[self._members.index(actor)] = fresh
+                        self.replaced += 1
+                        return
+                import ray
+
+                ray.kill(fresh.handle)  # the pool stopped meanwhile
+                return
+            threading.Event().wait(RETRY_PLACE_S)
+
+
+def _why_lost(exc: Exception, actor: _Actor) -> str:
+    from ray.exceptions import NodeDiedError
+
+    text = str(exc).lower()
+    if isinstance(exc, NodeDiedError) or "node" in text and ("died" in text or "dead" in text):
+        return f"its Ray node {actor.node_id[:16]} was lost"
+    return "its Ray actor died"

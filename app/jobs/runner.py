@@ -129,9 +129,9 @@ class Runner:
     def start(self) -> None:
         self.leases.acquire(server_lease(self.holder), self.holder)
         if not self.leases.live_servers(other_than=self.holder):  # every server had stopped: a restart
-            restarted = self.store.fail_unfinished(RESTART_REASON)
+            restarted = self.store.fail_running(RESTART_REASON)  # queued jobs wait for us
             if restarted:
-                logger.warning("marked %d unfinished jobs failed: %s", len(restarted), RESTART_REASON)
+                logger.warning("marked %d running jobs failed: %s", len(restarted), RESTART_REASON)
         else:
             self._sweep()
         self._count()
@@ -139,15 +139,13 @@ class Runner:
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop scheduling; fail waiting jobs if no other server will run them; running jobs of this
-        process end 'server stopped'; the workers exit; the leases go."""
+        """Stop scheduling; running jobs of this process end 'server stopped' (their workers get
+        ``timeout`` s to stop, then are killed); waiting jobs stay queued for whichever server runs
+        next (another one now, or this one after a restart); the workers exit; the leases go."""
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if not self.leases.live_servers(other_than=self.holder):
-            for job in self.store.queue_snapshot().waiting:
-                self._emit(job.id, Failed(error=STOPPED_REASON), only_if=JobState.QUEUED)
         self.pool.stop(timeout)
         self.leases.release(SCHEDULER, self.holder)
         self.leases.release(server_lease(self.holder), self.holder)

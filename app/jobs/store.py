@@ -19,7 +19,7 @@ from app.events import TERMINAL_TYPES, Done, EventStamper, Failed, Queued
 from app.events import _Event as AnyEvent
 from app.jobs.state import FINISHED, STATE_OF_TERMINAL_EVENT, JobState, check_transition
 
-RESTART_REASON = "server restarted"
+RESTART_REASON = "server restarted: its process ended while this job ran (queued jobs stay queued)"
 EVENTS_CHANNEL = "ftlab_events"  # PostgreSQL NOTIFY channel; payload "job_id:seq", body in the table
 UNFINISHED = tuple(s.value for s in JobState if s not in FINISHED)
 
@@ -296,10 +296,11 @@ class JobStore:
             value = session.scalar(select(func.max(EventRow.seq)).where(EventRow.job_id == job_id))
             return int(value or 0)
 
-    def fail_unfinished(self, reason: str = RESTART_REASON) -> list[str]:
-        """After a restart of every server: each queued or running job gets a stored ``failed``."""
+    def fail_running(self, reason: str = RESTART_REASON) -> list[str]:
+        """After a restart of every server: each running job gets a stored ``failed`` (queued jobs stay
+        queued: they run after the restart)."""
         with self._sessions() as session:
-            ids = list(session.scalars(select(JobRow.id).where(JobRow.state.in_(UNFINISHED))))
+            ids = list(session.scalars(select(JobRow.id).where(JobRow.state == JobState.RUNNING.value)))
         return [job_id for job_id in ids if self.emit(job_id, Failed(error=reason)) is not None]
 
     # -- the queue, as every process sees it ----------------------------------------------------
