@@ -62,6 +62,9 @@ def run_serve(args: argparse.Namespace) -> int:
         # open websockets would hold a SIGTERM up for as long as they stay open: a container's
         # stop grants 10 s before SIGKILL, so connections get a few and the lifespan the rest
         timeout_graceful_shutdown=GRACEFUL_S,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which is what a same-host proxy
+        # (or anyone on the host) presents: the app believes only FTLAB_TRUSTED_PROXIES (app.main)
+        proxy_headers=False,
         log_level="info" if args.verbose else "warning",
     )
     return 0

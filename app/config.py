@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="host names the server answers to besides loopback and IP addresses ('*.x.org' too)",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses (or networks) of reverse proxies whose X-Forwarded-For names the client; "
+        "none by default, loopback included: every per-address limit counts the connecting address",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list, description="extra origins allowed to open websockets"
     )

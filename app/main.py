@@ -17,6 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import (
     auth,
@@ -141,7 +142,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     )
     add_error_handlers(app)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost
+    app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)
+    if settings.trusted_proxies:  # outermost: every limit reads the client it sets
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router, adapters_router)
     classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)

@@ -21,6 +21,7 @@ def start_web_process(port: int, env: Mapping[str, str], timeout: float = 120) -
     log (and its training workers') goes to a file, never to a pipe nobody drains (a full pipe would
     block the server's logging, and with it the server)."""
     command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port)]
+    command.append("--no-proxy-headers")  # as ftlab serve: forwarded headers only via FTLAB_TRUSTED_PROXIES
     log = tempfile.NamedTemporaryFile(prefix=f"ftlab-web-{port}-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log

@@ -328,9 +328,14 @@ class RayPool(Slots[_Actor]):
 
 
 def _why_lost(exc: Exception, actor: _Actor) -> str:
-    from ray.exceptions import NodeDiedError
+    """What the job's reason says: the node when Ray says it is gone, else what Ray saw."""
+    import ray
+    from ray.exceptions import ActorUnavailableError, NodeDiedError
 
-    text = str(exc).lower()
-    if isinstance(exc, NodeDiedError) or "node" in text and ("died" in text or "dead" in text):
-        return f"its Ray node {actor.node_id[:16]} was lost"
-    return "its Ray actor died"
+    node = actor.node_id[:16]
+    alive = any(n["NodeID"] == actor.node_id and n["Alive"] for n in ray.nodes())
+    if isinstance(exc, NodeDiedError) or not alive:
+        return f"its Ray node {node} was lost"
+    if isinstance(exc, ActorUnavailableError):  # what a killed raylet looks like at first
+        return f"its Ray actor on node {node} became unreachable: the node or the actor's process was lost"
+    return f"its Ray actor on node {node} died"

@@ -78,6 +78,7 @@ def test_a_lost_ray_node_fails_its_job_and_the_pool_goes_on(ray_runner: Runner, 
     wait_state(runner, first, TERMINAL)
     nodes_before = len(_nodes())
     lost_after: list[float] = []
+    reasons: list[str] = []
     for round_ in range(ROUNDS):
         jobs = [runner.submit(LONG, owner=f"round{round_}-{i}").id for i in range(2)]
         for job_id in jobs:
@@ -95,7 +96,9 @@ def test_a_lost_ray_node_fails_its_job_and_the_pool_goes_on(ray_runner: Runner, 
         events = _events(runner, doomed)
         check_stream(events)  # every stored event kept, in order, ending in the terminal one
         assert events[-1]["type"] == "failed", events[-1]
-        assert events[-1]["error"] == f"{WORKER_LOST} (its Ray node {on_node[doomed][:16]} was lost)"
+        error = events[-1]["error"]
+        assert error.startswith(WORKER_LOST) and f"node {on_node[doomed][:16]}" in error, error
+        reasons.append(error)
 
         # the head's actor is not held up by the lost one: its job goes on, and the next job runs
         assert runner.get(kept).state.value == "running"  # type: ignore[union-attr]
@@ -115,3 +118,4 @@ def test_a_lost_ray_node_fails_its_job_and_the_pool_goes_on(ray_runner: Runner, 
             time.sleep(0.5)
     assert len(_nodes()) == nodes_before
     print(f"Ray node killed {ROUNDS} times; its job failed {[round(s, 1) for s in lost_after]} s later")
+    print("reasons:", reasons)
