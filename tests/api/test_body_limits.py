@@ -136,3 +136,17 @@ async def _get_models(client: TestClient) -> int:
     transport = httpx.ASGITransport(app=client.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as ac:
         return (await ac.get("/api/models")).status_code
+
+
+def test_lora_flags_take_json_booleans_only(client: TestClient) -> None:
+    for flag, value in (("use_rslora", 1), ("use_rslora", "true"), ("use_dora", "yes")):
+        response = client.post("/api/jobs", json={"model": "tiny-llama", "method": "lora", flag: value})
+        assert response.status_code == 422, (flag, value, response.text)
+        assert any(e["loc"] == ["body", flag] for e in response.json()["detail"])
+
+
+def test_combine_documents_the_404_it_answers_for_an_unknown_job(client: TestClient) -> None:
+    response = client.post("/api/adapters/combine", json={"jobs": ["nope"], "weights": [1]})
+    assert response.status_code == 404 and "no job 'nope'" in response.json()["detail"]
+    documented = client.get("/openapi.json").json()["paths"]["/api/adapters/combine"]["post"]["responses"]
+    assert {"404", "429"} <= set(documented)
