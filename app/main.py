@@ -38,6 +38,7 @@ from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
 from app.api.limits import BodySizeLimit, ThrottledAnswers
 from app.api.openapi_errors import declare_error_responses
+from app.api.socket_caps import SocketCaps
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
 from app.classroom.auth import persistent_secret
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app = FastAPI(title="ftlab", summary="The Fine-Tuning Lab", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or get_settings()
     app.state.clock = clock
+    app.state.socket_caps = SocketCaps()
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(ThrottledAnswers)

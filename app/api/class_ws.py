@@ -22,6 +22,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ClassroomDep, CredentialsDep, RunnerDep, SettingsDep
+from app.api.socket_caps import SocketCaps
 from app.api.stream import origin_allowed
 from app.classroom import quiz
 from app.classroom.auth import Credentials
@@ -103,6 +104,8 @@ async def class_socket(
     if admitted is None:
         return
     info, member = admitted
+    caps: SocketCaps = websocket.app.state.socket_caps
+    seat = member.id if member is not None else None
 
     async def body(listener: Listener) -> None:
         current = info
@@ -114,7 +117,8 @@ async def class_socket(
                 await _send(websocket, class_state(current, member))
         await websocket.close(code=1000, reason="class closed")
 
-    await _serve(websocket, room, info.code, body)
+    with caps.hold(who.address, seat):  # Throttled before the upgrade: a 429
+        await _serve(websocket, room, info.code, body)
 
 
 @router.websocket("/ws/classes/{code}/dashboard")

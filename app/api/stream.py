@@ -59,6 +59,13 @@ async def job_stream(
         logger.warning("refused websocket from origin %r", websocket.headers.get("origin"))
         await websocket.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
         return
+    address = websocket.client.host if websocket.client else None
+    with state.socket_caps.hold(address):  # Throttled before the upgrade: a 429
+        await _stream(websocket, job_id, owner, after)
+
+
+async def _stream(websocket: WebSocket, job_id: str, owner: str | None, after: int) -> None:
+    state = websocket.app.state
     store: JobStore = state.store
     job = await run_in_threadpool(store.get_job, job_id) if len(job_id) <= 32 else None
     await websocket.accept()
