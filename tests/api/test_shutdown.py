@@ -5,9 +5,7 @@ runs to the end once the server is back. No stored event is lost."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -29,30 +27,9 @@ QUEUED = 6
 GRACE_S = 10.0  # Docker's and podman's default stop timeout
 
 
-def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "FTLAB_DATA_DIR": str(settings.data_dir),
-        "FTLAB_DATABASE_URL": settings.resolved_database_url,
-        "FTLAB_DEVICE": "cpu",
-        "FTLAB_INSTRUCTOR_TOKEN": settings.instructor_token,
-    }
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("ftlab serve did not start")
-
-
 def test_sigterm_keeps_the_queue_and_stops_within_the_grace(settings: Settings) -> None:
     port = free_port()
-    process = _serve(settings, port)
+    process = start_server(settings, port, command=[sys.executable, "-m", "app.cli", "serve"])
     base = f"http://127.0.0.1:{port}"
     try:
         running = submit(base, LONG_JOB)["id"]
