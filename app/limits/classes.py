@@ -13,7 +13,7 @@ from app.classroom.auth import INSTRUCTOR_OWNER
 from app.jobs.store import JobRow
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
-from app.limits.policies import JOINS_PER_ADDRESS, SUBMISSIONS_PER_ADDRESS
+from app.limits.policies import JOINS_PER_ADDRESS, SUBMISSIONS_PER_ADDRESS, WRONG_CODES_PER_ADDRESS
 from app.limits.tables import BlockedAddressRow, JobOriginRow, SeatOriginRow
 
 # Queued or running jobs per address: a class behind one NAT address shares this, so it is sized for
@@ -38,6 +38,19 @@ class ClassGuard:
             if session.get(BlockedAddressRow, (class_code, address)) is not None:
                 raise Blocked(f"the instructor of class {class_code} has blocked joins from your address")
         self.limiter.require(f"join:{address}", JOINS_PER_ADDRESS, "joins from your address")
+
+    def admit_code_lookup(self, address: str) -> None:
+        """Before looking a join's code up: Throttled while the address is past WRONG_CODES_PER_ADDRESS."""
+        verdict = self.limiter.peek(f"wrong-code:{address}", WRONG_CODES_PER_ADDRESS)
+        if not verdict.allowed:
+            raise Throttled(
+                f"too many unknown class codes from your address ({WRONG_CODES_PER_ADDRESS.describe()}); "
+                f"try again in {verdict.retry_after} s",
+                verdict.retry_after,
+            )
+
+    def wrong_code(self, address: str) -> None:
+        self.limiter.hit(f"wrong-code:{address}", WRONG_CODES_PER_ADDRESS)
 
     def joined(self, class_code: str, member_id: str, address: str) -> None:
         with self._sessions.begin() as session:

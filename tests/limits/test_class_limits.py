@@ -13,7 +13,7 @@ import pytest
 
 from app.config import Settings
 from app.limits import classes as class_limits
-from app.limits.policies import JOINS_PER_ADDRESS
+from app.limits.policies import JOINS_PER_ADDRESS, WRONG_CODES_PER_ADDRESS
 from app.main import create_app
 from tests.classroom.conftest import settings  # noqa: F401  (fixture)
 from tests.classroom.helpers import instructor, open_class, student
@@ -134,3 +134,15 @@ def test_the_per_address_cap_holds_under_concurrent_submissions(
         for job in teacher.get("/api/jobs").json():
             if job["state"] in ("queued", "running"):
                 teacher.post(f"/api/jobs/{job['id']}/cancel")
+
+
+def test_class_code_guessing_is_throttled_per_address(server: str, clock: FakeClock) -> None:
+    code = open_class(server)
+    guesses = [
+        _join(server, f"ZZZ{i:03d}", f"g{i}").status_code for i in range(WRONG_CODES_PER_ADDRESS.limit)
+    ]
+    assert guesses == [404] * WRONG_CODES_PER_ADDRESS.limit
+    refused = _join(server, code, "Ada")  # past the limit even the right code waits: guessing stops
+    assert refused.status_code == 429 and "unknown class codes" in refused.json()["detail"]
+    clock.advance(2 * WRONG_CODES_PER_ADDRESS.window_s)
+    assert _join(server, code, "Ada").status_code == 201
