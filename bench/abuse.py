@@ -146,12 +146,12 @@ def probe(base: str, n: dict[str, int]) -> None:
         during = sorted(ms for when, ms in timed if start <= when < end)
         worst = ""
         if during:
-            p99 = statistics.quantiles(during, n=100)[98] if len(during) > 1 else during[-1]
+            p99 = statistics.quantiles(during, n=100, method="inclusive")[98] if len(during) > 1 else during[-1]
             worst = (
                 f"health p50 {statistics.median(during):.0f} ms, p99 {p99:.0f} ms, max {during[-1]:.0f} ms"
             )
         print(f"{name:18s} {counts}  {end - start:5.1f} s  {worst}")
-    q = statistics.quantiles(samples, n=100)
+    q = statistics.quantiles(samples, n=100, method="inclusive")
     print(
         f"health: {len(samples)} samples, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {max(samples):.1f} ms"
     )
