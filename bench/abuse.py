@@ -146,7 +146,9 @@ def probe(base: str, n: dict[str, int]) -> None:
         during = sorted(ms for when, ms in timed if start <= when < end)
         worst = ""
         if during:
-            p99 = statistics.quantiles(during, n=100, method="inclusive")[98] if len(during) > 1 else during[-1]
+            p99 = (
+                during[-1] if len(during) < 2 else statistics.quantiles(during, n=100, method="inclusive")[98]
+            )
             worst = (
                 f"health p50 {statistics.median(during):.0f} ms, p99 {p99:.0f} ms, max {during[-1]:.0f} ms"
             )
