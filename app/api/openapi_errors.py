@@ -54,6 +54,8 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/classes/{code}/close"): INSTRUCTOR,
     ("get", "/api/classes/{code}/results.csv"): INSTRUCTOR,
     ("delete", "/api/classes/{code}/members/{member_id}"): INSTRUCTOR,
+    ("post", "/api/classes/{code}/flood"): INSTRUCTOR,
+    ("post", "/api/classes/{code}/joining"): INSTRUCTOR,
     ("post", "/api/auth/login"): {403},
 }
 

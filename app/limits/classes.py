@@ -23,6 +23,9 @@ MAX_ACTIVE_ANONYMOUS_PER_ADDRESS = 20  # the compare view queues one job per met
 ACTIVE_STATES = ("queued", "running")
 
 
+EVERY_ADDRESS = "*"  # a blocked-address row for it: joining is locked for everyone
+
+
 class Blocked(PermissionError):
     """The instructor blocked this address (answered with 403)."""
 
@@ -35,9 +38,31 @@ class ClassGuard:
     def admit_join(self, class_code: str, address: str) -> None:
         """Before a join: Blocked for a blocked address, Throttled past JOINS_PER_ADDRESS."""
         with self._sessions() as session:
+            if session.get(BlockedAddressRow, (class_code, EVERY_ADDRESS)) is not None:
+                raise Blocked(f"the instructor of class {class_code} has locked joining for now")
             if session.get(BlockedAddressRow, (class_code, address)) is not None:
                 raise Blocked(f"the instructor of class {class_code} has blocked joins from your address")
         self.limiter.require(f"join:{address}", JOINS_PER_ADDRESS, "joins from your address")
+
+    def lock_joining(self, class_code: str, locked: bool) -> None:
+        """Refuse every join to this class (locked) or no longer (addresses blocked one by one stay)."""
+        with self._sessions.begin() as session:
+            row = session.get(BlockedAddressRow, (class_code, EVERY_ADDRESS))
+            if locked and row is None:
+                session.add(
+                    BlockedAddressRow(class_code=class_code, address=EVERY_ADDRESS, blocked_at=self._now())
+                )
+            elif not locked and row is not None:
+                session.delete(row)
+
+    def reset_joins(self, address: str) -> None:
+        """Clear the address's join window: once a flood's seats are gone, the class joins at once."""
+        self.limiter.reset(f"join:{address}")
+
+    def origin(self, member_id: str) -> str | None:
+        with self._sessions() as session:
+            row = session.get(SeatOriginRow, member_id)
+            return row.address if row else None
 
     def admit_code_lookup(self, address: str) -> None:
         """Before looking a join's code up: Throttled while the address is past WRONG_CODES_PER_ADDRESS."""
