@@ -35,27 +35,24 @@ from app.api.adapters import router as adapters_router
 from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
 from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
-from app.api.limits import BodySizeLimit, ThrottledAnswers
 from app.api.openapi_errors import declare_error_responses
+from app.api.request_guards import BodySizeLimit, ThrottledAnswers
 from app.api.static import CachedStaticFiles, vendor_router
-from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
 from app.classroom.auth import persistent_secret
 from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
-from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
-from app.jobs.adapter_service import AdapterService
-from app.jobs.broadcast import Broadcaster
-from app.jobs.combined_store import CombinedStore
+from app.jobs.files.adapter_service import AdapterService
+from app.jobs.files.combined_store import CombinedStore
 from app.jobs.migrate import upgrade_last_seq
-from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
-from app.limits import tables as _limit_tables  # noqa: F401  (registers the limits tables on Base)
 from app.limits.classes import ClassGuard
 from app.limits.counters import RateLimiter
 from app.limits.generation import GenerationGate
 from app.limits.guard import TokenGuard
+from app.live.broadcast import Broadcaster
+from app.live.pg_relay import PgRelay
 from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from app.api.deps import ClassroomDep, Instructor, RunnerDep
-from app.classroom.auth import STUDENT_OWNER_PREFIX
+from app.api.params import ID_PATTERN
 from app.classroom.codes import CODE_PATTERN
+from app.identity import STUDENT_OWNER_PREFIX
 from app.limits.classes import ClassGuard
 
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
 
 Code = Annotated[str, Path(pattern=CODE_PATTERN, description="the class's join code")]
-MemberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a member's id")]
+MemberId = Annotated[str, Path(pattern=ID_PATTERN, description="a member's id")]
 
 
 @router.delete("/{code}/members/{member_id}", dependencies=[Instructor])

@@ -12,8 +12,9 @@ from fastapi import Depends
 from fastapi.templating import Jinja2Templates
 from starlette.requests import HTTPConnection
 
-from app.classroom.auth import INSTRUCTOR_COOKIE, STUDENT_COOKIE, Credentials
+from app.classroom.auth import INSTRUCTOR_COOKIE, STUDENT_COOKIE
 from app.config import Settings
+from app.identity import Credentials
 
 if TYPE_CHECKING:
     from app.classroom.room import Classroom

@@ -22,9 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from app.api.deps import OwnerDep
-from app.classroom.access import may_view
-from app.jobs.broadcast import Broadcaster, Subscription
+from app.identity import may_view
 from app.jobs.store import JobStore
+from app.live.broadcast import Broadcaster, Subscription
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

@@ -10,11 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import AnyClassroomDep, CredentialsDep, OwnerDep, SettingsDep, StoreDep
 from app.api.errors import field_error
-from app.classroom.auth import Credentials
 from app.classroom.room import Classroom
 from app.classroom.task_scope import upload_scope
+from app.identity import Credentials, task_scope
+from app.jobs.files.uploads import TASK_NAME_RULE, UploadProblem, save_upload, task_infos
 from app.jobs.store import JobStore, TaskView
-from app.jobs.uploads import TASK_NAME_RULE, UploadProblem, save_upload, task_infos, task_scope
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
 from app.limits.policies import UPLOADS_PER_OWNER

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import sessionmaker
 
-from app.classroom.auth import INSTRUCTOR_OWNER, ClassroomAuth, Credentials, StudentSeat
+from app.classroom.auth import ClassroomAuth, StudentSeat
+from app.classroom.class_rules import LimitExceeded, check_config, check_load
 from app.classroom.hub import ClassHub
-from app.classroom.limits import LimitExceeded, check_config, check_load
 from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member
 from app.config import Settings
+from app.identity import INSTRUCTOR_OWNER, Credentials
 from app.limits.guard import TokenGuard
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ that process renews its ``server:`` lease while it lives. A job whose claimer is
 whoever notices first; a second server on the same database touches no live job.
 
 Every event is stamped and stored by ``JobStore.emit`` (seq from the database, nothing after a
-terminal event). Live fan-out: PostgreSQL NOTIFY, heard by every web process (``pg_listen``); on
+terminal event). Live fan-out: PostgreSQL NOTIFY, heard by every web process (``app.live.pg_relay``); on
 SQLite the events come back over the workers' pipes and are published to this process's broadcaster.
 """
 
@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from app.events import Cancelled, Failed, Queued
-from app.events import _Event as AnyEvent
-from app.jobs.broadcast import Broadcaster, Message
+from app.events import Cancelled, EventBase, Failed, Queued
+from app.jobs.executors.local import WORKER_LOST, WorkerPool
+from app.jobs.executors.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
+from app.jobs.executors.worker import STOPPED_REASON, HoldsModel, OnAdapterLab, WorkerConfig
 from app.jobs.leases import HOST, SCHEDULER, Leases, server_lease
-from app.jobs.pool import WORKER_LOST, WorkerPool
-from app.jobs.queue import (
+from app.jobs.queue_policy import (
     DurationModel,
     PositionUpdates,
     admits,
@@ -41,13 +41,12 @@ from app.jobs.queue import (
 )
 from app.jobs.state import JobState
 from app.jobs.store import RESTART_REASON, JobStore, JobView, QueuedJob, QueueSnapshot, StoredEvent
-from app.jobs.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
-from app.jobs.worker import STOPPED_REASON, HoldsModel, OnAdapterLab, WorkerConfig, count_restores
+from app.live.broadcast import Broadcaster, Message
 from app.training.methods import ResolvedJob
 from app.training.models import ModelCache
 
 if TYPE_CHECKING:
-    from app.jobs.ray_pool import RayPool
+    from app.jobs.executors.ray_actors import RayPool
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +108,14 @@ class Runner:
         if backend == "local":
             self.pool = WorkerPool(workers, config, self._publish, self._finished, self._lost, self._progress)
         else:
-            from app.jobs.ray_pool import RayPool  # Ray is an optional extra
+            from app.jobs.executors.ray_actors import RayPool  # Ray is an optional extra
 
             self.pool = RayPool(
                 workers, config, self._finished, self._lost, backend, ray_num_cpus, ray_num_gpus
             )
         self._wake = threading.Event()
         self._announce_lock = threading.Lock()
-        self.position_updates = PositionUpdates()  # coalesces `queued` events (app.jobs.queue)
+        self.position_updates = PositionUpdates()  # coalesces `queued` events (app.jobs.queue_policy)
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
@@ -165,7 +164,7 @@ class Runner:
         job_id = secrets.token_hex(8)
         place: list[int] = []
 
-        def first_event(session: Any) -> AnyEvent:
+        def first_event(session: Any) -> EventBase:
             if admit is not None:
                 admit(session, job_id)
             snapshot = self.store.queue_snapshot(session)
@@ -248,11 +247,6 @@ class Runner:
         if not self.pool.started:
             return None
         return next((state for state in self.pool.ask(HoldsModel(job_id)) if state is not None), None)
-
-    @property
-    def restores(self) -> int:
-        """Models rebuilt from adapters by the live workers."""
-        return sum(self.pool.ask(count_restores)) if self.pool.started else 0
 
     def pin(self, job_id: str, pinned: bool = True) -> None:
         """A class's pinned run: first in line while it waits, its tuned model kept beyond the last few."""
@@ -362,7 +356,7 @@ class Runner:
             self._publish_stored(job_id, stored)
 
     # -- events ---------------------------------------------------------------------------------
-    def _emit(self, job_id: str, event: AnyEvent, only_if: JobState | None = None) -> StoredEvent | None:
+    def _emit(self, job_id: str, event: EventBase, only_if: JobState | None = None) -> StoredEvent | None:
         stored = self.store.emit(job_id, event, only_if)
         if stored is not None:
             self._publish_stored(job_id, stored)
