@@ -47,6 +47,7 @@ class JobRow(Base):
     node: Mapped[str | None] = mapped_column(String(120))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # a class's pinned run: first in line
+    task_digest: Mapped[str | None] = mapped_column(String(64))  # Task.digest() at submission
 
 
 class EventRow(Base):

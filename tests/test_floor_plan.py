@@ -5,6 +5,7 @@ ones inside functions and ``TYPE_CHECKING`` blocks included: a hidden arrow is s
 from __future__ import annotations
 
 import ast
+import warnings
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,17 @@ def test_the_method_grep_finds_a_comparison() -> None:
 def test_no_method_name_compared_in_a_literal() -> None:
     """A method's facts live on its ``MethodSpec``; other modules read them there."""
     assert literal_method_comparisons() == []
+
+
+SOFT_LINES = 500  # above this a module most likely holds two concepts: a warning names it
+HARD_LINES = 900  # above this it certainly does: the test fails
+
+
+def test_module_size_is_a_hint_not_a_cap() -> None:
+    """One concept per module, not a line cap: modules over SOFT_LINES are named in a warning (look
+    for a second concept to split out); only one over HARD_LINES fails."""
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in MODULES.items()}
+    for name, lines in sorted(sizes.items()):
+        if lines > SOFT_LINES:
+            warnings.warn(f"{name} has {lines} lines: does it hold more than one concept?", stacklevel=1)
+    assert {name: lines for name, lines in sizes.items() if lines > HARD_LINES} == {}

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import OwnerDep
+from app.api.deps import AdapterServiceDep, OwnerDep
 from app.api.params import ID_PATTERN, JobId
 from app.jobs.files.adapter_service import AdapterService
 from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
@@ -24,13 +24,6 @@ router = APIRouter(tags=["adapters"])
 
 AdapterId = Annotated[str, Path(pattern=ID_PATTERN, description="a combined adapter's id")]
 Combination = Literal[tuple(COMBINATIONS)]  # type: ignore[valid-type]
-
-
-def get_adapter_service(request: Request) -> AdapterService:
-    return request.app.state.adapters
-
-
-AdapterServiceDep = Annotated[AdapterService, Depends(get_adapter_service)]
 
 
 class CombineRequest(BaseModel):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 
-from app.api.deps import ClassroomDep, Instructor, RunnerDep
+from app.api.deps import ClassGuardDep, ClassroomDep, Instructor, RunnerDep
 from app.api.params import ID_PATTERN
 from app.classroom.codes import CODE_PATTERN
 from app.identity import STUDENT_OWNER_PREFIX
-from app.limits.classes import ClassGuard
 
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
 
@@ -22,9 +21,9 @@ MemberId = Annotated[str, Path(pattern=ID_PATTERN, description="a member's id")]
 def remove_member(
     code: Code,
     member_id: MemberId,
-    request: Request,
     room: ClassroomDep,
     runner: RunnerDep,
+    guard: ClassGuardDep,
     block_address: Annotated[
         bool,
         Query(
@@ -38,7 +37,6 @@ def remove_member(
     info = room.service.get_class(code)  # UnknownClass: 404
     if room.service.remove_member(info.code, member_id) is None:
         raise HTTPException(404, f"no member {member_id!r} in class {info.code}")
-    guard: ClassGuard = request.app.state.class_guard
     address = guard.block_origin(info.code, member_id) if block_address else None
     cancelled = [
         job.id

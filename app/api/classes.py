@@ -9,7 +9,15 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from app.api.deps import ClassroomDep, CredentialsDep, Instructor, RunnerDep, StoreDep, SubmitterDep
+from app.api.deps import (
+    ClassGuardDep,
+    ClassroomDep,
+    CredentialsDep,
+    Instructor,
+    RunnerDep,
+    StoreDep,
+    SubmitterDep,
+)
 from app.api.errors import field_error
 from app.api.params import ID_PATTERN
 from app.classroom import quiz
@@ -22,7 +30,7 @@ from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo, Member
 from app.identity import INSTRUCTOR_OWNER, Credentials
 from app.jobs.runner import Runner, SubmitResult
-from app.limits.classes import Blocked, ClassGuard
+from app.limits.classes import Blocked
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
@@ -87,13 +95,13 @@ def join_class(
     response: Response,
     room: ClassroomDep,
     who: CredentialsDep,
+    guard: ClassGuardDep,
 ) -> Any:
     info = open_class(room, code)
     found = room.seat_member(who)
     if found is not None and found[0].code == info.code:  # already seated here: same seat
         response.status_code = 200
         return class_state(*found)
-    guard: ClassGuard = request.app.state.class_guard
     try:
         guard.admit_join(info.code, who.address or "unknown")  # Throttled: 429 per address
     except Blocked as exc:

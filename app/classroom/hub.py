@@ -53,10 +53,13 @@ class Listener:
 
 
 class ClassHub:
-    def __init__(self, broadcaster: Broadcaster | None = None) -> None:
+    def __init__(
+        self, broadcaster: Broadcaster | None = None, relay: Callable[[str, str], None] | None = None
+    ) -> None:
+        """``relay(code, topic)`` tells the other web processes (``live.pg_relay.class_notifier`` on
+        PostgreSQL); None: this process is the only one."""
         self.broadcaster = broadcaster or Broadcaster(QUEUE_SIZE)
-        # Tells the other web processes (PostgreSQL NOTIFY, set by the app's lifespan); None: only us.
-        self.relay: Callable[[str, str], None] | None = None
+        self.relay = relay
 
     def listen(self, code: str) -> Listener:
         """Call from a coroutine: the listener is bound to the running loop."""

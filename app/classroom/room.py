@@ -44,11 +44,13 @@ class Classroom:
         settings: Settings,
         secret_key: str,
         guard: TokenGuard | None = None,
+        hub: ClassHub | None = None,
     ) -> None:
-        """``guard`` throttles wrong instructor tokens."""
+        """``guard`` throttles wrong instructor tokens; ``hub`` (default: this process's only) carries
+        "class changed" signals."""
         self.service = ClassroomService(sessions)
         self.auth = ClassroomAuth(settings.instructor_token, secret_key, guard)
-        self.hub = ClassHub()
+        self.hub = hub or ClassHub()
         self._member_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 

@@ -110,6 +110,7 @@ class JobStore:
         config: dict[str, Any],
         owner: str | None = None,
         first_event: Callable[[Session], EventBase | None] | None = None,
+        task_digest: str | None = None,
     ) -> JobView:
         """Insert a queued job; ``first_event(session)`` (called after the insert, in the same
         transaction) gives its first event, so nothing can run the job before that event exists."""
@@ -126,6 +127,7 @@ class JobStore:
             last_seq=0,
             cancel_requested=False,
             pinned=False,
+            task_digest=task_digest,
         )
         with self._sessions.begin() as session:
             if first_event is not None:
@@ -136,6 +138,11 @@ class JobStore:
             if event is not None:
                 self.emit_in(session, job_id, event)
             return JobView.of(row)
+
+    def task_digest(self, job_id: str) -> str | None:
+        """The content hash of the task the job was submitted with (None: submitted before hashes)."""
+        with self._sessions() as session:
+            return session.scalar(select(JobRow.task_digest).where(JobRow.id == job_id))
 
     def get_job(self, job_id: str) -> JobView | None:
         with self._sessions() as session:

@@ -42,9 +42,15 @@ from app.lesson.quiz import (
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 WORDS_PER_MINUTE = 238  # silent reading of non-fiction in English (Brysbaert 2019, a meta-analysis)
 WidgetId = Literal[
-    "lora-explorer", "memory-calculator", "spectrum-live", "soft-prompt-3d", "trainable-share", "live-panel",
-    "compare", "adapter-lab",
-]  # fmt: skip
+    "lora-explorer",
+    "memory-calculator",
+    "spectrum-live",
+    "soft-prompt-3d",
+    "trainable-share",
+    "live-panel",
+    "compare",
+    "adapter-lab",
+]
 WORDLIKE = re.compile(r"[^\W_]")
 HEADING = re.compile(r"^ {0,3}#{1,2}\s", re.MULTILINE)
 

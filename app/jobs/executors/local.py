@@ -1,9 +1,10 @@
 """The web process's side of the local training workers: a few spawned, persistent processes.
 
 Started on first use (a server that never trains never pays for importing torch twice). One reader
-thread waits on every worker's pipe and process sentinel: events go to ``on_event`` (live fan-out),
-finished jobs to ``on_finished``; a worker that dies (kill -9, out of memory, a segfault) fails the
-job it was running through ``on_lost`` and is replaced, and the queue goes on.
+thread waits on every worker's pipe and process sentinel and passes the workers' typed reports
+(``protocol.EventStored``, ``StepPace``, ``JobFinished``) to ``report``; a worker that dies (kill -9,
+out of memory, a segfault) is reported ``JobLost`` for the job it was running and is replaced, and the
+queue goes on. ``RayPool`` implements the same ``protocol.Executor`` with the same reports.
 """
 
 from __future__ import annotations
@@ -17,14 +18,28 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from app.jobs.executors.protocol import (
+    CALL_TIMEOUT_S,
+    WORKER_LOST,
+    Ask,
+    Call,
+    Command,
+    EventStored,
+    JobFinished,
+    JobLost,
+    Pin,
+    Ready,
+    Reply,
+    Reporter,
+    Run,
+    StepPace,
+    Stop,
+)
 from app.jobs.executors.slots import Slots
 from app.jobs.executors.tuned import NotInMemory, TunedRequest
 from app.jobs.executors.worker import STOPPED_REASON, WorkerConfig, worker_main
 
 logger = logging.getLogger(__name__)
-
-WORKER_LOST = "training worker lost"
-CALL_TIMEOUT_S = 600.0
 
 
 @dataclass(eq=False)
@@ -41,7 +56,7 @@ class _Slot:
     def pid(self) -> int | None:
         return self.process.pid
 
-    def send(self, message: tuple) -> None:
+    def send(self, message: Command) -> None:
         with self.send_lock:
             self.conn.send(message)
 
@@ -55,19 +70,9 @@ class _Pending:
 
 
 class WorkerPool(Slots[_Slot]):
-    def __init__(
-        self,
-        size: int,
-        config: WorkerConfig,
-        on_event: Callable[[str, int, str, bool], None],
-        on_finished: Callable[[str, str, float | None, float | None], None],
-        on_lost: Callable[[str, str], None],
-        on_progress: Callable[[str, str, str, int, float], None] | None = None,
-    ) -> None:
+    def __init__(self, size: int, config: WorkerConfig, report: Reporter) -> None:
         super().__init__(size)
-        self.config = config
-        self.on_event, self.on_finished, self.on_lost = on_event, on_finished, on_lost
-        self.on_progress = on_progress
+        self.config, self.report = config, report
         self._context = multiprocessing.get_context("spawn")
         self._stopping_flag = self._context.Event()  # workers turn a stop's cancel into 'server stopped'
         self._pending: dict[int, _Pending] = {}
@@ -98,7 +103,7 @@ class WorkerPool(Slots[_Slot]):
         child.close()
         slot = _Slot(index, process, parent, cancel)
         for job_id in self._pinned:  # a replacement keeps what its predecessor was told to keep
-            slot.send(("pin", job_id, True))
+            slot.send(Pin(job_id, True))
         return slot
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -110,7 +115,7 @@ class WorkerPool(Slots[_Slot]):
         for slot in slots:
             slot.cancel.set()
             try:
-                slot.send(("stop",))
+                slot.send(Stop())
             except OSError:
                 pass
         for slot in slots:
@@ -122,7 +127,7 @@ class WorkerPool(Slots[_Slot]):
                 with self._lock:
                     job_id, slot.job_id = slot.job_id, None
                 if job_id:  # its job ends as every running job of a stopping server does
-                    self.on_lost(job_id, STOPPED_REASON)
+                    self.report(JobLost(job_id, STOPPED_REASON))
         if self._reader is not None:
             self._reader.join(5)
 
@@ -135,7 +140,7 @@ class WorkerPool(Slots[_Slot]):
             if slot is None:
                 return None
             slot.cancel.clear()  # a cancel meant for its previous job
-        slot.send(("run", job_id))
+        slot.send(Run(job_id))
         return slot.process.name
 
     def cancel(self, job_id: str) -> bool:
@@ -152,32 +157,32 @@ class WorkerPool(Slots[_Slot]):
         """``request(run)`` on the job's model, on the worker that holds it (or any, to rebuild it)."""
         self.ensure_started()
         slot = self._holder(job_id, restore)
-        return self._request(slot, ("call", job_id, request, restore), timeout)
+        return self._request(slot, lambda req_id: Call(req_id, job_id, request, restore), timeout)
 
     def ask(self, fn: Callable[[Any], Any], timeout: float = CALL_TIMEOUT_S) -> list[Any]:
         """``fn(worker)`` on every worker (introspection: held models, cache contents, memory)."""
         self.ensure_started()
         with self._lock:
             slots = list(self._members)
-        return [self._request(slot, ("ask", fn), timeout) for slot in slots]
+        return [self._request(slot, lambda req_id: Ask(req_id, fn), timeout) for slot in slots]
 
     def ask_one(self, key: str, fn: Callable[[Any], Any], timeout: float = CALL_TIMEOUT_S) -> Any:
         """``fn(worker)`` on the worker chosen by ``key`` (the same one every time: see ``_stable``)."""
         self.ensure_started()
-        return self._request(self._stable(key), ("ask", fn), timeout)
+        return self._request(self._stable(key), lambda req_id: Ask(req_id, fn), timeout)
 
     def pin(self, job_id: str, pinned: bool) -> None:
         for slot in self._pin(job_id, pinned):
-            slot.send(("pin", job_id, pinned))
+            slot.send(Pin(job_id, pinned))
 
-    def _request(self, slot: _Slot, body: tuple, timeout: float) -> Any:
+    def _request(self, slot: _Slot, command: Callable[[int], Call | Ask], timeout: float) -> Any:
         req_id = next(self._ids)
         pending = _Pending(slot)
         with self._lock:
             self._pending[req_id] = pending
         try:
             try:
-                slot.send((body[0], req_id, *body[1:]))
+                slot.send(command(req_id))
             except OSError:  # its pipe closed: the reader thread is replacing it
                 raise NotInMemory(f"{WORKER_LOST} before it could answer; try again") from None
             if not pending.done.wait(timeout):
@@ -216,24 +221,21 @@ class WorkerPool(Slots[_Slot]):
             return False
         return slot.process.is_alive()
 
-    def _handle(self, slot: _Slot, message: tuple) -> None:
-        kind = message[0]
-        if kind == "event":
-            self.on_event(*message[1:])
-        elif kind == "progress":
-            if self.on_progress is not None:
-                self.on_progress(*message[1:])
-        elif kind == "finished":
-            _, job_id, state, load_s, step_s = message
-            self._finished(slot, job_id, state)
-            self.on_finished(job_id, state, load_s, step_s)
-        elif kind == "reply":
-            _, req_id, ok, value = message
-            with self._lock:
-                pending = self._pending.get(req_id)
-            if pending is not None:
-                pending.ok, pending.value = ok, value
-                pending.done.set()
+    def _handle(self, slot: _Slot, message: EventStored | StepPace | JobFinished | Ready | Reply) -> None:
+        match message:
+            case JobFinished(job_id, state):
+                self._finished(slot, job_id, state)
+                self.report(message)
+            case EventStored() | StepPace():
+                self.report(message)
+            case Reply(req_id, ok, value):
+                with self._lock:
+                    pending = self._pending.get(req_id)
+                if pending is not None:
+                    pending.ok, pending.value = ok, value
+                    pending.done.set()
+            case Ready():
+                pass
 
     def _lost(self, slot: _Slot) -> None:
         slot.process.join(1)
@@ -255,4 +257,4 @@ class WorkerPool(Slots[_Slot]):
         slot.conn.close()
         if job_id:
             logger.error("worker %s died (exit code %s) running job %s", slot.process.name, code, job_id)
-            self.on_lost(job_id, STOPPED_REASON if stopping else f"{WORKER_LOST} (exit code {code})")
+            self.report(JobLost(job_id, STOPPED_REASON if stopping else f"{WORKER_LOST} (exit code {code})"))

@@ -7,22 +7,27 @@ small jobs on one GPU) and keeps its node's model cache warm between jobs; jobs 
 per actor, and requests against held models run on the actor's other threads.
 
 The actor stores and stamps its events itself (PostgreSQL notifies every web process; SQLite works
-when every actor is on this machine: web processes then read new events from the store). Adapters
-are written under ``FTLAB_DATA_DIR``, which must be a directory every node and web process shares.
-A killed actor fails only its job ('training worker lost') and is replaced.
+when every actor is on this machine). It implements ``protocol.Executor`` with the same typed reports
+as the local pool: the actor keeps its ``StepPace`` reports (and, on SQLite, its ``EventStored`` ones)
+until the pool's waiter thread collects them (``take_reports``, every ``REPORT_EVERY_S``), so Ray
+jobs feed the ETA and the live fan-out the same way. Adapters are written under ``FTLAB_DATA_DIR``,
+which must be a directory every node and web process shares. A killed actor fails only its job
+('training worker lost') and is replaced.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.jobs.executors.local import CALL_TIMEOUT_S, WORKER_LOST
+from app.jobs.executors.protocol import CALL_TIMEOUT_S, WORKER_LOST, JobFinished, JobLost, Report, Reporter
 from app.jobs.executors.slots import Slots
 from app.jobs.executors.tuned import NotInMemory, TunedRequest
 from app.jobs.executors.worker import JobWorker, WorkerConfig
@@ -30,6 +35,9 @@ from app.jobs.executors.worker import JobWorker, WorkerConfig
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[3]  # where the ``app`` package lives, for the actors' imports
+REPORT_EVERY_S = 0.5  # how often the waiter collects the busy actors' reports
+COLLECT_TIMEOUT_S = 30.0
+MAX_KEPT_REPORTS = 10_000  # an actor whose reports nobody collects drops the oldest
 
 
 class TrainingActor:
@@ -38,7 +46,8 @@ class TrainingActor:
     def __init__(self, config: WorkerConfig) -> None:
         logging.basicConfig(level=logging.INFO)
         self.cancel, self.stopping = threading.Event(), threading.Event()
-        self.worker = JobWorker(config, self.cancel, self.stopping)
+        self._reports: collections.deque[Report] = collections.deque(maxlen=MAX_KEPT_REPORTS)
+        self.worker = JobWorker(config, self.cancel, self.stopping, self._reports.append)
         self.tuned = self.worker.tuned
         self._lock = threading.Lock()
         self._current: str | None = None
@@ -49,7 +58,14 @@ class TrainingActor:
 
         return ray.get_runtime_context().get_node_id(), os.getpid()
 
-    def run(self, job_id: str) -> tuple[str, float | None, float | None]:
+    def take_reports(self) -> list[Report]:
+        """The reports made since the last call (deque appends and pops are thread-safe)."""
+        taken = []
+        while self._reports:
+            taken.append(self._reports.popleft())
+        return taken
+
+    def run(self, job_id: str) -> JobFinished:
         with self._lock:
             self._current = job_id
             (self.cancel.set if job_id in self._cancelled else self.cancel.clear)()
@@ -93,21 +109,19 @@ class _Actor:
 
 
 class RayPool(Slots[_Actor]):
-    """The WorkerPool interface over Ray actors (see ``pool.WorkerPool``)."""
+    """``protocol.Executor`` over Ray actors (the local one: ``local.WorkerPool``)."""
 
     def __init__(
         self,
         size: int,
         config: WorkerConfig,
-        on_finished: Callable[[str, str, float | None, float | None], None],
-        on_lost: Callable[[str, str], None],
+        report: Reporter,
         address: str = "ray",
         num_cpus: float = 1.0,
         num_gpus: float = 0.0,
     ) -> None:
         super().__init__(size)
-        self.config = replace(config, pipe_events=False)
-        self.on_finished, self.on_lost = on_finished, on_lost
+        self.config, self.report = config, report
         self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
         self._waiter: threading.Thread | None = None
         self._started_ray = False
@@ -232,6 +246,7 @@ class RayPool(Slots[_Actor]):
         import ray
         from ray.exceptions import RayActorError
 
+        next_collect = 0.0
         while True:
             with self._lock:
                 pending = {a.ref: a for a in self._members if a.ref is not None}
@@ -240,22 +255,44 @@ class RayPool(Slots[_Actor]):
             if not pending:
                 threading.Event().wait(0.1)
                 continue
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+            if time.monotonic() >= next_collect:
+                next_collect = time.monotonic() + REPORT_EVERY_S
+                self._collect(list(pending.values()))
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=REPORT_EVERY_S)
             for ref in ready:
                 actor = pending[ref]
                 job_id = actor.job_id
                 try:
-                    state, load_s, step_s = ray.get(ref)
+                    finished: JobFinished = ray.get(ref)
                 except RayActorError as exc:
                     self._replace(actor)
                     logger.error("Ray actor on node %s died running job %s: %s", actor.node_id, job_id, exc)
                     if job_id is not None:
-                        self.on_lost(job_id, f"{WORKER_LOST} (its Ray actor died)")
+                        self.report(JobLost(job_id, f"{WORKER_LOST} (its Ray actor died)"))
                     continue
+                self._collect([actor])  # its last steps and events come before its end
                 actor.ref = None
                 if job_id:
-                    self._finished(actor, job_id, state)
-                    self.on_finished(job_id, state, load_s, step_s)
+                    self._finished(actor, job_id, finished.state)
+                    self.report(finished)
+
+    def _collect(self, actors: list[_Actor]) -> None:
+        """Pass on the reports the actors kept (step paces; on SQLite their stored events too)."""
+        import ray
+        from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+        for actor in actors:
+            try:
+                reports = ray.get(actor.handle.take_reports.remote(), timeout=COLLECT_TIMEOUT_S)
+            except (
+                RayActorError,
+                RayTaskError,
+                GetTimeoutError,
+            ) as exc:  # its death is reported by its run's ref
+                logger.warning("could not collect the reports of a Ray actor: %s", exc)
+                continue
+            for report in reports:
+                self.report(report)
 
     def _replace(self, actor: _Actor) -> None:
         with self._lock:

@@ -6,11 +6,9 @@ notifies listeners in the same transaction). On SQLite it also hands each stored
 process over its pipe for live fan-out. Requests against held models (``generate`` and the like)
 are answered on threads of their own, so they do not wait for a training job.
 
-Messages to the worker: ``("run", job_id)``, ``("call", req_id, job_id, request, restore)``,
-``("ask", req_id, fn)`` (``fn(worker)``), ``("pin", job_id, pinned)``, ``("stop",)``. From it:
-``("ready", pid)``, ``("event", job_id, seq, data, terminal)``, ``("progress", job_id, model, method,
-step, elapsed_s)``,
-``("finished", job_id, state, load_s, step_s)``, ``("reply", req_id, ok, value)``.
+Messages over the pipe are the typed ones of ``app.jobs.executors.protocol``: to the worker ``Run``,
+``Call``, ``Ask`` (``fn(worker)``), ``Pin``, ``Stop``; from it ``Ready``, ``Reply`` and the reports
+every executor sends (``EventStored``, ``StepPace``, ``JobFinished``).
 """
 
 from __future__ import annotations
@@ -28,6 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from app.events import EventBase, Failed
+from app.jobs.executors.protocol import (
+    Ask,
+    Call,
+    EventStored,
+    JobFinished,
+    Pin,
+    Ready,
+    Reply,
+    Report,
+    Reporter,
+    Run,
+    StepPace,
+    Stop,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,21 +68,16 @@ class WorkerConfig:
     data_dir: Path
     time_limit_s: float | None
     keep_finished: int
-    pipe_events: bool  # SQLite: live events go to the web process over the pipe
+    report_events: bool  # SQLite: stored events are reported to the scheduling process for live fan-out
 
 
 class JobWorker:
     """What runs jobs and holds their models, wherever it lives (a spawned process, a Ray actor):
-    its own engine, store, warm model cache and tuned models it holds. ``publish`` receives each stored
-    event (the process worker passes it to its pipe on SQLite; None: listeners hear NOTIFY)."""
+    its own engine, store, warm model cache and tuned models it holds. ``report`` receives its typed
+    reports: each step's pace, and on SQLite each stored event (on PostgreSQL listeners hear NOTIFY)."""
 
     def __init__(
-        self,
-        config: WorkerConfig,
-        cancel: Any,
-        stopping: Any,
-        publish: Callable[[str, int, str, bool], None] | None = None,
-        progress: Callable[[str, str, str, int, float], None] | None = None,
+        self, config: WorkerConfig, cancel: Any, stopping: Any, report: Reporter | None = None
     ) -> None:
         from app.db import make_engine, make_sessionmaker
         from app.jobs.executors.tuned import TunedModels
@@ -78,8 +85,8 @@ class JobWorker:
         from app.training.models import ModelCache
 
         lower_priority()  # one JobWorker per process (a spawned worker, a Ray actor)
-        self.config, self.cancel, self.stopping, self.publish = config, cancel, stopping, publish
-        self.progress = progress  # each step: (job, model, method, step, elapsed s), for ETAs
+        self.config, self.cancel, self.stopping = config, cancel, stopping
+        self.report: Reporter = report or (lambda _report: None)
         self.engine = make_engine(config.database_url)
         self.store = JobStore(make_sessionmaker(self.engine))
         self.cache = ModelCache(config.model_dir, config.device)
@@ -96,7 +103,7 @@ class JobWorker:
                 self._lab = AdapterLab(self.cache)
             return fn(self._lab)
 
-    def run_safely(self, job_id: str) -> tuple[str, float | None, float | None]:
+    def run_safely(self, job_id: str) -> JobFinished:
         """``run``, never raising: a store failure ends the job `failed`, not the worker."""
         try:
             return self.run(job_id)
@@ -104,33 +111,40 @@ class JobWorker:
             logger.exception("job %s crashed in worker %s", job_id, self.config.name)
             self.emit(job_id, Failed(error="internal error (see the server log)"))
             self.tuned.drop(job_id)
-            return "failed", None, None
+            return JobFinished(job_id, "failed", None, None)
 
     def emit(self, job_id: str, event: EventBase) -> bool:
         stored = self.store.emit(job_id, event)
         if stored is None:
             return False
-        if self.publish is not None:
-            self.publish(job_id, stored.seq, stored.data, stored.terminal)
+        if self.config.report_events:
+            self.report(EventStored(job_id, stored.seq, stored.data, stored.terminal))
         return True
 
-    def run(self, job_id: str) -> tuple[str, float | None, float | None]:
-        """Train one claimed job, emitting its events; (final state, load seconds, seconds per step)."""
+    def run(self, job_id: str) -> JobFinished:
+        """Train one claimed job, emitting its events; its final state, load seconds and seconds per step."""
         from app.jobs.executors.tuned import adapter_dir
         from app.jobs.files.uploads import load_task
         from app.training.loop import TrainingRun
-        from app.training.methods import ConfigError, resolve_job
+        from app.training.methods import ResolvedJob
+        from app.training.tasks import load_builtin_task
         from app.training.train_config import TrainConfig
 
         view = self.store.get_job(job_id)
         if view is None:
-            return "failed", None, None
-        config = TrainConfig.model_validate(view.config)
-        try:  # the config was resolved at submission; the task is loaded again here, by name
-            job = resolve_job(config, load_task(self.store, self.config.data_dir, config.task))
-        except (LookupError, ConfigError) as exc:
+            return JobFinished(job_id, "failed", None, None)
+        config = TrainConfig.model_validate(view.config)  # resolved at submission: trained as it is
+        try:
+            task = load_task(self.store, self.config.data_dir, config.task) or load_builtin_task(config.task)
+        except (LookupError, ValueError) as exc:  # gone, or its file no longer parses
             self.emit(job_id, Failed(error=str(exc.args[0]) if exc.args else str(exc)))
-            return "failed", None, None
+            return JobFinished(job_id, "failed", None, None)
+        submitted = self.store.task_digest(job_id)
+        if submitted is not None and task.digest() != submitted:
+            changed = f"task {config.task} changed after this job was submitted; submit the job again"
+            self.emit(job_id, Failed(error=changed))
+            return JobFinished(job_id, "failed", None, None)
+        job = ResolvedJob(config, task)
         run = TrainingRun(job, self.cache, cancel=self.cancel, time_limit_s=self.config.time_limit_s)
         self.tuned.training(job_id, run)
         claimed_at = view.started_at or time.time()
@@ -138,8 +152,7 @@ class JobWorker:
         for event in run.events():
             if event.type == "step":
                 first_step_at, last_step = first_step_at or time.time(), event
-                if self.progress is not None:
-                    self.progress(job_id, config.model, config.method, event.step, event.elapsed_s)
+                self.report(StepPace(job_id, config.model, config.method, event.step, event.elapsed_s))
             elif event.type == "done":
                 self._save_adapter(job_id, run, adapter_dir(self.config.data_dir, job_id))
                 self.tuned.keep(job_id)  # held before `done` is stored: whoever sees done can use it
@@ -155,8 +168,9 @@ class JobWorker:
         if last_type != "done":
             self.tuned.drop(job_id)
         if first_step_at and last_step is not None and last_type == "done":
-            return last_type, first_step_at - claimed_at, last_step.elapsed_s / max(1, last_step.step)
-        return last_type, None, None
+            load_s, step_s = first_step_at - claimed_at, last_step.elapsed_s / max(1, last_step.step)
+            return JobFinished(job_id, last_type, load_s, step_s)
+        return JobFinished(job_id, last_type, None, None)
 
     def _save_adapter(self, job_id: str, run: Any, directory: Path) -> None:
         try:
@@ -205,40 +219,31 @@ class _ProcessWorker:
     def __init__(self, conn: Connection, cancel: Any, stopping: Any, config: WorkerConfig) -> None:
         self.conn, self.config = conn, config
         self._send_lock = threading.Lock()
-        publish = self._publish if config.pipe_events else None
-        self.worker = JobWorker(config, cancel, stopping, publish, self._progress)
+        self.worker = JobWorker(config, cancel, stopping, self.send)
         self.tuned = self.worker.tuned  # what ``ask`` probes look at
         self.jobs: queue.Queue[str | None] = queue.Queue()
         self.answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ftlab-tuned")
 
-    def send(self, message: tuple) -> None:
+    def send(self, message: Report | Ready | Reply) -> None:
         with self._send_lock:
             self.conn.send(message)
-
-    def _publish(self, job_id: str, seq: int, data: str, terminal: bool) -> None:
-        self.send(("event", job_id, seq, data, terminal))
-
-    def _progress(self, job_id: str, model: str, method: str, step: int, elapsed_s: float) -> None:
-        self.send(("progress", job_id, model, method, step, elapsed_s))
 
     def listen(self) -> None:
         """Reads commands until the web process closes the pipe (it stopped, or died: then so do we)."""
         try:
             while True:
-                message = self.conn.recv()
-                kind = message[0]
-                if kind == "run":
-                    self.jobs.put(message[1])
-                elif kind == "call":
-                    _, req_id, job_id, request, restore = message
-                    self.answers.submit(self._answer, req_id, self.tuned.call, job_id, request, restore)
-                elif kind == "ask":
-                    self.answers.submit(self._answer, message[1], message[2], self)
-                elif kind == "pin":
-                    self.tuned.pin(message[1], message[2])
-                elif kind == "stop":
-                    self.jobs.put(None)
-                    return
+                match self.conn.recv():
+                    case Run(job_id):
+                        self.jobs.put(job_id)
+                    case Call(req_id, job_id, request, restore):
+                        self.answers.submit(self._answer, req_id, self.tuned.call, job_id, request, restore)
+                    case Ask(req_id, fn):
+                        self.answers.submit(self._answer, req_id, fn, self)
+                    case Pin(job_id, pinned):
+                        self.tuned.pin(job_id, pinned)
+                    case Stop():
+                        self.jobs.put(None)
+                        return
         except (EOFError, OSError):
             logger.warning("worker %s: the web process is gone; exiting", self.config.name)
             os._exit(0)
@@ -249,16 +254,15 @@ class _ProcessWorker:
         except Exception as exc:  # sent back and raised in the web process
             value, ok = exc, False
         try:
-            self.send(("reply", req_id, ok, value))
+            self.send(Reply(req_id, ok, value))
         except Exception as exc:  # e.g. the result does not pickle
-            self.send(("reply", req_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            self.send(Reply(req_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
 
     def serve(self) -> None:
         threading.Thread(target=self.listen, name="ftlab-worker-commands", daemon=True).start()
-        self.send(("ready", os.getpid()))
+        self.send(Ready(os.getpid()))
         while (job_id := self.jobs.get()) is not None:
-            state, load_s, step_s = self.worker.run_safely(job_id)
-            self.send(("finished", job_id, state, load_s, step_s))
+            self.send(self.worker.run_safely(job_id))
         self.answers.shutdown(wait=True)
         self.worker.close()
 
