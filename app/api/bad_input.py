@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.limits import is_json
+from app.api.request_guards import is_json
 from app.redact import hide_paths
 from app.training.task_files import is_valid_unicode
 

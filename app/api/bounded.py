@@ -11,9 +11,8 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
 
-from app.api.deps import CredentialsDep, OwnerDep
+from app.api.deps import CredentialsDep, GenerationGateDep, LimiterDep, OwnerDep
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
 from app.limits.generation import GenerationGate
@@ -48,9 +47,10 @@ class ModelWork:
                 )
 
 
-async def model_work(conn: HTTPConnection, owner: OwnerDep, who: CredentialsDep) -> ModelWork:
-    state = conn.app.state
-    return ModelWork(state.limiter, state.generation_gate, owner, who.address)
+async def model_work(
+    limiter: LimiterDep, gate: GenerationGateDep, owner: OwnerDep, who: CredentialsDep
+) -> ModelWork:
+    return ModelWork(limiter, gate, owner, who.address)
 
 
 ModelWorkDep = Annotated[ModelWork, Depends(model_work)]

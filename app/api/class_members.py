@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from app.api.deps import ClassroomDep, Instructor, RunnerDep
-from app.classroom.auth import STUDENT_OWNER_PREFIX
+from app.api.deps import ClassGuardDep, ClassroomDep, Instructor, RunnerDep
+from app.api.params import ID_PATTERN
 from app.classroom.codes import CODE_PATTERN
-from app.limits.classes import ClassGuard
+from app.identity import STUDENT_OWNER_PREFIX
 
 if TYPE_CHECKING:
     from app.jobs.runner import Runner
@@ -19,16 +19,16 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
 
 Code = Annotated[str, Path(pattern=CODE_PATTERN, description="the class's join code")]
-MemberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a member's id")]
+MemberId = Annotated[str, Path(pattern=ID_PATTERN, description="a member's id")]
 
 
 @router.delete("/{code}/members/{member_id}", dependencies=[Instructor])
 def remove_member(
     code: Code,
     member_id: MemberId,
-    request: Request,
     room: ClassroomDep,
     runner: RunnerDep,
+    guard: ClassGuardDep,
     block_address: Annotated[
         bool,
         Query(
@@ -42,7 +42,6 @@ def remove_member(
     info = room.service.get_class(code)  # UnknownClass: 404
     if room.service.remove_member(info.code, member_id) is None:
         raise HTTPException(404, f"no member {member_id!r} in class {info.code}")
-    guard: ClassGuard = request.app.state.class_guard
     address = guard.block_origin(info.code, member_id) if block_address else None
     cancelled = _cancel_jobs_of(runner, member_id)
     room.hub.notify(info.code, "members")
@@ -64,9 +63,9 @@ def _cancel_jobs_of(runner: Runner, member_id: str) -> list[str]:
 
 
 class FloodRequest(BaseModel):
-    first_member: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="the flood's first seat")
+    first_member: str = Field(pattern=ID_PATTERN, description="the flood's first seat")
     last_member: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]{1,32}$", description="its last seat (default: the newest)"
+        None, pattern=ID_PATTERN, description="its last seat (default: the newest)"
     )
     lock_joining: bool = Field(True, description="refuse every join until the instructor reopens joining")
 
@@ -77,14 +76,13 @@ class JoiningRequest(BaseModel):
 
 @router.post("/{code}/flood", dependencies=[Instructor])
 def undo_flood(
-    code: Code, body: FloodRequest, request: Request, room: ClassroomDep, runner: RunnerDep
+    code: Code, body: FloodRequest, guard: ClassGuardDep, room: ClassroomDep, runner: RunnerDep
 ) -> dict:
     """One action against a join flood: joining locked, every seat from ``first_member`` to
     ``last_member`` (in join order) that joined from the first one's address removed (their jobs
     cancelled), and that address's join window cleared, so the class behind it joins again at once
     when joining reopens."""
     info = room.service.get_class(code)  # UnknownClass: 404
-    guard: ClassGuard = request.app.state.class_guard
     members = {m.id: m for m in room.service.members(info.code)}
     ends = [body.first_member, body.last_member or body.first_member]
     if any(member_id not in members for member_id in ends):
@@ -109,8 +107,8 @@ def undo_flood(
 
 
 @router.post("/{code}/joining", dependencies=[Instructor])
-def set_joining(code: Code, body: JoiningRequest, request: Request, room: ClassroomDep) -> dict:
+def set_joining(code: Code, body: JoiningRequest, guard: ClassGuardDep, room: ClassroomDep) -> dict:
     """Reopen (or lock) joining to the class."""
     info = room.service.get_class(code)  # UnknownClass: 404
-    request.app.state.class_guard.lock_joining(info.code, not body.open)
+    guard.lock_joining(info.code, not body.open)
     return {"joining_open": body.open}

@@ -21,15 +21,14 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ClassroomDep, CredentialsDep, RunnerDep, SettingsDep
-from app.api.socket_caps import SocketCaps
+from app.api.deps import ClassroomDep, CredentialsDep, RunnerDep, SettingsDep, SocketCapsDep
 from app.api.stream import origin_allowed
 from app.classroom import quiz
-from app.classroom.auth import Credentials
 from app.classroom.dashboard import class_state, dashboard_state
 from app.classroom.hub import Listener
 from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo, Member, UnknownClass
+from app.identity import Credentials
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -98,13 +97,17 @@ async def _send(websocket: WebSocket, data: dict[str, Any]) -> None:
 
 @router.websocket("/ws/classes/{code}")
 async def class_socket(
-    websocket: WebSocket, code: str, room: ClassroomDep, who: CredentialsDep, settings: SettingsDep
+    websocket: WebSocket,
+    code: str,
+    room: ClassroomDep,
+    who: CredentialsDep,
+    settings: SettingsDep,
+    caps: SocketCapsDep,
 ) -> None:
     admitted = await _admit(websocket, room, who, settings.allowed_origins, code, instructor_only=False)
     if admitted is None:
         return
     info, member = admitted
-    caps: SocketCaps = websocket.app.state.socket_caps
     seat = member.id if member is not None else None
 
     async def body(listener: Listener) -> None:

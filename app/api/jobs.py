@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from app.api.adapters import AdapterServiceDep, swap_answer
+from app.api.adapters import swap_answer
 from app.api.bounded import ModelWorkDep
-from app.api.deps import CredentialsDep, OwnerDep, RunnerDep, StoreDep, SubmitterDep
+from app.api.deps import (
+    AdapterServiceDep,
+    CredentialsDep,
+    OwnerDep,
+    RunnerDep,
+    StoreDep,
+    SubmitterDep,
+)
 from app.api.errors import field_error
-from app.classroom.access import may_cancel, may_view, visible_owner_filter
-from app.jobs.adapters import ADAPTER_FILES, adapter_zip
+from app.api.params import ID_PATTERN, JobId
+from app.identity import may_cancel, may_view, visible_owner_filter
+from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, SubmitResult
-from app.limits.generation import BoundedGenerate, PromptTooLong
+from app.limits.generation import MAX_PROMPT_CHARS, BoundedGenerate, PromptTooLong
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a job id")]
-MAX_PROMPT_CHARS = 1000
 MAX_SEQ = 2**63 - 1  # the largest seq a database integer holds
 
 
@@ -102,7 +108,7 @@ class GenerateRequest(BaseModel):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     max_new_tokens: int = Field(32, ge=1, le=128)
     adapter: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]{1,32}$", description="another finished LoRA job on the same base"
+        None, pattern=ID_PATTERN, description="another finished LoRA job on the same base"
     )
 
 

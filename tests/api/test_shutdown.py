@@ -15,13 +15,12 @@ from websockets.sync.client import connect
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
-from app.events import check_stream
 from app.jobs.runner import STOPPED_REASON
-from app.jobs.store import JobRow
+from app.rows import JobRow
 from tests.api.conftest import LONG_JOB, TINY_JOB, submit, wait_for_state
 from tests.utils.processes import start_server, stop_server
 from tests.utils.server import free_port
-from tests.utils.streams import read_stream, ws_url
+from tests.utils.streams import check_stream, read_stream, ws_url
 
 QUEUED = 6
 GRACE_S = 10.0  # Docker's and podman's default stop timeout

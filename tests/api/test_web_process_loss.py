@@ -14,11 +14,10 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.events import check_stream
 from tests.api.conftest import TINY_JOB, submit, wait_for_state
 from tests.utils.processes import start_server, stop_server
 from tests.utils.server import free_port
-from tests.utils.streams import read_stream
+from tests.utils.streams import check_stream, read_stream
 
 ROUNDS = 3
 SLOW_JOB = {**TINY_JOB, "steps": 2000}  # still running when its web process is killed

@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.events import check_stream
 from app.jobs.runner import WORKER_LOST, Runner
 from tests.jobs.conftest import wait_state
 from tests.jobs.test_ray_runner import ray_address, ray_runner  # noqa: F401  (fixtures)
-from tests.jobs.test_runner import LONG, TINY, _events
+from tests.utils.jobs import LONG, TINY
+from tests.utils.jobs import stored_events as _events
 from tests.utils.server import free_port
+from tests.utils.streams import check_stream
 
 ROUNDS = 2
 LOST_BOUND_S = 90.0  # GCS health checks (default: a failed check every 3 s, 5 in a row) + a tick
