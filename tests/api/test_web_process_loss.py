@@ -19,6 +19,9 @@ from tests.utils.processes import start_server, stop_server
 from tests.utils.server import free_port
 from tests.utils.streams import check_stream, read_stream
 
+# Each round starts processes and runs jobs to the end: minutes on a loaded 2-core machine, past
+# the suite's 600 s default for the whole loop (seen: 3 rounds at load 38).
+pytestmark = pytest.mark.timeout(1800)
 ROUNDS = 3
 SLOW_JOB = {**TINY_JOB, "steps": 2000}  # still running when its web process is killed
 LEASE_TTL_S = 15.0  # Runner's default; a sweep runs every third of it

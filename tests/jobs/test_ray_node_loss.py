@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.jobs.runner import WORKER_LOST, Runner
 from tests.jobs.conftest import wait_state
 from tests.jobs.test_ray_runner import ray_address, ray_runner  # noqa: F401  (fixtures)
@@ -23,6 +25,9 @@ from tests.utils.jobs import stored_events as _events
 from tests.utils.server import free_port
 from tests.utils.streams import check_stream
 
+# Each round starts processes and runs jobs to the end: minutes on a loaded 2-core machine, past
+# the suite's 600 s default for the whole loop (seen: 3 rounds at load 38).
+pytestmark = pytest.mark.timeout(1800)
 ROUNDS = 2
 LOST_BOUND_S = 90.0  # GCS health checks (default: a failed check every 3 s, 5 in a row) + a tick
 TERMINAL = {"done", "failed", "cancelled"}
