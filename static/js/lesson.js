@@ -86,5 +86,7 @@ for (const el of document.querySelectorAll('[data-quiz]')) {
   import('./quiz.js').then(({ mount }) => mount(el, el.dataset.quiz));
 }
 highlightNav();
+// A class experiment (a student's cell, the class result) or, for a solo learner, the recorded one.
+import('./experiment/lesson-experiment.js').catch((err) => console.warn(err));
 // Tests and instructors can ask for every widget at once.
 window.ftlabMountAll = () => Promise.all(slots.map(mountWidget));

@@ -1,0 +1,181 @@
+// The class experiment on the instructor's dashboard (and, read-only and large, on the presenter
+// view): create one from a preset or a custom grid, read the plan (or what would fit), start every
+// cell, follow each cell, export CSV and PNG, and see how the room predicted against the result.
+import { h } from '../dom.js';
+import { getParam, setParams } from '../url.js';
+import { seconds } from '../format.js';
+import { ClassSocket } from './socket.js';
+import { ClassResult } from '../experiment/class-result.js';
+import { experimentIdOf, experiments, isExperimentMessage } from '../experiment/endpoints.js';
+import { experimentInfo, presets } from '../experiment/info.js';
+import { predictionOf, settingText } from '../experiment/prediction.js';
+import { renderPredictions } from '../experiment/predictions.js';
+
+const main = document.querySelector('main.dashboard');
+const slot = main.querySelector('[data-experiment]');
+const code = main.dataset.code;
+const presenting = main.dataset.view === 'present';
+const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', 'data-experiment-status': '' });
+const planBox = h('div', { 'data-plan': '' });
+const actions = h('div', { class: 'panel-actions', hidden: true });
+const resultBox = h('div');
+const cellsBody = h('tbody', { 'data-cells': '' });
+const cellsTable = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Cells of the experiment', hidden: true },
+  h('table', { class: 'data-table' }, h('thead', {}, h('tr', {},
+    ['cell', 'setting', 'seed', 'student', 'state', 'job'].map((t) => h('th', { scope: 'col' }, t)))), cellsBody));
+const predictionsBox = h('div', { 'data-room-predictions': '' });
+
+let current = null; // {id, info, result}
+
+function planText(plan) {
+  return `${plan.runs} run(s), ${plan.steps} steps each (sequence length ${plan.seq_len}), about ${seconds(plan.est_run_s)} per run, `
+    + `${seconds(plan.est_total_s)} in all on ${plan.workers} worker(s).`;
+}
+
+function createForm(list) {
+  const presetSelect = h('select', { id: 'exp-preset', name: 'preset' },
+    list.map((p) => h('option', { value: p.id }, p.question || p.id)), h('option', { value: '' }, 'Custom experiment…'));
+  const field = (id, label, input, hint = null) => h('div', { class: 'field' }, h('label', { for: id }, label), input,
+    hint ? h('span', { class: 'limit' }, hint) : null);
+  const custom = h('fieldset', { class: 'custom-experiment', hidden: list.length > 0 },
+    h('legend', {}, 'Custom experiment'),
+    field('exp-variable', 'Variable (a training setting)', h('input', { id: 'exp-variable', name: 'variable', value: 'rank' })),
+    field('exp-values', 'Values', h('input', { id: 'exp-values', name: 'values', value: '1, 4, 16' }), 'comma-separated'),
+    field('exp-replicates', 'Replicates (seeds per value)', h('input', { id: 'exp-replicates', name: 'replicates', type: 'number', min: 1, max: 20, value: 1 })),
+    field('exp-fixed', 'Fixed settings', h('input', { id: 'exp-fixed', name: 'fixed', value: 'model=tiny-llama, method=lora, task=tone' }), 'name=value, comma-separated'),
+    field('exp-measures', 'Measures to plot', h('input', { id: 'exp-measures', name: 'measures', value: 'eval_loss, wall_s' }), 'comma-separated'));
+  const budget = h('input', { id: 'exp-budget', name: 'budget_s', type: 'number', min: 30, max: 7200, value: 600 });
+  const form = h('form', { class: 'controls experiment-form', novalidate: true },
+    field('exp-preset', 'Experiment', presetSelect), field('exp-budget', 'Time budget (s)', budget), custom,
+    h('button', { type: 'submit', class: 'primary' }, 'Plan the experiment'));
+  presetSelect.addEventListener('change', () => {
+    custom.hidden = presetSelect.value !== '';
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    create(readForm(form));
+  });
+  return form;
+}
+
+const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const scalar = (text) => (text !== '' && Number.isFinite(Number(text)) ? Number(text) : text);
+
+export function readForm(form) {
+  const body = { budget_s: Number(form.budget_s.value) };
+  if (form.preset.value) return { ...body, preset: form.preset.value };
+  const fixed = {};
+  for (const pair of list(form.fixed.value)) {
+    const [key, ...rest] = pair.split('=');
+    fixed[key.trim()] = scalar(rest.join('=').trim());
+  }
+  return {
+    ...body, variable: form.variable.value.trim(), values: list(form.values.value).map(scalar),
+    replicates: Number(form.replicates.value), fixed, measures: list(form.measures.value),
+  };
+}
+
+async function create(body) {
+  status.textContent = 'Planning…';
+  planBox.replaceChildren();
+  try {
+    const made = await experiments.create(code, body);
+    planBox.replaceChildren(h('p', { class: 'plan' }, h('strong', {}, 'Plan: '), planText(made.plan)));
+    status.textContent = `Experiment ${made.id} is ready: students see their cells; press Start all when the room has predicted.`;
+    await show(made.id, made, body);
+  } catch (err) {
+    // 422: the server says what to change (fewer values, fewer replicates, a smaller model, more time).
+    planBox.replaceChildren(h('div', { class: 'eta-warning', role: 'alert', 'data-plan-refused': '' },
+      h('p', {}, err.status === 422 ? `This does not fit: ${err.message}` : `Could not plan: ${err.message}`)));
+    status.textContent = '';
+  }
+}
+
+async function show(id, ...sources) {
+  if (current && current.id === id) return;
+  setParams({ experiment: id });
+  const results = await experiments.results(code, id).catch(() => null);
+  const info = await experimentInfo(id, results, ...sources);
+  resultBox.replaceChildren();
+  const result = new ClassResult(resultBox, {
+    info, code, height: presenting ? 520 : 380, fontSize: presenting ? 24 : null, title: 'What the class measured',
+  });
+  current = { id, info, result };
+  slot.dataset.experimentId = String(id);
+  actions.hidden = presenting;
+  cellsTable.hidden = presenting;
+  if (results) apply(results);
+}
+
+function apply(results) {
+  current.result.update(results);
+  renderCells(results.runs || []);
+  renderPredictions(predictionsBox, results.predictions, predictionOf(current.info).choices);
+}
+
+function renderCells(runs) {
+  cellsBody.replaceChildren(...runs.map((r) => h('tr', { 'data-cell-row': r.cell_id, 'data-state': r.state },
+    h('td', {}, String(r.cell_id)), h('td', {}, settingText(current.info.variable, r.setting)), h('td', {}, String(r.seed)),
+    h('td', {}, r.student ?? r.who ?? '–'), h('td', {}, r.state ?? 'not started'),
+    h('td', {}, r.job_id ? h('a', { href: `/lessons/fine-tuning-llms?job=${encodeURIComponent(r.job_id)}#live-panel` }, r.job_id) : '–'))));
+}
+
+async function refresh() {
+  if (!current) return;
+  try {
+    apply(await experiments.results(code, current.id));
+  } catch (err) {
+    status.textContent = `The results could not load: ${err.message}`;
+  }
+}
+
+function buildActions() {
+  const startAll = h('button', { type: 'button', class: 'primary', 'data-start-all': '' }, 'Start all');
+  const csv = h('a', { class: 'button-link', 'data-export-csv': '', download: true }, 'Export results (CSV)');
+  const png = h('button', { type: 'button', 'data-export-png': '' }, 'Export plot (PNG)');
+  const present = h('a', { target: '_blank', rel: 'noopener' }, 'Presenter view of the experiment');
+  startAll.addEventListener('click', async () => {
+    startAll.disabled = true;
+    try {
+      const answer = await experiments.startAll(code, current.id);
+      const started = answer?.job_ids?.length ?? answer?.started?.length;
+      status.textContent = started != null ? `Started ${started} cell(s).` : 'Every cell not yet started is queued.';
+      await refresh();
+    } catch (err) {
+      status.textContent = `Start all: ${err.message}`;
+    } finally {
+      startAll.disabled = false;
+    }
+  });
+  png.addEventListener('click', () => current?.result.download());
+  const observer = new MutationObserver(() => {
+    const id = slot.dataset.experimentId;
+    csv.href = experiments.csvUrl(code, id);
+    present.href = `/classes/${encodeURIComponent(code)}?view=present&experiment=${encodeURIComponent(id)}`;
+  });
+  observer.observe(slot, { attributes: true, attributeFilter: ['data-experiment-id'] });
+  actions.append(startAll, ' ', csv, ' ', png, ' ', present);
+}
+
+async function start() {
+  if (!presenting) {
+    const found = await presets();
+    slot.append(createForm(found), planBox);
+    buildActions();
+  }
+  slot.append(status, actions, resultBox, h('h3', {}, 'Predictions'), predictionsBox, cellsTable);
+  const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(code)}`, {
+    onMessage: (data) => {
+      const id = experimentIdOf(data);
+      if (id != null && (!current || id !== current.id)) show(id, data);
+      else if (isExperimentMessage(data)) refresh();
+    },
+  });
+  socket.open();
+  const id = getParam('experiment');
+  if (id) await show(/^\d+$/.test(id) ? Number(id) : id);
+}
+
+start().catch((err) => {
+  status.textContent = `The experiment panel could not start: ${err.message}`;
+});

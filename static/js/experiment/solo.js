@@ -1,0 +1,2 @@
+// Solo learner: filled in below once the recorded class results exist.
+export async function mountSolo() {}
