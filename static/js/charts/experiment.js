@@ -111,8 +111,8 @@ export class ExperimentChart extends Chart {
         range: [-0.5, Math.max(keys.length, 1) - 0.5], zeroline: false,
       },
       yaxis: { title: { text: measureLabel(this.measure) }, zeroline: false },
-      legend: { orientation: 'h', y: -0.25 },
-      margin: { l: 70, r: 20, t: 20, b: 90 },
+      legend: { orientation: 'h', y: -0.3, yanchor: 'top' },
+      margin: { l: 70, r: 20, t: 20, b: 60 },
     };
   }
 

@@ -64,14 +64,18 @@ export class ClassResult {
     const s = shapeResults({ runs: this.results?.runs || [] }, {
       measure: this.chart.measure, variable: this.chart.variable, values: this.chart.values, own: this.chart.own,
     });
-    const groups = new Map(s.groups.map((g) => [g.key, g]));
-    this.table.replaceChildren(...s.keys.map((key) => {
-      const g = groups.get(key);
-      const lost = s.missing.filter((m) => m.key === key && m.state !== 'done').length;
-      return h('tr', {}, h('th', { scope: 'row' }, `${s.variable || 'setting'} ${key}`),
-        h('td', {}, String(g ? g.n : 0)), h('td', {}, g ? num(g.mean) : '–'),
-        h('td', {}, g ? num(g.min) : '–'), h('td', {}, g ? num(g.max) : '–'), h('td', {}, String(lost)));
-    }));
+    const rows = [];
+    for (const series of s.series) {
+      for (const key of s.keys) {
+        const g = s.groups.find((x) => x.key === key && x.series === series);
+        const lost = s.missing.filter((m) => m.key === key && m.series === series && m.state !== 'done').length;
+        if (series && !g && !lost) continue; // a series need not run every value
+        rows.push(h('tr', {}, h('th', { scope: 'row' }, `${series ? `${series}, ` : ''}${s.variable || 'setting'} ${key}`),
+          h('td', {}, String(g ? g.n : 0)), h('td', {}, g ? num(g.mean) : '–'),
+          h('td', {}, g ? num(g.min) : '–'), h('td', {}, g ? num(g.max) : '–'), h('td', {}, String(lost))));
+      }
+    }
+    this.table.replaceChildren(...rows);
   }
 
   setOwn(own) {

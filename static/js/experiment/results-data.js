@@ -59,7 +59,7 @@ function jitter(i, n) {
 
 // Several series: each sits at its own offset around the value's position.
 function seriesOffset(i, n) {
-  return n <= 1 ? 0 : -0.2 + (0.4 * i) / (n - 1);
+  return n <= 1 ? 0 : -0.15 + (0.3 * i) / (n - 1);
 }
 
 // results: the API's answer; options: {measure, variable, values (the experiment's order), own: {cellId, jobId}}.
