@@ -89,3 +89,17 @@ test('series (LoRA and full at each rate) get their own means, side by side at e
   assert.ok(lora < 1 && full > 1);
   assert.match(describeResults(s), /full, lr 0\.01: 3\.00 \(1 run\)\./);
 });
+
+test('the server\'s shape: value beside the setting, series null, the viewer\'s run marked mine', () => {
+  const runs = [
+    { cell_id: 'a1', setting: { rank: 4 }, value: 4, series: null, seed: 0, state: 'done', job_id: 'j1', measures: { eval_loss: 2, wall_s: null }, mine: false },
+    { cell_id: 'b2', setting: { rank: 16 }, value: 16, series: null, seed: 0, state: 'done', job_id: 'j2', measures: { eval_loss: 1, wall_s: null }, mine: true },
+    { cell_id: 'c3', setting: { rank: 1 }, value: 1, series: null, seed: 0, state: 'waiting', job_id: null, measures: {}, mine: false },
+  ];
+  const s = shapeResults({ runs }, { measure: 'eval_loss', variable: 'rank', values: [1, 4, 16] });
+  assert.deepEqual(s.points.map((p) => [p.key, p.own]), [['4', false], ['16', true]]);
+  assert.equal(s.waiting, 1);
+  assert.equal(s.ownRun.value, 1);
+  // a measure the runs did not report (null) gives no point and no mean
+  assert.equal(shapeResults({ runs }, { measure: 'wall_s', variable: 'rank' }).groups.length, 0);
+});

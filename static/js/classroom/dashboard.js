@@ -85,6 +85,7 @@ const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(code)}/dashboar
   onMessage: (data) => {
     if (data.type !== 'dashboard') return;
     render(data);
+    window.dispatchEvent(new CustomEvent('ftlab:dashboard', { detail: data })); // the experiment panel's roster
     if (!data.class.closed) connection.textContent = `Live · ${new Date().toLocaleTimeString()}`;
   },
   onStatus: (status) => {

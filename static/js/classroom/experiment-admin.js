@@ -22,10 +22,14 @@ const resultBox = h('div');
 const cellsBody = h('tbody', { 'data-cells': '' });
 const cellsTable = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Cells of the experiment', hidden: true },
   h('table', { class: 'data-table' }, h('thead', {}, h('tr', {},
-    ['cell', 'setting', 'seed', 'student', 'state', 'job'].map((t) => h('th', { scope: 'col' }, t)))), cellsBody));
+    ['cell', 'setting', 'seed', 'student', 'state', 'job', 'action'].map((t) => h('th', { scope: 'col' }, t)))), cellsBody));
 const predictionsBox = h('div', { 'data-room-predictions': '' });
 
 let current = null; // {id, info, result}
+let students = []; // [{id, name}] from the dashboard's snapshots, for reassigning a cell
+window.addEventListener('ftlab:dashboard', (e) => {
+  students = e.detail.students || [];
+});
 
 function planText(plan) {
   return `${plan.runs} run(s), ${plan.steps} steps each (sequence length ${plan.seq_len}), about ${seconds(plan.est_run_s)} per run, `
@@ -80,15 +84,19 @@ async function create(body) {
   planBox.replaceChildren();
   try {
     const made = await experiments.create(code, body);
-    planBox.replaceChildren(h('p', { class: 'plan' }, h('strong', {}, 'Plan: '), planText(made.plan)));
+    showPlan(made.plan);
     status.textContent = `Experiment ${made.id} is ready: students see their cells; press Start all when the room has predicted.`;
-    await show(made.id, made, body);
+    await show(made.id, made);
   } catch (err) {
     // 422: the server says what to change (fewer values, fewer replicates, a smaller model, more time).
     planBox.replaceChildren(h('div', { class: 'eta-warning', role: 'alert', 'data-plan-refused': '' },
       h('p', {}, err.status === 422 ? `This does not fit: ${err.message}` : `Could not plan: ${err.message}`)));
     status.textContent = '';
   }
+}
+
+function showPlan(plan) {
+  if (plan) planBox.replaceChildren(h('p', { class: 'plan' }, h('strong', {}, 'Plan: '), planText(plan)));
 }
 
 async function show(id, ...sources) {
@@ -113,11 +121,43 @@ function apply(results) {
   renderPredictions(predictionsBox, results.predictions, predictionOf(current.info).choices);
 }
 
+// A cell nobody started (its student left, or never came): run it now, or give it to another student.
+function cellActions(run, n) {
+  if (presenting || run.state !== 'waiting') return '';
+  const pick = h('select', { 'aria-label': `Give cell ${n} to`, 'data-assign': '' },
+    h('option', { value: '' }, 'nobody (next to ask)'), students.map((s) => h('option', { value: s.id }, s.name)));
+  const assign = h('button', { type: 'button', class: 'link-button' }, 'Reassign');
+  const runNow = h('button', { type: 'button', class: 'link-button', 'data-run-cell': '' }, 'Run now');
+  assign.addEventListener('click', () => act(`Reassign cell ${n}`, async () => {
+    await experiments.assignCell(code, current.id, run.cell_id, pick.value || null);
+    status.textContent = `Cell ${n} reassigned.`;
+  }));
+  runNow.addEventListener('click', () => act(`Run cell ${n}`, async () => {
+    const started = await experiments.runCell(code, current.id, run.cell_id);
+    status.textContent = `Cell ${n} runs as job ${started.job_id}.`;
+  }));
+  return h('span', { class: 'cell-actions' }, runNow, ' ', pick, ' ', assign);
+}
+
+async function act(label, fn) {
+  try {
+    await fn();
+    await refresh();
+  } catch (err) {
+    status.textContent = `${label}: ${err.message}`;
+  }
+}
+
 function renderCells(runs) {
-  cellsBody.replaceChildren(...runs.map((r) => h('tr', { 'data-cell-row': r.cell_id, 'data-state': r.state },
-    h('td', {}, String(r.cell_id)), h('td', {}, settingText(current.info.variable, r.setting)), h('td', {}, String(r.seed)),
-    h('td', {}, r.student ?? r.who ?? '–'), h('td', {}, r.state ?? 'not started'),
-    h('td', {}, r.job_id ? h('a', { href: `/lessons/fine-tuning-llms?job=${encodeURIComponent(r.job_id)}#live-panel` }, r.job_id) : '–'))));
+  // Rebuilt only when something changed, so an open "give to" choice is not pulled from under the mouse.
+  const signature = JSON.stringify([runs.map((r) => [r.cell_id, r.state, r.student, r.job_id]), students]);
+  if (signature === cellsBody.dataset.signature) return;
+  cellsBody.dataset.signature = signature;
+  cellsBody.replaceChildren(...runs.map((r, i) => h('tr', { 'data-cell-row': r.cell_id, 'data-state': r.state },
+    h('td', {}, String(i + 1)), h('td', {}, settingText(current.info.variable, r)), h('td', {}, String(r.seed)),
+    h('td', {}, r.student || '–'), h('td', {}, r.state),
+    h('td', {}, r.job_id ? h('a', { href: `/lessons/fine-tuning-llms?job=${encodeURIComponent(r.job_id)}#live-panel` }, r.job_id) : '–'),
+    h('td', {}, cellActions(r, i + 1)))));
 }
 
 async function refresh() {
@@ -138,8 +178,9 @@ function buildActions() {
     startAll.disabled = true;
     try {
       const answer = await experiments.startAll(code, current.id);
-      const started = answer?.job_ids?.length ?? answer?.started?.length;
-      status.textContent = started != null ? `Started ${started} cell(s).` : 'Every cell not yet started is queued.';
+      const started = answer.started.filter((c) => c.job_id);
+      const refused = answer.started.filter((c) => !c.job_id);
+      status.textContent = `Started ${started.length} cell(s).${refused.length ? ` Not started: ${refused.map((c) => c.error).join('; ')}` : ''}`;
       await refresh();
     } catch (err) {
       status.textContent = `Start all: ${err.message}`;
@@ -172,8 +213,18 @@ async function start() {
     },
   });
   socket.open();
-  const id = getParam('experiment');
-  if (id) await show(/^\d+$/.test(id) ? Number(id) : id);
+  // The experiment in the URL (the presenter link carries it), else the class's latest one.
+  const wanted = getParam('experiment');
+  if (wanted && /^[0-9a-f]{16}$/.test(wanted)) {
+    await show(wanted);
+    return;
+  }
+  const made = await experiments.list(code).catch(() => []);
+  if (made.length) {
+    const latest = made[made.length - 1];
+    showPlan(latest.plan);
+    await show(latest.id, latest);
+  }
 }
 
 start().catch((err) => {

@@ -51,7 +51,7 @@ export class CellPanel {
     start.addEventListener('click', () => this.start({ start, status }));
     this.root.replaceChildren(
       h('p', { class: 'cell-setting', 'data-cell': cell.cell_id }, 'Your cell: ',
-        h('strong', { 'data-cell-setting': '' }, settingText(this.info.variable, cell.setting)), `, seed ${cell.seed}`),
+        h('strong', { 'data-cell-setting': '' }, settingText(this.info.variable, cell)), `, seed ${cell.seed}`),
       group, h('div', { class: 'panel-actions' }, start), hint, status);
     if (!choices.length) status.textContent = 'This experiment asks no prediction: start when ready.';
     if (!choices.length && !started) start.disabled = false;

@@ -9,8 +9,9 @@ import { measureLabel, shapeResults } from './results-data.js';
 
 export class ClassResult {
   // info: {id, variable, values, measures, question}; code: the class (null for a recorded result).
-  constructor(container, { info, code = null, own = null, height = 360, fontSize = null, title = 'What the class measured' }) {
+  constructor(container, { info, code = null, own = null, height = 360, fontSize = null, title = 'What the class measured', onResults = () => {} }) {
     this.info = info;
+    this.onResults = onResults;
     this.code = code;
     const measures = measuresOf(info, null);
     this.picker = h('select', { id: nextId('measure'), 'data-measure': '' });
@@ -57,7 +58,8 @@ export class ClassResult {
     this.root.dataset.finished = String(finished);
     this.status.textContent = results.state === 'complete'
       ? `Complete: ${finished} run(s) finished.`
-      : `${finished} of ${(results.runs || []).length} run(s) finished${results.state ? ` (${results.state})` : ''}.`;
+      : `${finished} of ${(results.runs || []).length} run(s) finished.`;
+    this.onResults(results);
   }
 
   renderTable() {

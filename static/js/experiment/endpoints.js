@@ -11,7 +11,12 @@ export const experiments = {
   predict: (code, id, choice) => request('POST', `${exp(code, id)}/cell/prediction`, { choice }),
   startCell: (code, id) => request('POST', `${exp(code, id)}/cell/start`),
   startAll: (code, id) => request('POST', `${exp(code, id)}/start`),
+  list: (code) => request('GET', `${cls(code)}/experiments`),
   results: (code, id) => request('GET', `${exp(code, id)}/results`),
+  // The instructor: run a cell nobody started (its student left), or give it to another student.
+  runCell: (code, id, cellId) => request('POST', `${exp(code, id)}/cells/${encodeURIComponent(cellId)}/run`),
+  assignCell: (code, id, cellId, memberId) => request('POST', `${exp(code, id)}/cells/${encodeURIComponent(cellId)}/assign`, { member_id: memberId }),
+  recorded: (presetId) => request('GET', `/api/experiments/presets/${encodeURIComponent(presetId)}/recorded`),
   csvUrl: (code, id) => `${exp(code, id)}/results.csv`,
 };
 

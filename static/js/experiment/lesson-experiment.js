@@ -9,6 +9,8 @@ import { CellPanel, watchInPanel } from './cell.js';
 import { ClassResult } from './class-result.js';
 import { experimentIdOf, experiments, isExperimentMessage } from './endpoints.js';
 import { experimentInfo } from './info.js';
+import { predictionOf } from './prediction.js';
+import { renderPredictions } from './predictions.js';
 
 
 class ClassExperiment {
@@ -35,8 +37,19 @@ class ClassExperiment {
     else document.querySelector('main')?.prepend(this.section);
     const cellBox = h('div');
     const resultBox = h('div');
-    body.append(cellBox, resultBox);
-    this.result = new ClassResult(resultBox, { info, code: this.code, title: 'What the class measured' });
+    const mine = h('p', { class: 'status-line', 'data-my-prediction': '' });
+    const room = h('div');
+    body.append(cellBox, resultBox, h('h3', {}, 'Predictions'), mine, room);
+    this.result = new ClassResult(resultBox, {
+      info, code: this.code, title: 'What the class measured',
+      onResults: (r) => {
+        renderPredictions(room, r.predictions, predictionOf(info).choices);
+        const p = r.predictions || {};
+        const chosen = predictionOf(info).choices.find((c) => c.id === p.mine);
+        mine.textContent = !chosen ? '' : p.mine_right == null ? `You predicted: ${chosen.text}.`
+          : `You predicted: ${chosen.text}. The class's measurement says you were ${p.mine_right ? 'right' : 'wrong'}.`;
+      },
+    });
     if (results) this.result.update(results);
     this.cell = new CellPanel(cellBox, {
       code: this.code, info,
@@ -49,10 +62,20 @@ class ClassExperiment {
     await this.cell.load();
   }
 
+  // The class's latest experiment, if it has one.
+  async discover() {
+    const made = await experiments.list(this.code).catch(() => []);
+    if (made.length) await this.show(made[made.length - 1].id, made[made.length - 1]);
+  }
+
   onMessage(data) {
     const id = experimentIdOf(data);
     if (id != null && id !== this.id) {
       this.show(id, data);
+      return;
+    }
+    if (this.id == null && isExperimentMessage(data)) {
+      this.discover();
       return;
     }
     if (this.id != null && isExperimentMessage(data)) {
@@ -78,7 +101,9 @@ async function start() {
   }
   const room = new ClassExperiment(state.code);
   window.addEventListener('ftlab:class-message', (e) => room.onMessage(e.detail));
-  await room.show(experimentIdOf(state), state);
+  const id = experimentIdOf(state);
+  if (id != null) await room.show(id, state);
+  else await room.discover();
 }
 
 start().catch((err) => console.warn(err));

@@ -1,21 +1,35 @@
-// A finished run's measures, read from its events as the server reads them, for a solo learner's
-// own run (a class run's measures come from the server's results).
-export function measuresFromStore(store) {
-  const started = store.started || {};
-  const lastEval = store.evals[store.evals.length - 1];
-  const lastSpectrum = store.spectra.filter((e) => (e.layers || []).length).pop();
-  const done = store.terminal?.type === 'done' ? store.terminal.summary || {} : {};
-  const peak = store.steps.reduce((m, e) => Math.max(m, e.memory_bytes || 0), 0);
-  const first = store.events.find((e) => e.type === 'started');
+// A finished run's measures read from its events, the way the server's app/experiments/measures.py
+// reads them, for a solo learner's own run (a class run's measures come with the class results).
+export function measuresFromEvents(events) {
+  let lastEval = null;
+  let lastSpectrum = null;
+  let started = null;
+  let terminal = null;
+  let peak = 0;
+  for (const event of events) {
+    if (event.type === 'eval' && (!lastEval || event.step >= lastEval.step)) lastEval = event;
+    else if (event.type === 'spectrum' && event.layers?.length) lastSpectrum = event;
+    else if (event.type === 'started') started = event;
+    else if (event.type === 'step') peak = Math.max(peak, event.memory_bytes || 0);
+    else if (['done', 'failed', 'cancelled'].includes(event.type)) terminal = event;
+  }
   const measures = {
-    eval_loss: lastEval?.eval_loss ?? done.final_eval_loss,
-    metric: lastEval?.metric ?? done.metric,
-    trainable_params: started.trainable_params,
-    trainable_pct: started.trainable_pct,
-    peak_memory_mb: peak ? peak / 1e6 : undefined,
-    wall_s: done.wall_s ?? (first && store.terminal ? store.terminal.time - first.time : undefined),
-    effective_rank: lastSpectrum
-      ? lastSpectrum.layers.reduce((a, l) => a + l.effective_rank, 0) / lastSpectrum.layers.length : undefined,
+    eval_loss: null, metric: null, degenerate: null, effective_rank: null,
+    trainable_params: null, trainable_pct: null, peak_memory_mb: null, wall_s: null,
   };
-  return Object.fromEntries(Object.entries(measures).filter(([, v]) => Number.isFinite(v)));
+  if (lastEval) {
+    measures.eval_loss = lastEval.eval_loss;
+    measures.metric = lastEval.metric ?? null;
+    measures.degenerate = lastEval.degenerate ?? null;
+  }
+  if (lastSpectrum) {
+    measures.effective_rank = lastSpectrum.layers.reduce((a, l) => a + l.effective_rank, 0) / lastSpectrum.layers.length;
+  }
+  if (started) {
+    measures.trainable_params = started.trainable_params;
+    measures.trainable_pct = started.trainable_pct;
+    if (terminal) measures.wall_s = Math.round((terminal.time - started.time) * 1000) / 1000;
+  }
+  if (peak) measures.peak_memory_mb = Math.round(peak / 1e5) / 10;
+  return measures;
 }

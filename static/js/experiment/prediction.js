@@ -11,12 +11,11 @@ export function predictionOf(info = {}, cell = {}) {
   return { text, choices };
 }
 
-// The cell's setting as words: "rank = 8".
-export function settingText(variable, setting) {
-  if (setting !== null && typeof setting === 'object' && !Array.isArray(setting)) {
-    return Object.entries(setting).map(([k, v]) => `${k} = ${Array.isArray(v) ? v.join(', ') : v}`).join(', ');
-  }
-  return `${variable || 'setting'} = ${Array.isArray(setting) ? setting.join(', ') : setting}`;
+// A cell's or run's setting as words: "rank = 8", "lr = 0.01 (full)".
+export function settingText(variable, cell) {
+  const value = cell.value !== undefined ? cell.value : cell.setting?.[variable] ?? cell.setting;
+  const shown = Array.isArray(value) ? value.join('+') : value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+  return `${variable || 'setting'} = ${shown}${cell.series ? ` (${cell.series})` : ''}`;
 }
 
 // The prediction the student chose, as its choice id (the API may answer a string or {choice}).

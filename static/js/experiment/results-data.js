@@ -50,6 +50,11 @@ function isOwn(run, own) {
   return (own.cellId != null && run.cell_id === own.cellId) || (own.jobId != null && run.job_id === own.jobId);
 }
 
+// The server marks the viewer's run (mine); a solo learner's run is known by its job.
+function isMine(run, own) {
+  return run.mine === true || isOwn(run, own);
+}
+
 // Spreads the points of one value a little sideways so replicates never hide each other.
 function jitter(i, n) {
   if (n <= 1) return 0;
@@ -72,7 +77,9 @@ export function shapeResults(results, { measure, variable = null, values = null,
     return key;
   };
   for (const value of values || results?.values || []) addKey(value);
-  const rows = runs.map((run) => ({ run, key: addKey(settingValue(run.setting, variable)), series: seriesOf(run) }));
+  const rows = runs.map((run) => ({
+    run, key: addKey(run.value !== undefined ? run.value : settingValue(run.setting, variable)), series: seriesOf(run),
+  }));
   const series = [...new Set(rows.map((r) => r.series))];
   if (!series.length) series.push('');
   const index = new Map(keys.map((k, i) => [k, i]));
@@ -87,7 +94,7 @@ export function shapeResults(results, { measure, variable = null, values = null,
       const ys = group.map(({ run }) => run.measures[measure]);
       group.forEach(({ run }, i) => points.push({
         x: at(key, name) + jitter(i, group.length), y: run.measures[measure], key, series: name, seed: run.seed,
-        own: isOwn(run, own), jobId: run.job_id, cellId: run.cell_id,
+        own: isMine(run, own), jobId: run.job_id, cellId: run.cell_id,
       }));
       if (!ys.length) continue;
       groups.push({
@@ -98,9 +105,9 @@ export function shapeResults(results, { measure, variable = null, values = null,
   }
   // Ended without a number for this measure: failed, cancelled (or done but unmeasured).
   const missing = rows.filter(({ run }) => FINISHED.has(run.state) && !measured(run))
-    .map(({ run, key, series: name }) => ({ x: at(key, name), key, series: name, state: run.state, seed: run.seed, own: isOwn(run, own), jobId: run.job_id }));
+    .map(({ run, key, series: name }) => ({ x: at(key, name), key, series: name, state: run.state, seed: run.seed, own: isMine(run, own), jobId: run.job_id }));
   const waiting = rows.filter(({ run }) => !FINISHED.has(run.state)).length;
-  const ownRow = rows.find(({ run }) => isOwn(run, own));
+  const ownRow = rows.find(({ run }) => isMine(run, own));
   const ownRun = ownRow ? {
     key: ownRow.key, series: ownRow.series, seed: ownRow.run.seed, state: ownRow.run.state,
     value: measured(ownRow.run) ? ownRow.run.measures[measure] : null,

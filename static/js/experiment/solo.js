@@ -7,23 +7,15 @@ import { JobStore } from '../store.js';
 import { follow } from '../ws.js';
 import { ClassResult } from './class-result.js';
 import { presets } from './info.js';
-import { measuresFromStore } from './measures.js';
+import { measuresFromEvents } from './measures.js';
+import { experiments } from './endpoints.js';
 import { valueKey } from './results-data.js';
 import { watchInPanel } from './cell.js';
 
-// The recorded result of a preset: inline in the preset, or at the address it gives.
-async function recordedOf(preset) {
-  const recorded = preset.recorded;
-  if (recorded && typeof recorded === 'object') return recorded;
-  const url = typeof recorded === 'string' ? recorded : preset.recorded_url;
-  if (!url || !url.startsWith('/')) return null; // only this server's own files
-  const response = await fetch(url);
-  return response.ok ? response.json() : null;
-}
 
 // The TrainConfig of one cell, as the class would have run it (the recorded plan's sizes).
 export function cellConfig(preset, recorded, valueIndex, seriesIndex, seed) {
-  const group = preset.groups?.[seriesIndex]?.set ?? {};
+  const group = preset.series?.[seriesIndex]?.set ?? {};
   const also = preset.also?.[valueIndex] ?? {};
   const plan = recorded.plan ?? {};
   const config = { ...preset.fixed, ...group, ...also, [preset.variable]: preset.values[valueIndex], seed };
@@ -36,8 +28,8 @@ function ownCell(box, preset, recorded, result) {
   const valueId = nextId('solo-value');
   const seriesId = nextId('solo-series');
   const values = h('select', { id: valueId }, preset.values.map((v, i) => h('option', { value: i }, valueKey(v))));
-  const series = preset.groups?.length
-    ? h('select', { id: seriesId }, preset.groups.map((g, i) => h('option', { value: i }, g.label))) : null;
+  const series = preset.series?.length
+    ? h('select', { id: seriesId }, preset.series.map((g, i) => h('option', { value: i }, g.label))) : null;
   const start = h('button', { type: 'button', class: 'primary', 'data-solo-start': '' }, 'Run this cell');
   const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', 'data-solo-status': '' });
   box.append(h('div', { class: 'controls solo-cell' },
@@ -55,11 +47,12 @@ function ownCell(box, preset, recorded, result) {
       status.textContent = `Your run is job ${job.id}: it plays in the live panel; its point joins this plot when it ends.`;
       watchInPanel(job.id, { scroll: false });
       const store = new JobStore(job.id);
-      const run = { job_id: job.id, setting: preset.values[valueIndex], seed, series: preset.groups?.[seriesIndex]?.label };
+      const value = preset.values[valueIndex];
+      const run = { job_id: job.id, value, setting: { [preset.variable]: value }, seed, series: preset.series?.[seriesIndex]?.label ?? null };
       result.setOwn({ jobId: job.id });
       store.subscribe((event, s) => {
         if (!s.finished) return;
-        result.chart.addPoint({ ...run, state: s.terminal.type, measures: measuresFromStore(s) });
+        result.chart.addPoint({ ...run, state: s.terminal.type, measures: measuresFromEvents(s.events) });
         result.renderTable();
         status.textContent = s.terminal.type === 'done'
           ? 'Your run finished: the star on the plot is yours.' : `Your run ${s.terminal.type}.`;
@@ -77,7 +70,8 @@ export async function mountSolo() {
   for (const preset of await presets()) {
     const section = preset.section && document.getElementById(preset.section);
     if (!section) continue;
-    const recorded = await recordedOf(preset).catch(() => null);
+    if (!preset.recorded) continue; // none recorded yet: the section stays as it is
+    const recorded = await experiments.recorded(preset.id).catch(() => null);
     if (!recorded) continue;
     const box = h('figure', { class: 'widget solo-experiment', 'data-solo-experiment': preset.id, 'aria-labelledby': `cap-exp-${preset.id}` },
       h('figcaption', { id: `cap-exp-${preset.id}` }, h('span', { class: 'widget-kind' }, `Class experiment: ${preset.question}`)));
