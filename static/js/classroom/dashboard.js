@@ -83,9 +83,9 @@ function render(snapshot) {
 
 const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(code)}/dashboard`, {
   onMessage: (data) => {
+    window.dispatchEvent(new CustomEvent('ftlab:dashboard', { detail: data })); // experiment-admin.js listens too
     if (data.type !== 'dashboard') return;
     render(data);
-    window.dispatchEvent(new CustomEvent('ftlab:dashboard', { detail: data })); // the experiment panel's roster
     if (!data.class.closed) connection.textContent = `Live · ${new Date().toLocaleTimeString()}`;
   },
   onStatus: (status) => {

@@ -4,9 +4,8 @@
 import { h } from '../dom.js';
 import { getParam, setParams } from '../url.js';
 import { seconds } from '../format.js';
-import { ClassSocket } from './socket.js';
 import { ClassResult } from '../experiment/class-result.js';
-import { experimentIdOf, experiments, isExperimentMessage } from '../experiment/endpoints.js';
+import { experimentIdOf, experiments } from '../experiment/endpoints.js';
 import { experimentInfo, presets } from '../experiment/info.js';
 import { predictionOf, settingText } from '../experiment/prediction.js';
 import { renderPredictions } from '../experiment/predictions.js';
@@ -27,8 +26,15 @@ const predictionsBox = h('div', { 'data-room-predictions': '' });
 
 let current = null; // {id, info, result}
 let students = []; // [{id, name}] from the dashboard's snapshots, for reassigning a cell
+// The dashboard's socket (dashboard.js) passes on every message: snapshots (their roster) and the
+// typed experiment messages, each carrying the results of the experiment that changed.
 window.addEventListener('ftlab:dashboard', (e) => {
-  students = e.detail.students || [];
+  const data = e.detail;
+  if (data.type === 'dashboard') students = data.students || [];
+  const id = experimentIdOf(data);
+  if (id == null) return;
+  if (!current && !getParam('experiment')) show(id, data);
+  else if (current && id === current.id && data.results) apply(data.results);
 });
 
 function planText(plan) {
@@ -101,9 +107,12 @@ function showPlan(plan) {
 
 async function show(id, ...sources) {
   if (current && current.id === id) return;
+  current = { id, info: null, result: null };
   setParams({ experiment: id });
-  const results = await experiments.results(code, id).catch(() => null);
+  const given = sources.find((s) => s?.results)?.results;
+  const results = given ?? await experiments.results(code, id).catch(() => null);
   const info = await experimentInfo(id, results, ...sources);
+  if (current.id !== id) return; // another experiment was asked for meanwhile
   resultBox.replaceChildren();
   const result = new ClassResult(resultBox, {
     info, code, height: presenting ? 520 : 380, fontSize: presenting ? 24 : null, title: 'What the class measured',
@@ -113,9 +122,11 @@ async function show(id, ...sources) {
   actions.hidden = presenting;
   cellsTable.hidden = presenting;
   if (results) apply(results);
+  refresh(); // what changed while the panel was being built
 }
 
 function apply(results) {
+  if (!current?.result) return; // still being drawn: it reads the newest results itself
   current.result.update(results);
   renderCells(results.runs || []);
   renderPredictions(predictionsBox, results.predictions, predictionOf(current.info).choices);
@@ -161,7 +172,7 @@ function renderCells(runs) {
 }
 
 async function refresh() {
-  if (!current) return;
+  if (!current?.result) return;
   try {
     apply(await experiments.results(code, current.id));
   } catch (err) {
@@ -205,14 +216,6 @@ async function start() {
     buildActions();
   }
   slot.append(status, actions, resultBox, h('h3', {}, 'Predictions'), predictionsBox, cellsTable);
-  const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(code)}`, {
-    onMessage: (data) => {
-      const id = experimentIdOf(data);
-      if (id != null && (!current || id !== current.id)) show(id, data);
-      else if (isExperimentMessage(data)) refresh();
-    },
-  });
-  socket.open();
   // The experiment in the URL (the presenter link carries it), else the class's latest one.
   const wanted = getParam('experiment');
   if (wanted && /^[0-9a-f]{16}$/.test(wanted)) {

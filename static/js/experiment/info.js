@@ -16,7 +16,7 @@ export function presetIdOf(...sources) {
   return null;
 }
 
-// id: the experiment; sources: anything the API said of it (results, a cell, a class message).
+// id: the experiment; sources: what the API said of it (its results, its entry in the class's list).
 export async function experimentInfo(id, ...sources) {
   const presetId = presetIdOf(...sources);
   const preset = presetId ? (await presets()).find((p) => p.id === presetId) : null;
@@ -26,7 +26,8 @@ export async function experimentInfo(id, ...sources) {
     for (const key of ['question', 'variable', 'values', 'measures', 'primary', 'prediction', 'section', 'groups', 'note']) {
       if (s[key] != null && !(Array.isArray(s[key]) && !s[key].length)) info[key] = s[key];
     }
-    if (s.experiment && typeof s.experiment === 'object') Object.assign(info, await experimentInfo(id, s.experiment));
+    // The results carry the prediction's wording and choices under "predictions" (with the counts).
+    if (!info.prediction && s.predictions?.choices) info.prediction = { text: s.predictions.text, choices: s.predictions.choices };
   }
   info.id = id;
   return info;

@@ -23,8 +23,10 @@ class ClassExperiment {
   async show(id, ...sources) {
     if (id == null || id === this.id) return;
     this.id = id;
-    const results = await experiments.results(this.code, id).catch(() => null);
+    const given = sources.find((s) => s?.results)?.results;
+    const results = given ?? await experiments.results(this.code, id).catch(() => null);
     const info = await experimentInfo(id, results, ...sources);
+    if (this.id !== id) return; // a newer experiment arrived meanwhile
     this.section?.remove();
     const body = h('div', { class: 'experiment-body' });
     this.section = h('section', { id: 'class-experiment', class: 'lesson-section class-experiment', 'aria-labelledby': 'h-class-experiment' },
@@ -51,6 +53,7 @@ class ClassExperiment {
       },
     });
     if (results) this.result.update(results);
+    this.result.refresh(); // what changed while the section was being built
     this.cell = new CellPanel(cellBox, {
       code: this.code, info,
       onCell: (cell) => {
@@ -78,8 +81,10 @@ class ClassExperiment {
       this.discover();
       return;
     }
-    if (this.id != null && isExperimentMessage(data)) {
-      this.result.refresh();
+    if (this.id != null && isExperimentMessage(data) && this.cell) {
+      // The message carries the results as this student may see them (their run marked).
+      if (data.results) this.result.update(data.results);
+      else this.result.refresh();
       // The instructor may have started or reassigned this student's cell.
       if (!this.cell.cell?.job_id) this.cell.load();
     }
