@@ -149,6 +149,7 @@ def test_three_students_fill_the_class_plot(browser, server: str) -> None:  # no
             pupil.wait_for_function(
                 "Number(document.querySelector('[data-class-result]').dataset.finished) === 3", timeout=60_000
             )
+            pupil.locator("#class-experiment .plot").scroll_into_view_if_needed()  # charts draw on screen
             pupil.locator("#class-experiment .plot[data-drawn=yes]").wait_for(timeout=60_000)
             assert pupil.evaluate(PLOT_POINTS, "your run") == 1
         pupils[0].screenshot(path=str(ARTIFACTS / "experiment-student.png"), full_page=False)

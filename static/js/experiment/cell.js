@@ -14,6 +14,8 @@ export function watchInPanel(jobId, { scroll = true } = {}) {
   if (scroll) document.getElementById('widget-live-panel')?.scrollIntoView({ block: 'start' });
 }
 
+const signatureOf = (cell) => JSON.stringify([cell.cell_id, cell.value, cell.seed, chosenOf(cell), cell.job_id]);
+
 export class CellPanel {
   constructor(container, { code, info, onCell = () => {} }) {
     this.code = code;
@@ -33,8 +35,13 @@ export class CellPanel {
   }
 
   show(cell) {
+    // Rebuilt only when the cell changed (a class message reloads it): focus and words stay put.
+    const signature = signatureOf(cell);
+    const same = signature === this.signature;
+    this.signature = signature;
     this.cell = cell;
     this.onCell(cell);
+    if (same) return;
     const { text, choices } = predictionOf(this.info, cell);
     const chosen = chosenOf(cell);
     const started = Boolean(cell.job_id);
@@ -66,6 +73,7 @@ export class CellPanel {
     try {
       await experiments.predict(this.code, this.info.id, choice);
       this.cell = { ...this.cell, prediction: choice };
+      this.signature = signatureOf(this.cell);
       status.textContent = 'Prediction saved. Start your run when ready.';
       start.disabled = false;
       hint.textContent = '';
