@@ -141,7 +141,7 @@ def test_three_students_fill_the_class_plot(browser, server: str) -> None:  # no
         for rank in RANKS:
             assert f"rank {rank}: " in summary
         ARTIFACTS.mkdir(exist_ok=True)
-        presenter.screenshot(path=str(ARTIFACTS / "experiment-presenter.png"), full_page=True)
+        presenter.locator(".experiment-section").screenshot(path=str(ARTIFACTS / "experiment-presenter.png"))
         assert serious_violations(presenter) == []
 
         # Each student's own point is the star on their page's plot.
@@ -152,7 +152,7 @@ def test_three_students_fill_the_class_plot(browser, server: str) -> None:  # no
             pupil.locator("#class-experiment .plot").scroll_into_view_if_needed()  # charts draw on screen
             pupil.locator("#class-experiment .plot[data-drawn=yes]").wait_for(timeout=60_000)
             assert pupil.evaluate(PLOT_POINTS, "your run") == 1
-        pupils[0].screenshot(path=str(ARTIFACTS / "experiment-student.png"), full_page=False)
+        pupils[0].locator("#class-experiment").screenshot(path=str(ARTIFACTS / "experiment-student.png"))
 
         # The CSV: one row per run, each with its job id.
         text = teacher.context.request.get(f"/api/classes/{code}/experiments/{experiment}/results.csv").text()

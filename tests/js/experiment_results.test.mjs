@@ -65,9 +65,9 @@ test('the summary states each value, the failures and the viewer\'s run', () => 
   const s = shapeResults(RESULTS, { measure: 'eval_loss', variable: 'rank', values: [1, 8, 64], own: { cellId: 6 } });
   const text = describeResults(s);
   assert.match(text, /^held-out loss against rank: 4 finished runs of 6, 1 failed or cancelled, 1 still to finish\./);
-  assert.match(text, /rank 1: mean 2\.50, from 2\.00 to 3\.00 \(2 runs\)\./);
+  assert.match(text, /rank 1: mean 2\.500, from 2\.000 to 3\.000 \(2 runs\)\./);
   assert.match(text, /Lowest mean at rank 8, highest at rank 1\./);
-  assert.match(text, /Your run \(rank 8, seed 2\): 1\.00\./);
+  assert.match(text, /Your run \(rank 8, seed 2\): 1\.000\./);
 });
 
 test('no results yet says so', () => {
@@ -87,7 +87,7 @@ test('series (LoRA and full at each rate) get their own means, side by side at e
   assert.deepEqual(s.groups.map((g) => [g.series, g.key, g.mean]), [['LoRA', '0.001', 2], ['LoRA', '0.01', 1], ['full', '0.01', 3]]);
   const [lora, full] = s.groups.filter((g) => g.key === '0.01').map((g) => g.x);
   assert.ok(lora < 1 && full > 1);
-  assert.match(describeResults(s), /full, lr 0\.01: 3\.00 \(1 run\)\./);
+  assert.match(describeResults(s), /full, lr 0\.01: 3\.000 \(1 run\)\./);
 });
 
 test('the server\'s shape: value beside the setting, series null, the viewer\'s run marked mine', () => {

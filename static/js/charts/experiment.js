@@ -3,8 +3,7 @@
 // failed or were cancelled as crosses along the bottom. Shapes come from experiment/results-data.js.
 import { Chart } from './base.js';
 import { COLORS } from '../palette.js';
-import { num } from '../format.js';
-import { describeResults, measureLabel, shapeResults } from '../experiment/results-data.js';
+import { describeResults, fmt, measureLabel, shapeResults } from '../experiment/results-data.js';
 
 // One colour and marker per series (Okabe–Ito; the marker differs too, so colour is never alone).
 const SERIES_STYLE = [
@@ -67,7 +66,7 @@ export class ExperimentChart extends Chart {
     const span = ys.length ? Math.max(...ys) - low || Math.abs(low) || 1 : 1;
     const floor = low - 0.08 * span; // failed runs have no value: they sit under every point
     const where = (p) => `${p.series ? `${p.series}, ` : ''}${this.variable} ${p.key}`;
-    const hover = (p) => `${where(p)}, seed ${p.seed}: ${num(p.y)}`;
+    const hover = (p) => `${where(p)}, seed ${p.seed}: ${fmt(p.y)}`;
     const traces = [];
     s.series.forEach((name, i) => {
       const style = SERIES_STYLE[i % SERIES_STYLE.length];
@@ -80,7 +79,7 @@ export class ExperimentChart extends Chart {
         marker: { color: style.color, size: 10, symbol: style.symbol, line: { color: '#fff', width: 1 } },
       }, {
         type: 'scatter', mode: 'markers', name: `mean, bar from min to max${suffix}`, x: means.map((g) => g.x), y: means.map((g) => g.mean),
-        text: means.map((g) => `${where(g)}: mean ${num(g.mean)} (${num(g.min)}–${num(g.max)}, ${g.n} run${g.n === 1 ? '' : 's'})`),
+        text: means.map((g) => `${where(g)}: mean ${fmt(g.mean)} (${fmt(g.min)}–${fmt(g.max)}, ${g.n} run${g.n === 1 ? '' : 's'})`),
         hoverinfo: 'text', legendgroup: name,
         marker: { color: style.mean, size: 22, symbol: 'line-ew', line: { color: style.mean, width: 3 } },
         error_y: {
@@ -108,9 +107,9 @@ export class ExperimentChart extends Chart {
     return {
       xaxis: {
         title: { text: this.variable }, tickmode: 'array', tickvals: keys.map((_, i) => i), ticktext: keys,
-        range: [-0.5, Math.max(keys.length, 1) - 0.5], zeroline: false,
+        range: [-0.5, Math.max(keys.length, 1) - 0.5], zeroline: false, automargin: true,
       },
-      yaxis: { title: { text: measureLabel(this.measure) }, zeroline: false },
+      yaxis: { title: { text: measureLabel(this.measure) }, zeroline: false, automargin: true },
       legend: { orientation: 'h', y: -0.3, yanchor: 'top' },
       margin: { l: 70, r: 20, t: 20, b: 60 },
     };

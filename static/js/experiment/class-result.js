@@ -3,9 +3,8 @@
 // per value as a table. refresh() re-reads the results; callers call it on each class-channel message.
 import { h, nextId } from '../dom.js';
 import { ExperimentChart } from '../charts/experiment.js';
-import { num } from '../format.js';
 import { experiments, measuresOf } from './endpoints.js';
-import { measureLabel, shapeResults } from './results-data.js';
+import { fmt, measureLabel, shapeResults } from './results-data.js';
 
 export class ClassResult {
   // info: {id, variable, values, measures, question}; code: the class (null for a recorded result).
@@ -73,8 +72,8 @@ export class ClassResult {
         const lost = s.missing.filter((m) => m.key === key && m.series === series && m.state !== 'done').length;
         if (series && !g && !lost) continue; // a series need not run every value
         rows.push(h('tr', {}, h('th', { scope: 'row' }, `${series ? `${series}, ` : ''}${s.variable || 'setting'} ${key}`),
-          h('td', {}, String(g ? g.n : 0)), h('td', {}, g ? num(g.mean) : '–'),
-          h('td', {}, g ? num(g.min) : '–'), h('td', {}, g ? num(g.max) : '–'), h('td', {}, String(lost))));
+          h('td', {}, String(g ? g.n : 0)), h('td', {}, g ? fmt(g.mean) : '–'),
+          h('td', {}, g ? fmt(g.min) : '–'), h('td', {}, g ? fmt(g.max) : '–'), h('td', {}, String(lost))));
       }
     }
     this.table.replaceChildren(...rows);

@@ -3,6 +3,9 @@
 // failed or were cancelled, and the text that describes it all. No DOM, no plotly: tested by node.
 import { num } from '../format.js';
 
+// Four significant digits, as the server's summary: runs of a small model often differ only in the fourth.
+export const fmt = (x) => num(x, 4);
+
 // Measures the backend computes from a run's events; unknown names read as their own words.
 const MEASURE_LABELS = {
   eval_loss: 'held-out loss',
@@ -125,8 +128,8 @@ export function describeResults(shaped, { measureText = measureLabel(shaped.meas
   const at = (g) => `${g.series ? `${g.series}, ` : ''}${variable} ${g.key}`;
   for (const g of shaped.groups) {
     parts.push(g.n === 1
-      ? `${at(g)}: ${num(g.mean)} (1 run).`
-      : `${at(g)}: mean ${num(g.mean)}, from ${num(g.min)} to ${num(g.max)} (${g.n} runs).`);
+      ? `${at(g)}: ${fmt(g.mean)} (1 run).`
+      : `${at(g)}: mean ${fmt(g.mean)}, from ${fmt(g.min)} to ${fmt(g.max)} (${g.n} runs).`);
   }
   if (shaped.groups.length > 1) {
     const low = shaped.groups.reduce((a, b) => (b.mean < a.mean ? b : a));
@@ -136,7 +139,7 @@ export function describeResults(shaped, { measureText = measureLabel(shaped.meas
   const own = shaped.ownRun;
   if (own) {
     const where = `${at(own)}, seed ${own.seed}`;
-    if (own.value != null) parts.push(`Your run (${where}): ${num(own.value)}.`);
+    if (own.value != null) parts.push(`Your run (${where}): ${fmt(own.value)}.`);
     else if (own.state === 'failed' || own.state === 'cancelled') parts.push(`Your run (${where}) ${own.state}.`);
     else parts.push(`Your run (${where}) has not finished yet.`);
   }
