@@ -112,6 +112,7 @@ class ExperimentService:
                     version=1,
                 )
             )
+            session.flush()  # the experiment row before its cells (no ORM relationship orders them)
             position = 0
             for group in spec.series():
                 for index in range(len(spec.values)):
