@@ -24,6 +24,7 @@ from app.api import (
     class_pages,
     class_ws,
     classes,
+    experiments,
     health,
     jobs,
     lessons,
@@ -43,6 +44,9 @@ from app.classroom.auth import persistent_secret
 from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
+from app.experiments import tables as _experiment_tables  # noqa: F401  (registers the experiment tables)
+from app.experiments.service import ExperimentService
+from app.experiments.watcher import ResultWatcher
 from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
 from app.jobs.adapter_service import AdapterService
 from app.jobs.broadcast import Broadcaster
@@ -51,6 +55,7 @@ from app.jobs.migrate import upgrade_last_seq
 from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
+from app.jobs.submit import JobSubmitter
 from app.limits import tables as _limit_tables  # noqa: F401  (registers the limits tables on Base)
 from app.limits.classes import ClassGuard
 from app.limits.counters import RateLimiter
@@ -99,11 +104,33 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.adapters = AdapterService(
         store, CombinedStore(sessions), settings.data_dir, runner.run_on_adapter_lab
     )
+    submitter = JobSubmitter(
+        runner,
+        store,
+        settings.data_dir,
+        settings.allowed_hub_models,
+        app.state.classroom,
+        app.state.class_guard,
+    )
+    app.state.experiments = ExperimentService(
+        sessions,
+        store,
+        app.state.classroom,
+        submitter,
+        workers=lambda: workers,
+        executor="local" if settings.runner == "local" else "ray",
+    )
     relay = await _start_relay(app, store, engine) if store.notifies else None
     await anyio.to_thread.run_sync(runner.start)
+    app.state.result_watcher = watcher = ResultWatcher(
+        app.state.experiments, app.state.classroom.hub.notify_here
+    )
+    watching = asyncio.create_task(watcher.run(), name="ftlab-experiment-results")
     try:
         yield
     finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
         gate.close()
         await anyio.to_thread.run_sync(runner.stop)
         if relay is not None:
@@ -141,6 +168,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router, adapters_router)
     classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)
+    classroom += (experiments.router,)
     for router in (*routers, *classroom):
         app.include_router(router)
     declare_error_responses(app)
