@@ -9,6 +9,7 @@ import { experimentIdOf, experiments } from '../experiment/endpoints.js';
 import { experimentInfo, presets } from '../experiment/info.js';
 import { predictionOf, settingText } from '../experiment/prediction.js';
 import { renderPredictions } from '../experiment/predictions.js';
+import { createForm } from '../experiment/create-form.js';
 
 const main = document.querySelector('main.dashboard');
 const slot = main.querySelector('[data-experiment]');
@@ -40,49 +41,6 @@ window.addEventListener('ftlab:dashboard', (e) => {
 function planText(plan) {
   return `${plan.runs} run(s), ${plan.steps} steps each (sequence length ${plan.seq_len}), about ${seconds(plan.est_run_s)} per run, `
     + `${seconds(plan.est_total_s)} in all on ${plan.workers} worker(s).`;
-}
-
-function createForm(list) {
-  const presetSelect = h('select', { id: 'exp-preset', name: 'preset' },
-    list.map((p) => h('option', { value: p.id }, p.question || p.id)), h('option', { value: '' }, 'Custom experiment…'));
-  const field = (id, label, input, hint = null) => h('div', { class: 'field' }, h('label', { for: id }, label), input,
-    hint ? h('span', { class: 'limit' }, hint) : null);
-  const custom = h('fieldset', { class: 'custom-experiment', hidden: list.length > 0 },
-    h('legend', {}, 'Custom experiment'),
-    field('exp-variable', 'Variable (a training setting)', h('input', { id: 'exp-variable', name: 'variable', value: 'rank' })),
-    field('exp-values', 'Values', h('input', { id: 'exp-values', name: 'values', value: '1, 4, 16' }), 'comma-separated'),
-    field('exp-replicates', 'Replicates (seeds per value)', h('input', { id: 'exp-replicates', name: 'replicates', type: 'number', min: 1, max: 20, value: 1 })),
-    field('exp-fixed', 'Fixed settings', h('input', { id: 'exp-fixed', name: 'fixed', value: 'model=tiny-llama, method=lora, task=tone' }), 'name=value, comma-separated'),
-    field('exp-measures', 'Measures to plot', h('input', { id: 'exp-measures', name: 'measures', value: 'eval_loss, wall_s' }), 'comma-separated'));
-  const budget = h('input', { id: 'exp-budget', name: 'budget_s', type: 'number', min: 30, max: 7200, value: 600 });
-  const form = h('form', { class: 'controls experiment-form', novalidate: true },
-    field('exp-preset', 'Experiment', presetSelect), field('exp-budget', 'Time budget (s)', budget), custom,
-    h('button', { type: 'submit', class: 'primary' }, 'Plan the experiment'));
-  presetSelect.addEventListener('change', () => {
-    custom.hidden = presetSelect.value !== '';
-  });
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    create(readForm(form));
-  });
-  return form;
-}
-
-const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
-const scalar = (text) => (text !== '' && Number.isFinite(Number(text)) ? Number(text) : text);
-
-export function readForm(form) {
-  const body = { budget_s: Number(form.budget_s.value) };
-  if (form.preset.value) return { ...body, preset: form.preset.value };
-  const fixed = {};
-  for (const pair of list(form.fixed.value)) {
-    const [key, ...rest] = pair.split('=');
-    fixed[key.trim()] = scalar(rest.join('=').trim());
-  }
-  return {
-    ...body, variable: form.variable.value.trim(), values: list(form.values.value).map(scalar),
-    replicates: Number(form.replicates.value), fixed, measures: list(form.measures.value),
-  };
 }
 
 async function create(body) {
@@ -118,7 +76,9 @@ async function show(id, ...sources) {
     info, code, height: presenting ? 520 : 380, fontSize: presenting ? 24 : null, title: 'What the class measured',
   });
   current = { id, info, result };
-  slot.dataset.experimentId = String(id);
+  slot.dataset.experimentId = id;
+  csvLink.href = experiments.csvUrl(code, id);
+  presentLink.href = `/classes/${encodeURIComponent(code)}?view=present&experiment=${encodeURIComponent(id)}`;
   actions.hidden = presenting;
   cellsTable.hidden = presenting;
   if (results) apply(results);
@@ -180,11 +140,12 @@ async function refresh() {
   }
 }
 
+const csvLink = h('a', { class: 'button-link', 'data-export-csv': '', download: true }, 'Export results (CSV)');
+const presentLink = h('a', { target: '_blank', rel: 'noopener' }, 'Presenter view of the experiment');
+
 function buildActions() {
   const startAll = h('button', { type: 'button', class: 'primary', 'data-start-all': '' }, 'Start all');
-  const csv = h('a', { class: 'button-link', 'data-export-csv': '', download: true }, 'Export results (CSV)');
   const png = h('button', { type: 'button', 'data-export-png': '' }, 'Export plot (PNG)');
-  const present = h('a', { target: '_blank', rel: 'noopener' }, 'Presenter view of the experiment');
   startAll.addEventListener('click', async () => {
     startAll.disabled = true;
     try {
@@ -199,20 +160,14 @@ function buildActions() {
       startAll.disabled = false;
     }
   });
-  png.addEventListener('click', () => current?.result.download());
-  const observer = new MutationObserver(() => {
-    const id = slot.dataset.experimentId;
-    csv.href = experiments.csvUrl(code, id);
-    present.href = `/classes/${encodeURIComponent(code)}?view=present&experiment=${encodeURIComponent(id)}`;
-  });
-  observer.observe(slot, { attributes: true, attributeFilter: ['data-experiment-id'] });
-  actions.append(startAll, ' ', csv, ' ', png, ' ', present);
+  png.addEventListener('click', () => current?.result?.download());
+  actions.append(startAll, ' ', csvLink, ' ', png, ' ', presentLink);
 }
 
 async function start() {
   if (!presenting) {
     const found = await presets();
-    slot.append(createForm(found), planBox);
+    slot.append(createForm(found, create), planBox);
     buildActions();
   }
   slot.append(status, actions, resultBox, h('h3', {}, 'Predictions'), predictionsBox, cellsTable);

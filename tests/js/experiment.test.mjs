@@ -1,5 +1,5 @@
-// node --test: shaping an experiment's results for the class plot (points, per-value mean and
-// min–max, own run, failed runs) and the text that describes the plot.
+// node --test: the class experiment front end: shaping results for the class plot (points, per-value mean and
+// min–max, own run, failed runs), the text that describes the plot, and the custom experiment form.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeResults, settingValue, shapeResults, valueKey } from '../../static/js/experiment/results-data.js';
@@ -102,4 +102,20 @@ test('the server\'s shape: value beside the setting, series null, the viewer\'s 
   assert.equal(s.ownRun.value, 1);
   // a measure the runs did not report (null) gives no point and no mean
   assert.equal(shapeResults({ runs }, { measure: 'wall_s', variable: 'rank' }).groups.length, 0);
+});
+
+test('the custom experiment form reads numbers, words and +-joined lists', async () => {
+  const { readForm } = await import('../../static/js/experiment/create-form.js');
+  const field = (value) => ({ value });
+  const form = {
+    budget_s: field('300'), preset: field(''), variable: field(' target_modules '), replicates: field('2'),
+    values: field('q_proj+v_proj, q_proj+k_proj+v_proj+o_proj'), fixed: field('model=tiny-llama, rank=8, lr=0.006'),
+    measures: field('eval_loss, trainable_params'),
+  };
+  assert.deepEqual(readForm(form), {
+    budget_s: 300, variable: 'target_modules', replicates: 2,
+    values: [['q_proj', 'v_proj'], ['q_proj', 'k_proj', 'v_proj', 'o_proj']],
+    fixed: { model: 'tiny-llama', rank: 8, lr: 0.006 }, measures: ['eval_loss', 'trainable_params'],
+  });
+  assert.deepEqual(readForm({ ...form, preset: field('rank') }), { budget_s: 300, preset: 'rank' });
 });
