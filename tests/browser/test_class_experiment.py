@@ -1,8 +1,9 @@
 """A class experiment in real Chromium: the instructor opens a class and plans a three-cell experiment
-on the dashboard; three students join in their own browser contexts, each sees their own cell,
-predicts (by mouse or keyboard) and starts a tiny-llama run; the presenter view's class plot fills in
-with each student's point; the CSV has the three runs. axe-core finds no serious or critical
-violation on the cell, the dashboard's experiment or the presenter's plot."""
+on the dashboard (after the server's 422 for too small a budget); three students join in their own
+browser contexts, each sees their own cell, predicts (by mouse or keyboard) and starts a tiny-llama
+run; the presenter view's class plot fills in with each student's point, and each student's plot marks
+their own; the CSV has the three runs. axe-core finds no serious or critical violation on the cell,
+the dashboard's experiment or the presenter's plot."""
 
 from __future__ import annotations
 
@@ -63,9 +64,15 @@ def plan_on_dashboard(teacher) -> str:  # noqa: ANN001
     form.locator("#exp-replicates").fill("1")
     form.locator("#exp-fixed").fill("model=tiny-llama, method=lora, task=tone")
     form.locator("#exp-measures").fill("eval_loss, wall_s")
+    # Too little time: the server's 422 says what would fit, in the plan's place.
+    form.locator("#exp-budget").fill("30")
+    form.locator("button[type=submit]").click()
+    refused = teacher.locator("[data-plan] [data-plan-refused]")
+    refused.wait_for(timeout=300_000)
+    assert "raise budget_s to" in refused.inner_text(), refused.inner_text()
     form.locator("#exp-budget").fill("600")
     form.locator("button[type=submit]").click()
-    teacher.locator("[data-plan] .plan").wait_for(timeout=120_000)
+    teacher.locator("[data-plan] .plan").wait_for(timeout=300_000)
     plan = teacher.locator("[data-plan] .plan").inner_text()
     assert re.search(r"3 run\(s\), \d+ steps each", plan), plan
     teacher.wait_for_function("document.querySelector('[data-experiment]').dataset.experimentId")

@@ -34,8 +34,11 @@ window.addEventListener('ftlab:dashboard', (e) => {
   if (data.type === 'dashboard') students = data.students || [];
   const id = experimentIdOf(data);
   if (id == null) return;
-  if (!current && !getParam('experiment')) show(id, data);
-  else if (current && id === current.id && data.results) apply(data.results);
+  if (current && id === current.id) {
+    if (data.results) apply(data.results);
+  } else if (!getParam('experiment')) {
+    showLatest(); // a new experiment (another tab made it), or the first message on connect
+  }
 });
 
 function planText(plan) {
@@ -57,6 +60,15 @@ async function create(body) {
       h('p', {}, err.status === 422 ? `This does not fit: ${err.message}` : `Could not plan: ${err.message}`)));
     status.textContent = '';
   }
+}
+
+// The class's latest experiment, with its plan.
+async function showLatest() {
+  const made = await experiments.list(code).catch(() => []);
+  const latest = made[made.length - 1];
+  if (!latest || latest.id === current?.id) return;
+  showPlan(latest.plan);
+  await show(latest.id, latest);
 }
 
 function showPlan(plan) {
@@ -177,12 +189,7 @@ async function start() {
     await show(wanted);
     return;
   }
-  const made = await experiments.list(code).catch(() => []);
-  if (made.length) {
-    const latest = made[made.length - 1];
-    showPlan(latest.plan);
-    await show(latest.id, latest);
-  }
+  await showLatest();
 }
 
 start().catch((err) => {

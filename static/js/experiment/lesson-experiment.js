@@ -73,11 +73,9 @@ class ClassExperiment {
 
   onMessage(data) {
     const id = experimentIdOf(data);
+    // Another experiment than the one shown (the socket sends each of the class's on connect): the
+    // class's latest is the one to show.
     if (id != null && id !== this.id) {
-      this.show(id, data);
-      return;
-    }
-    if (this.id == null && isExperimentMessage(data)) {
       this.discover();
       return;
     }
