@@ -322,9 +322,32 @@ class ExperimentService:
         return started
 
     def run_cell(self, code: str, experiment_id: str, cell_id: str) -> str:
-        """The instructor runs one cell (e.g. of a student who left) as their own run."""
+        """The instructor runs one cell as their own run: one nobody started (a student who left
+        before starting), or again one whose run failed or was cancelled (removing a student cancels
+        their run). The ended job stays in the jobs table; the cell takes the new one, and a complete
+        experiment opens again until it has finished."""
         row = self._experiment(code, experiment_id)
         cell = self._cell(row, cell_id)
+        if cell.state in ("failed", "cancelled"):
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(CellRow)
+                    .where(CellRow.id == cell.id, CellRow.state == cell.state)
+                    .values(
+                        started_at=None,
+                        started_by=None,
+                        job_id=None,
+                        state=None,
+                        measures=None,
+                        measured_at=None,
+                    )
+                )
+                session.execute(
+                    update(ExperimentRow)
+                    .where(ExperimentRow.id == row.id)
+                    .values(state="open", completed_at=None, outcome=None)
+                )
+            row, cell = self._experiment(code, experiment_id), self._cell(row, cell_id)
         return self._start(row, cell, INSTRUCTOR_OWNER, Credentials(), "instructor")
 
     def reassign(self, code: str, experiment_id: str, cell_id: str, member_id: str | None) -> dict[str, Any]:
