@@ -60,16 +60,21 @@ class ExperimentService:
 
     # -- making one -------------------------------------------------------------------------------
     def create(
-        self, code: str, spec: ExperimentSpec, budget_s: float, preset: str | None = None
+        self,
+        code: str,
+        spec: ExperimentSpec,
+        budget_s: float,
+        preset: str | None = None,
+        students: int | None = None,
     ) -> dict[str, Any]:
+        """``students``: how many will run a cell (default: the members present now); past the grid,
+        each extra student runs a replicate seed, so the plan counts their runs too."""
         info = self._open(code)
         prediction, question, primary = self._framing(spec, preset)
-        configs = [
-            TrainConfig(**spec.setting(group, index))
-            for group in spec.series()
-            for index in range(len(spec.values))
-            for _ in range(spec.replicates)
-        ]
+        grid = [(group, index) for group in spec.series() for index in range(len(spec.values))]
+        configs = [TrainConfig(**spec.setting(g, i)) for g, i in grid for _ in range(spec.replicates)]
+        present = len(self.room.service.members(info.code)) if students is None else students
+        configs += [TrainConfig(**spec.setting(*grid[k % len(grid)])) for k in range(present - len(configs))]
         fixed_steps = _sized(spec, "steps")
         fixed_seq_len = _sized(spec, "seq_len")
         paces = self._paces(configs)
@@ -126,8 +131,20 @@ class ExperimentService:
     def _framing(self, spec: ExperimentSpec, preset: str | None) -> tuple[Prediction, str, str]:
         if preset is not None:
             found = get_preset(preset)
-            return found.prediction, found.question, found.primary
+            labels = {g.label for g in spec.series()} | {None}
+            sides = [found.prediction.a, found.prediction.b]
+            if (
+                all(v in spec.values for v in sides)
+                and {found.prediction.group, found.prediction.group_b} <= labels
+                and found.prediction.measure in spec.measures
+            ):
+                return found.prediction, found.question, found.primary
+            # the instructor changed what it compares: predict on this experiment's own ends
+        question = f"How does {spec.variable} change {spec.measures[0]}?"
         measure = spec.measures[0]
+        if preset is not None:
+            question = found.question
+            measure = found.primary if found.primary in spec.measures else measure
         first, last = spec.values[0], spec.values[-1]
         name = f"{spec.variable} = {value_label(last)}"
         prediction = Prediction(
@@ -142,7 +159,7 @@ class ExperimentService:
                 PredictionChoice(id="higher", text="No, higher"),
             ],
         )
-        return prediction, f"How does {spec.variable} change {measure}?", measure
+        return prediction, question, measure
 
     def _paces(self, configs: list[TrainConfig]) -> dict[tuple[str, str], Pace]:
         """Measured step times per (model, method); a short calibration run where there is none."""
@@ -437,8 +454,9 @@ class ExperimentService:
                 if wrote == 1:
                     self._bump(session, experiment_id)
                     changed.add(experiment_id)
-        for experiment_id in list(changed):
+        for experiment_id in self._all_ended():
             self._complete_if_done(experiment_id)
+            changed.add(experiment_id)
         with self.sessions() as session:
             codes = dict(
                 session.execute(
@@ -446,6 +464,15 @@ class ExperimentService:
                 ).all()
             )
         return [(codes[e], e) for e in changed]
+
+    def _all_ended(self) -> list[str]:
+        """Open experiments whose every cell has been measured (each is completed next)."""
+        unmeasured = select(CellRow.id).where(
+            CellRow.experiment_id == ExperimentRow.id, CellRow.measured_at.is_(None)
+        )
+        query = select(ExperimentRow.id).where(ExperimentRow.state != "complete", ~unmeasured.exists())
+        with self.sessions() as session:
+            return list(session.scalars(query))
 
     def _complete_if_done(self, experiment_id: str) -> None:
         with self.sessions.begin() as session:
