@@ -2,7 +2,8 @@
 students join, the instructor makes the experiment (planned for their 24 runs within the budget),
 each student reads their cell, predicts and starts it; an instructor dashboard socket records when
 each run's point reaches the class result. Reports the plan, the wall time from the first start to
-the last result, the time from each run's ``done`` event to its point (target ≤ 1 s) and jobs/min.
+the last result, the time from each run's stored ``done`` (jobs.finished_at) to its point (target
+≤ 1 s) and jobs/min.
 
 ``--quick``: tiny-llama, 4 students, 3 ranks (a smoke run). ``FTLAB_BENCH_EXPERIMENT_BUDGET_S`` sets
 the budget (default 900 s = the issue's 15 minutes).
@@ -95,12 +96,17 @@ def run_class(
     time.sleep(1.5)  # the socket's last message
     stop.set()
     watcher.join(10)
-    latencies = {}
+    latencies, from_event = {}, {}
     for run in results["runs"]:
-        events = teacher.get(f"/api/jobs/{run['job_id']}/events").json()
-        done_at = events[-1]["time"]
-        if run["job_id"] in arrivals:
-            latencies[run["job_id"]] = arrivals[run["job_id"]] - done_at
+        job_id = run["job_id"]
+        if job_id not in arrivals:
+            continue
+        # ``done`` is stored (jobs.finished_at) after the worker has saved the adapter; the event's own
+        # time is when training ended, before that save: both are reported, the target is on the first
+        stored_at = teacher.get(f"/api/jobs/{job_id}").json()["finished_at"]
+        made_at = teacher.get(f"/api/jobs/{job_id}/events").json()[-1]["time"]
+        latencies[job_id] = arrivals[job_id] - stored_at
+        from_event[job_id] = arrivals[job_id] - made_at
     last = max(arrivals.values()) if arrivals else time.time()
     for client in (teacher, *pupils):
         client.close()
@@ -109,6 +115,7 @@ def run_class(
         "experiment": experiment,
         "results": results,
         "latency_s": latencies,
+        "latency_from_event_time_s": from_event,
         "plan_s": planned_at - made_at,
         "wall_s": last - started_at,
         "jobs_per_min": len(results["runs"]) / ((last - started_at) / 60),
@@ -164,7 +171,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     )
     targets = [
         target("wall time to the last result", outcome["wall_s"], TARGET_WALL_S, unit=" s"),
-        target("done → result point (max)", percentile(latencies, 100), TARGET_LATENCY_S, unit=" s"),
+        target("stored done → result point (max)", percentile(latencies, 100), TARGET_LATENCY_S, unit=" s"),
     ]
     print_targets(targets)
     return write_result(
@@ -177,6 +184,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "wall_s": outcome["wall_s"],
             "jobs_per_min": outcome["jobs_per_min"],
             "latency_s": outcome["latency_s"],
+            "latency_from_event_time_s": outcome["latency_from_event_time_s"],
             "by_value": outcome["results"]["by_value"],
             "load_before": list(load_before),
             "load_after": list(os.getloadavg()),

@@ -35,5 +35,5 @@ def test_quick_experiment_bench_writes_results(tmp_path: Path) -> None:
     assert sum(e["n"] for e in result["by_value"]) == 4 and result["wall_s"] > 0
     assert {t["name"] for t in result["targets"]} == {
         "wall time to the last result",
-        "done → result point (max)",
+        "stored done → result point (max)",
     }
