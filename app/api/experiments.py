@@ -122,6 +122,9 @@ class NewExperiment(BaseModel):
     replicates: int | None = Field(None, ge=1, le=8, description="seeds per value")
     measures: list[MeasureName] | None = Field(None, max_length=len(MEASURES))
     budget_s: float = Field(DEFAULT_BUDGET_S, ge=30, le=86_400, description="the whole grid's time budget")
+    students: int | None = Field(
+        None, ge=0, le=1000, description="students who will run a cell (default: those joined now)"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> NewExperiment:
@@ -203,7 +206,7 @@ def create_experiment(code: Code, body: NewExperiment, experiments: ExperimentsD
     ``offers`` of what would fit, when fewer than 10 steps per run fit) and assign cells."""
     spec, preset = _spec(body)
     try:
-        return ExperimentOut(**experiments.create(code, spec, body.budget_s, preset))
+        return ExperimentOut(**experiments.create(code, spec, body.budget_s, preset, body.students))
     except ExperimentError as exc:
         raise _answer(exc) from None
 

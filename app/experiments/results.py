@@ -51,11 +51,10 @@ def by_value(row: ExperimentRow, cells: Sequence[CellRow], measure: str) -> list
 
 
 def _mean_at(row: ExperimentRow, cells: Sequence[CellRow], measure: str, value: Any, series: str | None):
-    index = row.spec["values"].index(value)
     for entry in by_value(row, cells, measure):
-        if entry["value"] == row.spec["values"][index] and entry.get("series", "") == (series or ""):
+        if entry["value"] == value and entry.get("series", "") == (series or ""):
             return entry
-    return None
+    return None  # a value (or series) the experiment did not run: no answer
 
 
 def grade(row: ExperimentRow, cells: Sequence[CellRow]) -> dict[str, Any]:

@@ -60,16 +60,21 @@ class ExperimentService:
 
     # -- making one -------------------------------------------------------------------------------
     def create(
-        self, code: str, spec: ExperimentSpec, budget_s: float, preset: str | None = None
+        self,
+        code: str,
+        spec: ExperimentSpec,
+        budget_s: float,
+        preset: str | None = None,
+        students: int | None = None,
     ) -> dict[str, Any]:
+        """``students``: how many will run a cell (default: the members present now); past the grid,
+        each extra student runs a replicate seed, so the plan counts their runs too."""
         info = self._open(code)
         prediction, question, primary = self._framing(spec, preset)
-        configs = [
-            TrainConfig(**spec.setting(group, index))
-            for group in spec.series()
-            for index in range(len(spec.values))
-            for _ in range(spec.replicates)
-        ]
+        grid = [(group, index) for group in spec.series() for index in range(len(spec.values))]
+        configs = [TrainConfig(**spec.setting(g, i)) for g, i in grid for _ in range(spec.replicates)]
+        present = len(self.room.service.members(info.code)) if students is None else students
+        configs += [TrainConfig(**spec.setting(*grid[k % len(grid)])) for k in range(present - len(configs))]
         fixed_steps = _sized(spec, "steps")
         fixed_seq_len = _sized(spec, "seq_len")
         paces = self._paces(configs)
@@ -126,8 +131,20 @@ class ExperimentService:
     def _framing(self, spec: ExperimentSpec, preset: str | None) -> tuple[Prediction, str, str]:
         if preset is not None:
             found = get_preset(preset)
-            return found.prediction, found.question, found.primary
+            labels = {g.label for g in spec.series()} | {None}
+            sides = [found.prediction.a, found.prediction.b]
+            if (
+                all(v in spec.values for v in sides)
+                and {found.prediction.group, found.prediction.group_b} <= labels
+                and found.prediction.measure in spec.measures
+            ):
+                return found.prediction, found.question, found.primary
+            # the instructor changed what it compares: predict on this experiment's own ends
+        question = f"How does {spec.variable} change {spec.measures[0]}?"
         measure = spec.measures[0]
+        if preset is not None:
+            question = found.question
+            measure = found.primary if found.primary in spec.measures else measure
         first, last = spec.values[0], spec.values[-1]
         name = f"{spec.variable} = {value_label(last)}"
         prediction = Prediction(
@@ -142,7 +159,7 @@ class ExperimentService:
                 PredictionChoice(id="higher", text="No, higher"),
             ],
         )
-        return prediction, f"How does {spec.variable} change {measure}?", measure
+        return prediction, question, measure
 
     def _paces(self, configs: list[TrainConfig]) -> dict[tuple[str, str], Pace]:
         """Measured step times per (model, method); a short calibration run where there is none."""
@@ -322,9 +339,32 @@ class ExperimentService:
         return started
 
     def run_cell(self, code: str, experiment_id: str, cell_id: str) -> str:
-        """The instructor runs one cell (e.g. of a student who left) as their own run."""
+        """The instructor runs one cell as their own run: one nobody started (a student who left
+        before starting), or again one whose run failed or was cancelled (removing a student cancels
+        their run). The ended job stays in the jobs table; the cell takes the new one, and a complete
+        experiment opens again until it has finished."""
         row = self._experiment(code, experiment_id)
         cell = self._cell(row, cell_id)
+        if cell.state in ("failed", "cancelled"):
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(CellRow)
+                    .where(CellRow.id == cell.id, CellRow.state == cell.state)
+                    .values(
+                        started_at=None,
+                        started_by=None,
+                        job_id=None,
+                        state=None,
+                        measures=None,
+                        measured_at=None,
+                    )
+                )
+                session.execute(
+                    update(ExperimentRow)
+                    .where(ExperimentRow.id == row.id)
+                    .values(state="open", completed_at=None, outcome=None)
+                )
+            row, cell = self._experiment(code, experiment_id), self._cell(row, cell_id)
         return self._start(row, cell, INSTRUCTOR_OWNER, Credentials(), "instructor")
 
     def reassign(self, code: str, experiment_id: str, cell_id: str, member_id: str | None) -> dict[str, Any]:
@@ -414,8 +454,9 @@ class ExperimentService:
                 if wrote == 1:
                     self._bump(session, experiment_id)
                     changed.add(experiment_id)
-        for experiment_id in list(changed):
+        for experiment_id in self._all_ended():
             self._complete_if_done(experiment_id)
+            changed.add(experiment_id)
         with self.sessions() as session:
             codes = dict(
                 session.execute(
@@ -423,6 +464,15 @@ class ExperimentService:
                 ).all()
             )
         return [(codes[e], e) for e in changed]
+
+    def _all_ended(self) -> list[str]:
+        """Open experiments whose every cell has been measured (each is completed next)."""
+        unmeasured = select(CellRow.id).where(
+            CellRow.experiment_id == ExperimentRow.id, CellRow.measured_at.is_(None)
+        )
+        query = select(ExperimentRow.id).where(ExperimentRow.state != "complete", ~unmeasured.exists())
+        with self.sessions() as session:
+            return list(session.scalars(query))
 
     def _complete_if_done(self, experiment_id: str) -> None:
         with self.sessions.begin() as session:

@@ -23,7 +23,7 @@ def test_a_class_runs_an_experiment_and_reads_the_answer(server: str) -> None:
     pupils = [student(server, code, name) for name in ("ann", "bob", "cid")]
     made = create(teacher, code)
     plan = made["plan"]
-    assert plan["runs"] == 2 and plan["workers"] == 1
+    assert plan["runs"] == 3 and plan["workers"] == 1  # the grid of 2, and a replicate for the third student
     assert plan["steps"] >= 10 and plan["est_total_s"] <= 300
     assert plan["paces"]["tiny-llama/lora"]["source"] == "calibration"  # a fresh server has no history
     assert len(made["cells"]) == 3  # two planned cells and a replicate seed for the third student

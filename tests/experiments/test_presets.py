@@ -75,3 +75,14 @@ def test_a_bad_custom_spec_names_the_field(body: dict, field: str, message: str)
     error = caught.value.errors()[0]["ctx"]["error"]
     assert error.field == field
     assert message in str(error)
+
+
+def test_a_preset_whose_values_change_keeps_its_question_and_predicts_on_its_own_ends() -> None:
+    from app.experiments.service import ExperimentService
+
+    spec = ExperimentSpec.model_validate({**presets()["rank"].spec().model_dump(), "values": [1, 2, 4]})
+    prediction, question, primary = ExperimentService._framing(None, spec, "rank")  # type: ignore[arg-type]
+    assert question == "Does rank matter?" and primary == "eval_loss"
+    assert (prediction.a, prediction.b, prediction.measure) == (4, 1, "eval_loss")
+    kept, _, _ = ExperimentService._framing(None, presets()["rank"].spec(), "rank")  # type: ignore[arg-type]
+    assert kept == presets()["rank"].prediction
