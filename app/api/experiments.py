@@ -14,13 +14,13 @@ from starlette.requests import HTTPConnection
 from app.api.classes import Code
 from app.api.deps import ClassroomDep, CredentialsDep, Instructor
 from app.api.errors import field_error
-from app.classroom.auth import Credentials
 from app.classroom.room import Classroom
 from app.classroom.service import Member
 from app.experiments.presets import UnknownPreset, get_preset, presets, recorded_result
 from app.experiments.results import results_csv
 from app.experiments.service import ExperimentError, ExperimentService
 from app.experiments.spec import MEASURES, ExperimentSpec, MeasureName, SpecError, Value
+from app.identity import Credentials
 
 router = APIRouter(tags=["experiments"])
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from app.events import TERMINAL_TYPES
-from app.jobs.store import EventRow, JobRow
+from app.rows import EventRow, JobRow
 from app.training.methods import resolve_config
 from app.training.train_config import TrainConfig
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.experiments.spec import MEASURES, value_label
-from app.experiments.tables import CellRow, ExperimentRow
+from app.rows import CellRow, ExperimentRow
 
 
 def run_state(cell: CellRow, job_states: dict[str, str]) -> str:

@@ -18,8 +18,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from app.classroom.auth import INSTRUCTOR_OWNER, Credentials, StudentSeat
-from app.classroom.limits import LimitExceeded, check_config
+from app.classroom.auth import StudentSeat
+from app.classroom.class_rules import LimitExceeded, check_config
 from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo
 from app.experiments import planner
@@ -28,10 +28,11 @@ from app.experiments.planner import Pace, Plan, PlanError
 from app.experiments.presets import get_preset
 from app.experiments.results import grade, results_body
 from app.experiments.spec import ExperimentSpec, Prediction, PredictionChoice, value_label
-from app.experiments.tables import CellRow, ExperimentRow
+from app.identity import INSTRUCTOR_OWNER, Credentials
 from app.jobs.state import FINISHED
-from app.jobs.store import JobRow, JobStore
+from app.jobs.store import JobStore
 from app.jobs.submit import JobSubmitter
+from app.rows import CellRow, ExperimentRow, JobRow
 from app.training.methods import resolve_config
 from app.training.train_config import TrainConfig
 

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from app import lessons
 from app.experiments.presets import PresetError, experiments_dir, load_presets, parse_preset, presets
 from app.experiments.spec import ExperimentSpec
+from app.lesson.content import get_lesson
 from app.training.methods import resolve_config
 from app.training.train_config import TrainConfig
 
@@ -22,7 +22,7 @@ ISSUE_PRESETS = {"rank", "how-much-moves", "lr-lora-vs-full", "which-modules", "
 def test_every_preset_file_parses_and_fits_the_lesson() -> None:
     found = load_presets(experiments_dir())
     assert set(found) == ISSUE_PRESETS
-    sections = {s.id for s in lessons.get_lesson("fine-tuning-llms").sections}
+    sections = {s.id for s in get_lesson("fine-tuning-llms").sections}
     for preset in found.values():
         assert preset.section in sections, preset.id
         spec = preset.spec()
