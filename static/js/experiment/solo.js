@@ -3,7 +3,7 @@
 // cell of their own beside it; when it ends, its point joins the recorded plot as "your run".
 import { h, nextId } from '../dom.js';
 import { api } from '../api.js';
-import { JobStore } from '../store.js';
+import { JobEvents } from '../store.js';
 import { follow } from '../ws.js';
 import { ClassResult } from './class-result.js';
 import { presets } from './info.js';
@@ -46,7 +46,7 @@ function ownCell(box, preset, recorded, result) {
       const job = await api.startJob(cellConfig(preset, recorded, valueIndex, seriesIndex, seed));
       status.textContent = `Your run is job ${job.id}: it plays in the live panel; its point joins this plot when it ends.`;
       watchInPanel(job.id, { scroll: false });
-      const store = new JobStore(job.id);
+      const store = new JobEvents(job.id);
       const value = preset.values[valueIndex];
       const run = { job_id: job.id, value, setting: { [preset.variable]: value }, seed, series: preset.series?.[seriesIndex]?.label ?? null };
       result.setOwn({ jobId: job.id });
