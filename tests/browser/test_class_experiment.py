@@ -17,8 +17,9 @@ import pytest
 
 from app.config import Settings
 from app.main import create_app
-from tests.browser.conftest import ARTIFACTS, IGNORED_CONSOLE, LESSON, chromium_path
+from tests.browser.conftest import ARTIFACTS, LESSON, chromium_path
 from tests.browser.test_accessibility import serious_violations
+from tests.browser.test_classroom_flow import new_page
 from tests.utils.server import live_server
 
 pytestmark = pytest.mark.browser
@@ -41,29 +42,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def new_page(browser, base: str, errors: list[str], who: str):  # noqa: ANN001, ANN201
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base, bypass_csp=True)
-    page = context.new_page()
-    page.on("pageerror", lambda e: errors.append(f"{who} page error: {e}"))
-    page.on(
-        "console",
-        lambda m: (
-            m.type == "error" and not IGNORED_CONSOLE.search(m.text) and errors.append(f"{who}: {m.text}")
-        ),
-    )
-    return page
-
-
 def plan_on_dashboard(teacher, errors: list[str]) -> str:  # noqa: ANN001
     """Plans a custom rank experiment (three values, tiny-llama) from the dashboard's form."""
     form = teacher.locator(".experiment-form")
     form.wait_for()
     form.locator("#exp-preset").select_option("")
-    form.locator("#exp-variable").fill("rank")
-    form.locator("#exp-values").fill(", ".join(RANKS))
-    form.locator("#exp-replicates").fill("1")
-    form.locator("#exp-fixed").fill("model=tiny-llama, method=lora, task=tone")
-    form.locator("#exp-measures").fill("eval_loss, wall_s")
+    custom = {
+        "variable": "rank",
+        "values": ", ".join(RANKS),
+        "replicates": "1",
+        "fixed": "model=tiny-llama, method=lora, task=tone",
+        "measures": "eval_loss, wall_s",
+    }
+    for name, value in custom.items():
+        form.locator(f"#exp-{name}").fill(value)
     # Too little time: the server's 422 says what would fit, in the plan's place.
     form.locator("#exp-budget").fill("30")
     form.locator("button[type=submit]").click()

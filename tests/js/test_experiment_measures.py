@@ -4,25 +4,20 @@ way the class's points are (app.experiments.measures), on every recorded run the
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from app.experiments.measures import measures_of
+from tests.js.test_node import node_binary
 
 HERE = Path(__file__).resolve().parent
 RECORDED = HERE.parents[1] / "lessons" / "fine-tuning-llms" / "recorded"
 
 
 def test_solo_measures_equal_the_servers() -> None:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is not installed; CI must run the JavaScript unit tests")
-        pytest.skip("node is not installed")
+    node = node_binary()
     runs = sorted(RECORDED.glob("*.jsonl"))
     assert runs, "no recorded runs to measure"
     module = (HERE.parents[1] / "static" / "js" / "experiment" / "measures.js").as_uri()
