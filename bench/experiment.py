@@ -104,9 +104,9 @@ def run_class(
         # ``done`` is stored (jobs.finished_at) after the worker has saved the adapter; the event's own
         # time is when training ended, before that save: both are reported, the target is on the first
         stored_at = teacher.get(f"/api/jobs/{job_id}").json()["finished_at"]
-        made_at = teacher.get(f"/api/jobs/{job_id}/events").json()[-1]["time"]
+        event_at = teacher.get(f"/api/jobs/{job_id}/events").json()[-1]["time"]
         latencies[job_id] = arrivals[job_id] - stored_at
-        from_event[job_id] = arrivals[job_id] - made_at
+        from_event[job_id] = arrivals[job_id] - event_at
     last = max(arrivals.values()) if arrivals else time.time()
     for client in (teacher, *pupils):
         client.close()
@@ -154,7 +154,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "runs",
             "wall_s (first start → last point)",
             "jobs/min",
-            "done→point p50 s",
+            "stored done→point p50 s",
             "p100 s",
             "load before",
         ],

@@ -243,41 +243,45 @@ class ExperimentService:
 
     def _assign(self, experiment_id: str, member_id: str) -> CellRow:
         """The member's cell: theirs already, else the first free planned cell (compare-and-set),
-        else a new replicate of the value with the fewest cells. Safe under concurrent requests."""
+        else a new replicate of the value with the fewest cells. Safe under concurrent requests: a
+        lost race (another request took the cell, the position, or gave this member a cell meanwhile:
+        the unique constraints) is tried again."""
         for _ in range(20):
-            with self.sessions.begin() as session:
-                mine = session.scalar(
-                    select(CellRow).where(
-                        CellRow.experiment_id == experiment_id, CellRow.member_id == member_id
-                    )
-                )
-                if mine is not None:
-                    return mine
-                free = session.scalars(
-                    select(CellRow.id)
-                    .where(CellRow.experiment_id == experiment_id, CellRow.member_id.is_(None))
-                    .where(CellRow.started_at.is_(None))
-                    .order_by(CellRow.position)
-                    .limit(1)
-                ).first()
-                if free is not None:
-                    taken = session.execute(
-                        update(CellRow)
-                        .where(CellRow.id == free, CellRow.member_id.is_(None))
-                        .values(member_id=member_id)
-                    ).rowcount
-                    if taken == 1:
-                        self._bump(session, experiment_id)
-                        return session.get(CellRow, free)
-                    continue  # another request took it first: look again
             try:
-                with self.sessions.begin() as session:
-                    cell = self._replicate(session, experiment_id, member_id)
-                    self._bump(session, experiment_id)
-                    return cell
-            except IntegrityError:  # a concurrent assignment took the position (or this member)
+                cell = self._try_assign(experiment_id, member_id)
+            except IntegrityError:
                 continue
+            if cell is not None:
+                return cell
         raise ExperimentError("could not assign a cell; try again", 503)
+
+    def _try_assign(self, experiment_id: str, member_id: str) -> CellRow | None:
+        with self.sessions.begin() as session:
+            mine = session.scalar(
+                select(CellRow).where(CellRow.experiment_id == experiment_id, CellRow.member_id == member_id)
+            )
+            if mine is not None:
+                return mine
+            free = session.scalars(
+                select(CellRow.id)
+                .where(CellRow.experiment_id == experiment_id, CellRow.member_id.is_(None))
+                .where(CellRow.started_at.is_(None))
+                .order_by(CellRow.position)
+                .limit(1)
+            ).first()
+            if free is not None:
+                taken = session.execute(
+                    update(CellRow)
+                    .where(CellRow.id == free, CellRow.member_id.is_(None))
+                    .values(member_id=member_id)
+                ).rowcount
+                if taken != 1:
+                    return None  # another request took it first: look again
+                self._bump(session, experiment_id)
+                return session.get(CellRow, free)
+            cell = self._replicate(session, experiment_id, member_id)
+            self._bump(session, experiment_id)
+            return cell
 
     def _replicate(self, session: Any, experiment_id: str, member_id: str) -> CellRow:
         cells = session.scalars(select(CellRow).where(CellRow.experiment_id == experiment_id)).all()
