@@ -9,7 +9,8 @@ from tests.browser.conftest import mount_all, open_lesson
 
 pytestmark = pytest.mark.browser
 
-USED = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => (p.data || []).map(t => t.type || 'scatter'))"""
+USED = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .flatMap(p => (p.data || []).map(t => t.type || 'scatter'))"""
 
 
 def test_every_drawn_trace_type_is_in_the_bundle(page) -> None:

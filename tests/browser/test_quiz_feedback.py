@@ -22,7 +22,8 @@ def check(page) -> list[dict]:
     return page.eval_on_selector_all(
         "#quiz fieldset",
         """sets => sets.map(s => ({ id: s.dataset.question, text: s.querySelector('.result').innerText,
-               kind: s.querySelector('.result').className, answer: s.querySelector('label.is-answer input')?.value }))""",
+               kind: s.querySelector('.result').className,
+               answer: s.querySelector('label.is-answer input')?.value }))""",
     )
 
 
@@ -47,7 +48,8 @@ def test_no_stray_text_in_any_feedback(page, base_url: str) -> None:
             f"#quiz fieldset[data-question='{question['id']}'] input[value='{answers[question['id']]}']"
         ).check()
     second = check(page)
-    assert page.locator("#quiz .score").inner_text().startswith(f"You got {len(questions)} of {len(questions)}")
+    total = len(questions)
+    assert page.locator("#quiz .score").inner_text().startswith(f"You got {total} of {total}")
     assert all("correct" in r["kind"] for r in second)
     for r in first + second:
         assert not STRAY.search(r["text"]), f"{r['id']}: {r['text']!r}"
