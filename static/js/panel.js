@@ -87,6 +87,7 @@ export async function mount(container) {
         break;
       case 'started':
         setStat('queue', '–');
+        for (const label of container.querySelectorAll('[data-run-label]')) label.textContent = ` Live run: ${event.method} on ${event.model}`;
         setStat('trainable', compact(event.trainable_params));
         setStat('share', pct(event.trainable_pct));
         setStat('device', event.device);
@@ -223,7 +224,7 @@ export async function mount(container) {
     const what = next.started ? `${next.started.method} on ${next.started.model}` : 'run';
     status.before(h('p', { class: 'panel-badge' }, label, badge === 'recorded'
       ? ` A recorded ${what}, shipped with the lesson (real numbers from ftlab train). Press Start to train your own.`
-      : ` Job ${next.jobId}`));
+      : h('span', { 'data-run-label': '' }, ` Live run${next.started ? `: ${what}` : ''}`))); // not the job id: it says nothing to a student
     for (const event of next.events) render(event, next); // the store keeps them in seq order
     unsubscribe();
     unsubscribe = next.subscribe(render);

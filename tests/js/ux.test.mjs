@@ -50,3 +50,15 @@ test('tiny trainable shares read as percentages, not exponents', () => {
   assert.equal(pct(0.0034), '0.0034%');
   assert.equal(pct(0.68), '0.680%');
 });
+
+test("the presenter's quiz summary puts the least often right first, unanswered last", async () => {
+  const { orderQuestions } = await import('../../static/js/classroom/dashboard-view.js');
+  const qs = [
+    { id: 'a', answered: 10, share_correct: 0.9 },
+    { id: 'b', answered: 0, share_correct: null },
+    { id: 'c', answered: 10, share_correct: 0.24 },
+    { id: 'd', answered: 5, share_correct: 0.6 },
+  ];
+  assert.deepEqual(orderQuestions(qs, true).map(([q, i]) => `${q.id}${i + 1}`), ['c3', 'd4', 'a1', 'b2']);
+  assert.deepEqual(orderQuestions(qs, false).map(([q]) => q.id), ['a', 'b', 'c', 'd']);
+});

@@ -56,6 +56,19 @@ export function quietTrace(trace) {
   return trace.type === 'surface' ? { contours: QUIET_CONTOURS, ...trace } : trace;
 }
 
+// Projector mode (or a chart's own larger font): sizes a chart set itself (3D tick labels, legends,
+// titles) grow by the same factor as the base font, so no text stays at laptop size on the wall.
+export function scaleFonts(value, factor) {
+  if (Array.isArray(value)) return value.map((v) => scaleFonts(v, factor));
+  if (!value || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, v] of Object.entries(value)) {
+    if ((key === 'font' || key === 'tickfont') && v && typeof v.size === 'number') out[key] = { ...v, size: Math.round(v.size * factor) };
+    else out[key] = scaleFonts(v, factor);
+  }
+  return out;
+}
+
 export class Chart {
   constructor(container, { label, height = 360, fontSize = null } = {}) {
     uid += 1;
@@ -139,7 +152,8 @@ export class Chart {
   fullLayout() {
     const projector = document.documentElement.classList.contains('projector');
     const size = this.fontSize || (projector ? 20 : BASE_LAYOUT.font.size);
-    const own = this.layout();
+    const factor = size / BASE_LAYOUT.font.size;
+    const own = factor === 1 ? this.layout() : scaleFonts(this.layout(), factor);
     const layout = {
       ...BASE_LAYOUT,
       font: { ...BASE_LAYOUT.font, size },
@@ -147,7 +161,6 @@ export class Chart {
       uirevision: 'keep', // a redraw with new data keeps the user's zoom and camera
       ...own,
     };
-    if (own.title && (this.fontSize || projector)) layout.title = { ...own.title, font: { ...own.title.font, size: size + 2 } };
     if (layout.scene) layout.scene = quietScene(layout.scene);
     if (layout.scene && this.camera) layout.scene = { ...layout.scene, camera: this.camera };
     return layout;

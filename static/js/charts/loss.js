@@ -72,8 +72,9 @@ export class LossChart extends Chart {
 
   layout() {
     return {
-      xaxis: { title: { text: 'step' }, zeroline: false },
-      yaxis: { title: { text: 'loss' }, type: this.log ? 'log' : 'linear' },
+      // automargin: with a large font (presenter, projector) the titles move out past the tick labels
+      xaxis: { title: { text: 'step', standoff: 8 }, zeroline: false, automargin: true },
+      yaxis: { title: { text: 'loss', standoff: 8 }, type: this.log ? 'log' : 'linear', automargin: true },
       // Many runs: legend at the side, so it never sits on the axis title.
       legend: this.series.size > 1 ? { orientation: 'v', x: 1.02, y: 1 } : { orientation: 'h', y: -0.3 },
       margin: { l: 60, r: 20, t: 20, b: this.series.size > 1 ? 50 : 90 },
