@@ -49,3 +49,20 @@ def test_calculator_chart_before_controls_on_a_phone(browser, base_url: str) -> 
         assert chart < controls
     finally:
         context.close()
+
+
+def test_hero_caption_is_announced_once_not_every_frame(page) -> None:
+    open_lesson(page)
+    page.wait_for_function("document.querySelector('.hero-summary').textContent.includes('step')")
+    assert page.locator(".hero-summary").get_attribute("aria-live") is None
+    status = page.locator(".hero [role=status]")
+    assert status.inner_text() == ""  # the first play is not read out
+    page.evaluate(
+        """() => { window.__said = 0; new MutationObserver(() => { window.__said += 1; }).observe(
+             document.querySelector('.hero [role=status]'),
+             { childList: true, characterData: true, subtree: true }); }"""
+    )
+    page.get_by_role("button", name="Replay the run").click()
+    page.wait_for_function("document.querySelector('.hero [role=status]').textContent.includes('step')")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__said") == 1
