@@ -40,21 +40,10 @@ def test_every_column_fits_at_1440(page) -> None:
     page.wait_for_function(f"{plot}.data.every(t => t.mode === 'lines+markers')")
 
 
-def test_rows_stack_on_a_phone(browser, base_url: str) -> None:  # noqa: ANN001
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        base_url=base_url,
-        bypass_csp=True,
-    )
-    try:
-        page = context.new_page()
-        show_compare(page)
-        fits = page.evaluate(WIDTHS)
-        assert fits[0] <= fits[1] + 1, fits
-        cell = page.locator("#widget-compare tbody tr").first.locator("td").last
-        assert cell.is_visible()
-        assert page.evaluate(BEFORE) != "none"
-    finally:
-        context.close()
+def test_rows_stack_on_a_phone(phone) -> None:
+    show_compare(phone)
+    fits = phone.evaluate(WIDTHS)
+    assert fits[0] <= fits[1] + 1, fits
+    cell = phone.locator("#widget-compare tbody tr").first.locator("td").last
+    assert cell.is_visible()
+    assert phone.evaluate(BEFORE) != "none"

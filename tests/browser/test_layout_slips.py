@@ -31,24 +31,13 @@ def test_rank_slider_only_for_lora_and_no_unasked_url_parameters(page) -> None:
     assert "mem_method=lora" in page.url and "mem_model" not in page.url
 
 
-def test_calculator_chart_before_controls_on_a_phone(browser, base_url: str) -> None:  # noqa: ANN001
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        base_url=base_url,
-        bypass_csp=True,
-    )
-    try:
-        page = context.new_page()
-        open_lesson(page)
-        page.locator(CALC).scroll_into_view_if_needed()
-        page.wait_for_selector(f"{CALC} .plot")
-        chart = page.evaluate(f"document.querySelector('{CALC} .plot-row').getBoundingClientRect().top")
-        controls = page.evaluate(f"document.querySelector('{CALC} .controls').getBoundingClientRect().top")
-        assert chart < controls
-    finally:
-        context.close()
+def test_calculator_chart_before_controls_on_a_phone(phone) -> None:
+    open_lesson(phone)
+    phone.locator(CALC).scroll_into_view_if_needed()
+    phone.wait_for_selector(f"{CALC} .plot")
+    chart = phone.evaluate(f"document.querySelector('{CALC} .plot-row').getBoundingClientRect().top")
+    controls = phone.evaluate(f"document.querySelector('{CALC} .controls').getBoundingClientRect().top")
+    assert chart < controls
 
 
 def test_hero_caption_is_announced_once_not_every_frame(page) -> None:

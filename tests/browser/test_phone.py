@@ -3,28 +3,11 @@ are shorter than on a laptop, and the contents list is near the top (issue 21, p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.browser.conftest import LESSON
+from tests.browser.conftest import LESSON, PHONE
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone(browser, base_url: str) -> Iterator[object]:
-    context = browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, base_url=base_url, bypass_csp=True
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def swipe_up(page, x: float, y: float, distance: int = 300, steps: int = 12) -> None:
