@@ -23,8 +23,11 @@ TINY_EXPERIMENT: dict[str, Any] = {
 }
 
 
-def create(client: httpx.Client, code: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    response = client.post(f"/api/classes/{code}/experiments", json=body or TINY_EXPERIMENT, timeout=300)
+def create(
+    client: httpx.Client, code: str, body: dict[str, Any] | None = None, timeout: float = 300
+) -> dict[str, Any]:
+    """POST the experiment (its first use of a model/method waits for a calibration run)."""
+    response = client.post(f"/api/classes/{code}/experiments", json=body or TINY_EXPERIMENT, timeout=timeout)
     assert response.status_code == 201, response.text
     return response.json()
 

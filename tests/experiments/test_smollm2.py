@@ -47,10 +47,10 @@ def sqlite_server(tmp_path: Path) -> Iterator[str]:
 
 def test_a_smollm2_rank_experiment_measures_what_rank_does(sqlite_server: str) -> None:
     teacher = instructor(sqlite_server)
-    teacher.timeout = 1800
     code = open_class(sqlite_server)
     pupils = [student(sqlite_server, code, name) for name in ("ann", "bob")]
-    made = create(teacher, code, {"variable": "rank", "values": [2, 8], "fixed": FIXED, "budget_s": 3600})
+    body = {"variable": "rank", "values": [2, 8], "fixed": FIXED, "budget_s": 3600}
+    made = create(teacher, code, body, timeout=1500)  # the server waits ≤ 600 s for its calibration run
     pace = made["plan"]["paces"]["smollm2-135m/lora"]
     assert pace["source"] == "calibration" and pace["step_s"] > 0
     assert made["plan"]["steps"] == 10 and made["plan"]["seq_len"] == 64
