@@ -106,7 +106,16 @@ function apply(results) {
 
 // A cell nobody started (its student left, or never came): run it now, or give it to another student.
 function cellActions(run, n) {
-  if (presenting || run.state !== 'waiting') return '';
+  // A failed or cancelled run (its student removed, say) can run again; only a cell never started moves.
+  if (presenting || !['waiting', 'failed', 'cancelled'].includes(run.state)) return '';
+  if (run.state !== 'waiting') {
+    const again = h('button', { type: 'button', class: 'link-button', 'data-run-cell': '' }, 'Run again');
+    again.addEventListener('click', () => act(`Run cell ${n}`, async () => {
+      const started = await experiments.runCell(code, current.id, run.cell_id);
+      status.textContent = `Cell ${n} runs again as job ${started.job_id}.`;
+    }));
+    return again;
+  }
   const pick = h('select', { 'aria-label': `Give cell ${n} to`, 'data-assign': '' },
     h('option', { value: '' }, 'nobody (next to ask)'), students.map((s) => h('option', { value: s.id }, s.name)));
   const assign = h('button', { type: 'button', class: 'link-button' }, 'Reassign');
