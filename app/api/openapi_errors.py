@@ -55,6 +55,17 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("get", "/api/classes/{code}/results.csv"): INSTRUCTOR,
     ("delete", "/api/classes/{code}/members/{member_id}"): INSTRUCTOR,
     ("post", "/api/auth/login"): {403},
+    ("post", "/api/classes/{code}/experiments"): INSTRUCTOR | {503},  # 503: calibration did not finish
+    ("get", "/api/classes/{code}/experiments"): {403},
+    ("get", "/api/classes/{code}/experiments/{experiment_id}"): INSTRUCTOR,
+    ("get", "/api/classes/{code}/experiments/{experiment_id}/cell"): {403},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cell/prediction"): {403, 409},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cell/start"): {403, 409, 429, 503},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/start"): INSTRUCTOR | {409},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cells/{cell_id}/run"): INSTRUCTOR | {409, 503},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cells/{cell_id}/assign"): INSTRUCTOR | {409},
+    ("get", "/api/classes/{code}/experiments/{experiment_id}/results"): {401, 403},
+    ("get", "/api/classes/{code}/experiments/{experiment_id}/results.csv"): INSTRUCTOR,
 }
 
 

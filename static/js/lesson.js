@@ -98,5 +98,7 @@ if (fold) {
     if (!wide.matches && e.target.closest('a[data-nav]')) fold.open = false;
   });
 }
+// A class experiment (a student's cell, the class result) or, for a solo learner, the recorded one.
+import('./experiment/lesson-experiment.js').catch((err) => console.warn(err));
 // Tests and instructors can ask for every widget at once.
 window.ftlabMountAll = () => Promise.all(slots.map(mountWidget));

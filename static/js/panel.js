@@ -284,6 +284,11 @@ export async function mount(container) {
     }
   });
 
+  // A class experiment's cell (experiment/cell.js) hands the panel the student's run to play.
+  window.addEventListener('ftlab:follow-job', (e) => {
+    if (store?.jobId !== e.detail.jobId) followJob(e.detail.jobId);
+  });
+
   const jobId = getParam('job');
   if (jobId && /^[A-Za-z0-9_-]{1,32}$/.test(jobId)) {
     try {

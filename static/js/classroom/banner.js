@@ -37,6 +37,8 @@ async function start() {
   const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(state.code)}`, {
     onMessage: (data) => {
       if (data.type === 'class') apply(data);
+      // Other parts of the page (the class experiment) hear the same channel.
+      window.dispatchEvent(new CustomEvent('ftlab:class-message', { detail: data }));
     },
     onStatus: (status) => {
       if (status === 'class closed') note.textContent = 'This class has ended.';

@@ -84,6 +84,7 @@ function render(snapshot) {
 
 const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(code)}/dashboard`, {
   onMessage: (data) => {
+    window.dispatchEvent(new CustomEvent('ftlab:dashboard', { detail: data })); // experiment-admin.js listens too
     if (data.type !== 'dashboard') return;
     render(data);
     if (!data.class.closed) connection.textContent = `Live · ${new Date().toLocaleTimeString()}`;
