@@ -24,6 +24,7 @@ from app.api import (
     class_pages,
     class_ws,
     classes,
+    experiments,
     health,
     jobs,
     lessons,
@@ -44,11 +45,14 @@ from app.classroom.hub import ClassHub
 from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
+from app.experiments.service import ExperimentService
+from app.experiments.watcher import ResultWatcher
 from app.jobs.files.adapter_service import AdapterService
 from app.jobs.files.combined_store import CombinedStore
 from app.jobs.migrate import upgrade_last_seq
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
+from app.jobs.submit import JobSubmitter
 from app.limits.classes import ClassGuard
 from app.limits.counters import RateLimiter
 from app.limits.generation import GenerationGate
@@ -103,15 +107,36 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.adapters = AdapterService(
         store, CombinedStore(sessions), settings.data_dir, runner.run_on_adapter_lab
     )
+    submitter = JobSubmitter(
+        runner,
+        store,
+        settings.data_dir,
+        settings.allowed_hub_models,
+        app.state.classroom,
+        app.state.class_guard,
+    )
+    app.state.experiments = ExperimentService(
+        sessions,
+        store,
+        app.state.classroom,
+        submitter,
+        workers=lambda: workers,
+        executor="local" if settings.runner == "local" else "ray",
+    )
     relay = (
         await _start_relay(app, PgRelay(store.url, broadcaster, store, hub.notify_here, origin))
         if store.notifies
         else None
     )
     await anyio.to_thread.run_sync(runner.start)
+    # every process measures finished cells and tells its own class sockets (see app.experiments.watcher)
+    app.state.result_watcher = watcher = ResultWatcher(app.state.experiments, hub.notify_here)
+    watching = asyncio.create_task(watcher.run(), name="ftlab-experiment-results")
     try:
         yield
     finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
         gate.close()
         await anyio.to_thread.run_sync(runner.stop, STOP_WORKERS_S)
         if relay is not None:
@@ -152,6 +177,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router, adapters_router)
     classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)
+    classroom += (experiments.router,)
     for router in (*routers, *classroom):
         app.include_router(router)
     declare_error_responses(app)

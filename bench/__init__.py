@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "memory": "bench.memory",
     "fanout-pg": "bench.fanout_pg",  # needs PostgreSQL
     "cluster": "bench.cluster",  # needs PostgreSQL (and a Ray cluster for its Ray row)
+    "experiment": "bench.experiment",  # a served class runs the rank preset (SmolLM2; --quick: tiny-llama)
 }
 
 

@@ -95,6 +95,17 @@ async def _send(websocket: WebSocket, data: dict[str, Any]) -> None:
     await websocket.send_text(json.dumps(data, separators=(",", ":")))
 
 
+async def _send_experiments(
+    websocket: WebSocket, experiments: Any, code: str, viewer: str | None, sent: dict[str, int]
+) -> None:
+    """``{"type": "experiment", "experiment_id", "version", "results"}`` for each experiment of the
+    class that changed since this socket last sent it (``viewer``: the student, None: instructor)."""
+    if experiments is None:
+        return
+    for message in await run_in_threadpool(experiments.updates, code, viewer, sent):
+        await _send(websocket, message)
+
+
 @router.websocket("/ws/classes/{code}")
 async def class_socket(
     websocket: WebSocket,
@@ -110,14 +121,21 @@ async def class_socket(
     info, member = admitted
     seat = member.id if member is not None else None
 
+    experiments = getattr(websocket.app.state, "experiments", None)
+    viewer = member.id if member is not None else None
+    sent: dict[str, int] = {}
+
     async def body(listener: Listener) -> None:
         current = info
         await _send(websocket, class_state(current, member))
+        await _send_experiments(websocket, experiments, info.code, viewer, sent)
         while not current.closed:
             changed = await listener.changes()
             if changed & STUDENT_TOPICS:
                 current = await run_in_threadpool(room.service.get_class, info.code)
                 await _send(websocket, class_state(current, member))
+            if "experiment" in changed:
+                await _send_experiments(websocket, experiments, info.code, viewer, sent)
         await websocket.close(code=1000, reason="class closed")
 
     with caps.hold(who.address, seat):  # Throttled before the upgrade: a 429
@@ -141,16 +159,25 @@ async def dashboard_socket(
     def snapshot() -> dict[str, Any]:
         return dashboard_state(room, info.code, quiz.questions(info.lesson), runner)
 
+    experiments = getattr(websocket.app.state, "experiments", None)
+    sent: dict[str, int] = {}
+
     async def body(listener: Listener) -> None:
         data = await run_in_threadpool(snapshot)
         await _send(websocket, data)
+        await _send_experiments(websocket, experiments, info.code, None, sent)
         while True:
             timeout = REFRESH_S if data["active_runs"] else None
             changed = await listener.changes(timeout)
+            if changed == {"experiment"}:  # a run's point: at once, without the dashboard's coalescing
+                await _send_experiments(websocket, experiments, info.code, None, sent)
+                continue
             if changed:
                 await asyncio.sleep(COALESCE_S)
-                await listener.changes(0)  # what arrived meanwhile is in this snapshot too
+                changed |= await listener.changes(0)  # what arrived meanwhile is in this snapshot too
             data = await run_in_threadpool(snapshot)
             await _send(websocket, data)
+            if "experiment" in changed:
+                await _send_experiments(websocket, experiments, info.code, None, sent)
 
     await _serve(websocket, room, info.code, body)

@@ -273,15 +273,17 @@ def close_class(code: Code, room: ClassroomDep) -> dict[str, Any]:
 
 
 @router.get("/{code}/results.csv", dependencies=[Instructor], response_class=Response)
-def results(code: Code, room: ClassroomDep) -> Response:
+def results(code: Code, room: ClassroomDep, request: Request) -> Response:
     info = room.service.get_class(code)
     service = room.service
+    experiments = getattr(request.app.state, "experiments", None)  # predictions join the export
     body = results_csv(
         quiz.questions(info.lesson),
         service.members(info.code, include_removed=True),
         service.all_answers(info.code),
         service.run_counts(info.code),
         info.anonymous,
+        experiments.predictions_by_member(info.code) if experiments is not None else None,
     )
     headers = {"Content-Disposition": f'attachment; filename="ftlab-class-{info.code}-results.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)

@@ -57,6 +57,17 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/classes/{code}/flood"): INSTRUCTOR,
     ("post", "/api/classes/{code}/joining"): INSTRUCTOR,
     ("post", "/api/auth/login"): {403},
+    ("post", "/api/classes/{code}/experiments"): INSTRUCTOR | {503},  # 503: calibration did not finish
+    ("get", "/api/classes/{code}/experiments"): {403},
+    ("get", "/api/classes/{code}/experiments/{experiment_id}"): INSTRUCTOR,
+    ("get", "/api/classes/{code}/experiments/{experiment_id}/cell"): {403},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cell/prediction"): {403, 409},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cell/start"): {403, 409, 429, 503},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/start"): INSTRUCTOR | {409},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cells/{cell_id}/run"): INSTRUCTOR | {409, 503},
+    ("post", "/api/classes/{code}/experiments/{experiment_id}/cells/{cell_id}/assign"): INSTRUCTOR | {409},
+    ("get", "/api/classes/{code}/experiments/{experiment_id}/results"): {401, 403},
+    ("get", "/api/classes/{code}/experiments/{experiment_id}/results.csv"): INSTRUCTOR,
 }
 
 

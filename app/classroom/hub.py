@@ -17,7 +17,7 @@ from collections.abc import Callable
 from app.live.broadcast import Broadcaster, Message, SubscriberOverflow, Subscription
 
 logger = logging.getLogger(__name__)
-TOPICS = frozenset({"members", "answers", "runs", "pin", "limits", "closed"})
+TOPICS = frozenset({"members", "answers", "runs", "pin", "limits", "closed", "experiment"})
 QUEUE_SIZE = 256  # notices a listener may fall behind before it is told "everything changed"
 
 

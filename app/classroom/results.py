@@ -70,16 +70,22 @@ def results_csv(
     answers: dict[str, dict[str, bool]],
     runs: dict[str, int],
     anonymous: bool,
+    extra: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """One row per student: nickname (or 'Student N' in anonymous classes), score, answered, one
-    column per question (1 right, 0 wrong, empty unanswered), runs started."""
+    column per question (1 right, 0 wrong, empty unanswered), runs started, then the ``extra``
+    columns (column → member id → text: e.g. each class experiment's prediction)."""
+    extra = extra or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["nickname", "score", "answered", *[q.id for q in questions], "runs_started"])
+    writer.writerow(["nickname", "score", "answered", *[q.id for q in questions], "runs_started", *extra])
     for member in members:
         mine = answers.get(member.id, {})
         marks = ["" if q.id not in mine else int(mine[q.id]) for q in questions]
         score = sum(1 for q in questions if mine.get(q.id))
         answered = sum(1 for q in questions if q.id in mine)
-        writer.writerow([_cell(member.shown_as(anonymous)), score, answered, *marks, runs.get(member.id, 0)])
+        columns = [_cell(values.get(member.id, "")) for values in extra.values()]
+        writer.writerow(
+            [_cell(member.shown_as(anonymous)), score, answered, *marks, runs.get(member.id, 0), *columns]
+        )
     return out.getvalue()

@@ -26,6 +26,7 @@ from app.lesson.calculators import (
     training_memory,
 )
 from app.lesson.recorded_runs import LM_METHODS, RecordedRun, rank_rows, recorded_runs, sweep
+from app.training.methods import METHODS
 
 # The worked examples of the lesson.
 LORA_D, LORA_R = 4096, 16
@@ -195,16 +196,7 @@ def _adapter_work_figure() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- the recorded runs
 
-METHOD_LABELS = {
-    "full": "full fine-tuning",
-    "lora": "LoRA",
-    "qlora": "QLoRA",
-    "prompt": "prompt tuning",
-    "prefix": "prefix tuning",
-    "sft": "SFT (trl, LoRA)",
-    "dpo": "DPO (trl, LoRA)",
-    "head": "classifier head (MiniLM)",
-}
+METHOD_LABELS = {name: spec.prose_name for name, spec in METHODS.items()}  # as sentences name them
 
 
 def lr_text(value: float) -> str:

@@ -59,6 +59,11 @@ class MethodSpec:
     starts_as_base: bool = False  # at step 0 it computes what the base computes (unless DoRA rounds)
     virtual_tokens_at: str | None = None  # soft prompts: "input" (k vectors) or "every_layer" (prefixes)
     trl: bool = False  # trained on trl's batches and loss (app/training/trl_methods.py)
+    in_prose: str = ""  # its name inside a sentence of the lesson (default: ``label``)
+
+    @property
+    def prose_name(self) -> str:
+        return self.in_prose or self.label
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -83,6 +88,7 @@ METHODS: dict[str, MethodSpec] = {
             },
             writes_base=True,
             starts_as_base=True,
+            in_prose="full fine-tuning",
         ),
         MethodSpec(
             "lora",
@@ -118,6 +124,7 @@ METHODS: dict[str, MethodSpec] = {
             "soft_prompt",
             {"causal": Defaults(steps=30, lr=3e-2, eval_every=15, spectrum_every=5, **_CHAT)},
             virtual_tokens_at="input",
+            in_prose="prompt tuning",
         ),
         MethodSpec(
             "prefix",
@@ -127,6 +134,7 @@ METHODS: dict[str, MethodSpec] = {
             "soft_prompt",
             {"causal": Defaults(steps=30, lr=1e-2, eval_every=15, spectrum_every=5, **_CHAT)},
             virtual_tokens_at="every_layer",
+            in_prose="prefix tuning",
         ),
         MethodSpec(
             "head",
@@ -139,6 +147,7 @@ METHODS: dict[str, MethodSpec] = {
                     steps=60, lr=3e-3, batch_size=16, seq_len=64, eval_every=20, spectrum_every=60
                 )
             },
+            in_prose="classifier head (MiniLM)",
         ),
         # sft: batch_size counts rows of seq_len tokens into which trl packs whole examples (2.05 SmolLM2
         # tone examples per 192-token row): about lora's 4 examples a step, without computing any padding.
@@ -158,6 +167,7 @@ METHODS: dict[str, MethodSpec] = {
             lora_adapter=True,
             starts_as_base=True,
             trl=True,
+            in_prose="SFT (trl, LoRA)",
         ),
         # dpo: batch_size counts pairs; each step runs the policy and the reference (adapter off) on both
         # answers of each pair (3.5 s a step for SmolLM2 on one CPU thread, lora's: 2.25 s). lr 1e-3: on
@@ -178,6 +188,7 @@ METHODS: dict[str, MethodSpec] = {
             task_kind="preference",
             lora_adapter=True,
             trl=True,
+            in_prose="DPO (trl, LoRA)",
         ),
     )
 }
