@@ -35,9 +35,9 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/jobs/{job_id}/cancel"): {403, 409},
     ("get", "/api/jobs/{job_id}/adapter"): {409},
     ("post", "/api/jobs/{job_id}/generate"): {409, 429, 503},
-    ("post", "/api/jobs/{job_id}/merge"): {409, 503},  # 503: the adapter lab's worker was lost
-    ("post", "/api/adapters/combine"): {409, 503},
-    ("post", "/api/adapters/{adapter_id}/generate"): {409, 503},
+    ("post", "/api/jobs/{job_id}/merge"): {409, 429, 503},  # 503: the adapter lab's worker was lost
+    ("post", "/api/adapters/combine"): {404, 409, 429, 503},  # 404: a job it names does not exist
+    ("post", "/api/adapters/{adapter_id}/generate"): {409, 429, 503},
     ("post", "/api/tasks"): {403, 409},
     ("post", "/api/classes"): INSTRUCTOR,
     ("get", "/api/classes"): INSTRUCTOR,
@@ -54,6 +54,8 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/classes/{code}/close"): INSTRUCTOR,
     ("get", "/api/classes/{code}/results.csv"): INSTRUCTOR,
     ("delete", "/api/classes/{code}/members/{member_id}"): INSTRUCTOR,
+    ("post", "/api/classes/{code}/flood"): INSTRUCTOR,
+    ("post", "/api/classes/{code}/joining"): INSTRUCTOR,
     ("post", "/api/auth/login"): {403},
     ("post", "/api/classes/{code}/experiments"): INSTRUCTOR | {503},  # 503: calibration did not finish
     ("get", "/api/classes/{code}/experiments"): {403},

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.training.registry import UnknownModelError, spec_for
+from app.training.registry import MODEL_REGISTRY, UnknownModelError, spec_for
 from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:
@@ -226,6 +226,7 @@ def resolve_config(cfg: TrainConfig, task_kind: str | None = None) -> TrainConfi
         )
     _check_task(cfg, method, model.kind, task_kind)
     _check_options(cfg)
+    _check_targets(cfg, model)
     defaults = method.defaults[model.kind]
     filled: dict[str, Any] = {
         key: getattr(defaults, key)
@@ -286,6 +287,28 @@ def _check_task(cfg: TrainConfig, method: MethodSpec, model_kind: str, task_kind
             + (f" (built-in: {', '.join(examples)})" if examples else "")
             + (f"; for a {task_kind} task use {', '.join(fits)}" if fits else ""),
         )
+
+
+# The linear layers of the registry's architectures (Llama for its causal models, BERT for MiniLM).
+# peft matches a target by the end of a module's dotted name, so "q_proj" and "self_attn.q_proj" fit.
+REGISTRY_LINEAR_MODULES = {
+    "causal": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+    "encoder": ("query", "key", "value", "dense"),
+}
+
+
+def _check_targets(cfg: TrainConfig, model: Any) -> None:
+    """A LoRA target the registry's model lacks is a 422 at submission, not a failure in the run
+    (hub models an instructor allows are not known here: peft checks them when the run starts)."""
+    if cfg.method not in LORA_METHODS or not cfg.target_modules or model.name not in MODEL_REGISTRY:
+        return
+    known = REGISTRY_LINEAR_MODULES[model.kind]
+    for name in cfg.target_modules:
+        if name.rsplit(".", 1)[-1] not in known:
+            raise ConfigError(
+                "target_modules",
+                f"{cfg.model} has no module {name!r}; its linear layers are {', '.join(known)}",
+            )
 
 
 def _check_options(cfg: TrainConfig) -> None:
