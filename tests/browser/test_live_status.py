@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.browser.test_live_panel import PANEL, choose, open_panel
+from tests.browser.panel import PANEL, choose, open_panel
 
 pytestmark = pytest.mark.browser
 
