@@ -72,3 +72,11 @@ def test_memory_widget_matches_server_calculator() -> None:
         for key in ("trainable", "weights", "gradients", "optimizer", "activations", "total", "saved"):
             assert js[key] == pytest.approx(py[key], rel=1e-12), (case, key)
         assert js["trainablePct"] == pytest.approx(py["trainable_pct"], rel=1e-12)
+
+
+def test_page_facts_fixture_is_the_servers() -> None:
+    """The node tests' page facts (tests/fixtures/page_facts.json) are what the server renders."""
+    from app.api.health import page_facts
+
+    fixture = json.loads((HERE.parent / "fixtures" / "page_facts.json").read_text(encoding="utf-8"))
+    assert fixture == json.loads(page_facts())
