@@ -164,7 +164,7 @@ export async function mount(container) {
   }
 
   update({});
-  await Promise.all(METHODS.map(async ([name]) => {
+  await Promise.all(options.map(async ([name]) => {
     measured[name] = await loadRecorded(name).catch(() => null);
   }));
   update({});
