@@ -18,7 +18,7 @@ import { LimitWarning, projectedRun, stageText, stepsThatFit } from './eta.js';
 
 const STATS = [
   ['state', 'state'], ['queue', 'queue position'], ['step', 'step'], ['trainable', 'trainable params'],
-  ['share', 'trainable share'], ['tps', 'tokens / s'], ['eta', 'time left'], ['memory', 'peak memory'], ['device', 'device'],
+  ['share', 'trainable share'], ['tps', 'tokens / s'], ['eta', 'time left'], ['memory', 'peak memory'], ['device', 'device'], ['weights', 'weights from'],
 ];
 
 export async function mount(container) {
@@ -81,6 +81,7 @@ export async function mount(container) {
         setStat('trainable', compact(event.trainable_params));
         setStat('share', pct(event.trainable_pct));
         setStat('device', event.device);
+        setStat('weights', event.weights || 'not recorded');
         status.textContent = `Training ${event.method} on ${event.model}${event.task ? `, task ${event.task}` : ''}.`;
         useGeometry(event.method);
         break;
