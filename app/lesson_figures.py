@@ -184,7 +184,27 @@ def lesson_figures() -> dict[str, str]:
     }
     figures |= _memory_figures() | _comparison_figures() | _quantisation_figures() | _hardware_figures()
     figures |= adapter_lab_figures()  # the recorded adapter-lab session (lessons/.../adapter-lab.json)
-    return figures | run_figures() | _adapter_work_figure()
+    return figures | run_figures() | _adapter_work_figure() | _widget_question_figures()
+
+
+QUIZ_LOSS_LINE = 2.0  # the loss level a quiz question asks about on the recorded LoRA curve
+
+
+def _widget_question_figures() -> dict[str, str]:
+    """Answers (and wrong choices) of the quiz questions that are read off a widget: the memory
+    calculator's totals at its default rank and sequence length, and the recorded LoRA run's curve."""
+    out = {}
+    for key in ("13", "70"):
+        shape = preset(key)
+        for method, ckpt in (("lora", True), ("lora", False), ("qlora", True), ("qlora", False), ("full", True)):
+            est = training_memory(shape, "bf16", method, rank=LORA_R, seq_len=SEQ_LEN, checkpointing=ckpt)
+            out[f"q{key}_{method}{'_ckpt' if ckpt else ''}_total"] = bytes_text(est.total)
+    lora = recorded_runs().get("lora")
+    if lora is not None:
+        below = next(s["step"] for s in lora.steps if s["loss"] < QUIZ_LOSS_LINE)
+        out["q_loss_line"] = f"{QUIZ_LOSS_LINE:.1f}"
+        out["q_lora_first_below"] = str(below)
+    return out
 
 
 def _adapter_work_figure() -> dict[str, str]:

@@ -12,6 +12,8 @@ import yaml
 
 from app import calculators as calc
 from app import lessons
+from app.lesson_figures import METHOD_LABELS
+from app.lesson_runs import LM_METHODS, recorded_runs
 
 SLUG = "fine-tuning-llms"
 FOLDER = lessons.LESSONS_DIR / SLUG
@@ -119,10 +121,10 @@ def test_folds_are_closed_details_with_unique_ids() -> None:
             assert " open" not in attrs  # closed by default
             assert summary.startswith("Go deeper: ")
             ids.append(re.search(r'id="([^"]+)"', attrs).group(1))
-    assert len(ids) >= 8 and len(ids) == len(set(ids)), ids
+    assert len(ids) >= 8 and len(ids) == len(set(ids)), ids  # one Tab stop each: few and large
     sections = lessons.get_lesson(SLUG).sections
     links = [h for s in sections for h in re.findall(r'href="#([^"]+)"', s.html)]
-    assert links and set(links) <= set(ids) | {s.id for s in sections}, links  # the core links its folds
+    assert set(links) <= set(ids) | {s.id for s in sections}, links  # in-page links land somewhere
 
 
 def test_a_fold_renders_its_markdown_and_escapes_its_title() -> None:
@@ -320,7 +322,7 @@ def test_public_quiz_has_no_answers() -> None:
     public = lessons.public_quiz(SLUG).model_dump()
     assert len(public["questions"]) == len(lessons.get_quiz(SLUG).questions)
     for q in public["questions"]:
-        assert set(q) == {"id", "text", "choices", "section"}
+        assert set(q) == {"id", "text", "choices", "section", "figure"}
         assert all(set(c) == {"id", "text"} for c in q["choices"])
 
 
@@ -381,14 +383,39 @@ def test_right_answers_are_spread_over_positions() -> None:
     in_file = [next(i for i, c in enumerate(q.choices) if c.correct) for q in questions]
     for position in range(4):
         assert in_file.count(position) >= len(questions) / 6, (position, in_file)
-    served = []  # the order students see, over many students
-    for student in range(40):
-        public = {
-            q.id: [c.id for c in q.choices] for q in lessons.public_quiz(SLUG, f"student-{student}").questions
-        }
-        served += [public[q.id].index(next(c.id for c in q.choices if c.correct)) for q in questions]
-    shares = [served.count(p) / len(served) for p in range(4)]
-    assert min(shares[:3]) > 0.2 and shares[3] > 0.1, shares  # 3-choice questions have no fourth place
+
+
+
+def served_positions(questions: list[lessons.Question], seed: str) -> list[int]:
+    public = {q.id: [c.id for c in q.choices] for q in lessons.public_quiz(SLUG, seed).questions}
+    return [public[q.id].index(next(c.id for c in q.choices if c.correct)) for q in questions]
+
+
+def test_every_student_sees_the_right_answers_balanced_over_positions() -> None:
+    """In each of 2,000 students' orders, every position holds the right answer equally often ± 1."""
+    questions = lessons.get_quiz(SLUG).questions
+    orders = set()
+    for student in range(2000):
+        served = served_positions(questions, f"student-{student}")
+        counts = [served.count(p) for p in range(4)]
+        assert max(counts) - min(counts) <= 1, (student, counts)
+        orders.add(tuple(served))
+    assert len(orders) > 1900  # the orders still differ between students
+
+
+def test_balance_holds_for_mixed_choice_counts() -> None:
+    """With 3- and 4-choice questions mixed, the three places every question has stay within one."""
+    def question(qid: str, n: int) -> lessons.Question:
+        choices = [lessons.Choice(id=f"c{i}", text=f"choice {i}", correct=i == 0) for i in range(n)]
+        return lessons.Question(id=qid, text="Q?", section="s", choices=choices, explanation="E.")
+
+    questions = [question(f"q{i}", 3 if i % 3 else 4) for i in range(23)]
+    for student in range(300):
+        orders = lessons.balanced_orders(questions, f"s{student}")
+        served = [[c.id for c in orders[q.id]].index("c0") for q in questions]
+        counts = [served.count(p) for p in range(4)]
+        assert max(counts[:3]) - min(counts[:3]) <= 1 and counts[3] >= min(counts[:3]) - 1, counts
+        assert orders == lessons.balanced_orders(questions, f"s{student}")  # deterministic
 
 
 def test_choice_order_is_stable_per_student_and_differs_between_students() -> None:
@@ -399,6 +426,37 @@ def test_choice_order_is_stable_per_student_and_differs_between_students() -> No
     assert order("alice-key") != order("bob-key-1")
     right = right_answers()
     assert lessons.grade(SLUG, right).score == len(right)  # grading goes by id, whatever the order
+
+
+def test_figure_questions_are_answered_by_their_widget() -> None:
+    """At least four questions are read off a figure; each answer is recomputed here from the data the
+    widget draws, and is not given away by the question's own text."""
+    quiz = {q.id: q for q in lessons.get_quiz(SLUG).questions}
+    placed = {w for s in lessons.get_lesson(SLUG).sections for w in s.widgets}
+    figure_questions = [q for q in quiz.values() if q.figure]
+    assert len(figure_questions) >= 4
+    for q in figure_questions:
+        right = next(c.text for c in q.choices if c.correct)
+        assert q.figure in placed and right not in q.text, q.id
+
+    def right(qid: str) -> str:
+        return next(c.text for c in quiz[qid].choices if c.correct)
+
+    for qid, key, method in (("figure-memory-13b", "13", "lora"), ("figure-memory-70b", "70", "qlora")):
+        est = calc.training_memory(calc.preset(key), "bf16", method, rank=16, seq_len=512, checkpointing=True)
+        assert gb(right(qid)) == pytest.approx(est.total, rel=0.01), qid
+        others = [gb(c.text.replace(",", "")) for c in quiz[qid].choices if not c.correct]
+        assert all(abs(o - est.total) > 0.1 * est.total for o in others), qid  # far enough apart to read
+    steps = recorded_runs()["lora"].steps
+    line = float(re.search(r"below (\d+\.\d+)", quiz["figure-lora-curve"].text).group(1))
+    first = next(s["step"] for s in steps if s["loss"] < line)
+    assert right("figure-lora-curve") == f"Step {first}"
+    for choice in quiz["figure-lora-curve"].choices:
+        step = int(choice.text.split()[1])
+        assert choice.correct or steps[step - 1]["loss"] >= line + 0.1 or step > first  # readable
+    runs = recorded_runs()
+    peak = max(LM_METHODS, key=lambda m: runs[m].summary["peak_memory_bytes"])
+    assert right("figure-compare-memory") == METHOD_LABELS[peak]
 
 
 def test_quiz_asks_about_the_recorded_runs_and_about_choosing() -> None:
