@@ -196,7 +196,8 @@ def _widget_question_figures() -> dict[str, str]:
     out = {}
     for key in ("13", "70"):
         shape = preset(key)
-        for method, ckpt in (("lora", True), ("lora", False), ("qlora", True), ("qlora", False), ("full", True)):
+        settings = (("lora", True), ("lora", False), ("qlora", True), ("qlora", False), ("full", True))
+        for method, ckpt in settings:
             est = training_memory(shape, "bf16", method, rank=LORA_R, seq_len=SEQ_LEN, checkpointing=ckpt)
             out[f"q{key}_{method}{'_ckpt' if ckpt else ''}_total"] = bytes_text(est.total)
     lora = recorded_runs().get("lora")
