@@ -385,7 +385,6 @@ def test_right_answers_are_spread_over_positions() -> None:
         assert in_file.count(position) >= len(questions) / 6, (position, in_file)
 
 
-
 def served_positions(questions: list[lessons.Question], seed: str) -> list[int]:
     public = {q.id: [c.id for c in q.choices] for q in lessons.public_quiz(SLUG, seed).questions}
     return [public[q.id].index(next(c.id for c in q.choices if c.correct)) for q in questions]
@@ -405,6 +404,7 @@ def test_every_student_sees_the_right_answers_balanced_over_positions() -> None:
 
 def test_balance_holds_for_mixed_choice_counts() -> None:
     """With 3- and 4-choice questions mixed, the three places every question has stay within one."""
+
     def question(qid: str, n: int) -> lessons.Question:
         choices = [lessons.Choice(id=f"c{i}", text=f"choice {i}", correct=i == 0) for i in range(n)]
         return lessons.Question(id=qid, text="Q?", section="s", choices=choices, explanation="E.")
