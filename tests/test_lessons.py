@@ -378,13 +378,6 @@ def test_the_right_answer_is_not_systematically_the_longest() -> None:
     )
 
 
-def test_right_answers_are_spread_over_positions() -> None:
-    questions = lessons.get_quiz(SLUG).questions
-    in_file = [next(i for i, c in enumerate(q.choices) if c.correct) for q in questions]
-    for position in range(4):
-        assert in_file.count(position) >= len(questions) / 6, (position, in_file)
-
-
 def served_positions(questions: list[lessons.Question], seed: str) -> list[int]:
     public = {q.id: [c.id for c in q.choices] for q in lessons.public_quiz(SLUG, seed).questions}
     return [public[q.id].index(next(c.id for c in q.choices if c.correct)) for q in questions]

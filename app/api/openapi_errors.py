@@ -39,6 +39,8 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/adapters/combine"): {409, 503},
     ("post", "/api/adapters/{adapter_id}/generate"): {409, 503},
     ("post", "/api/tasks"): {403, 409},
+    ("get", "/api/lessons/{slug}/quiz/own-run/{job_id}"): {409},
+    ("post", "/api/lessons/{slug}/quiz/own-run/{job_id}/answers"): {409},
     ("post", "/api/classes"): INSTRUCTOR,
     ("get", "/api/classes"): INSTRUCTOR,
     ("post", "/api/classes/{code}/join"): {403, 409},

@@ -14,11 +14,15 @@ def _dump(obj: Any) -> Any:
 
 
 def questions(slug: str) -> list[QuizQuestion]:
-    """The quiz of lesson ``slug`` without answers; KeyError for an unknown lesson."""
+    """The quiz of lesson ``slug`` without answers, then one column per kind of question about a
+    student's own run (each student's numbers differ; right or wrong is what the class sees).
+    KeyError for an unknown lesson."""
     from app import lessons
+    from app.own_run_quiz import OWN_RUN_TEXT
 
     quiz = _dump(lessons.public_quiz(slug))
-    return [QuizQuestion.model_validate(q) for q in quiz["questions"]]
+    own = [QuizQuestion(id=qid, text=text, choices=[]) for qid, text in OWN_RUN_TEXT.items()]
+    return [*(QuizQuestion.model_validate(q) for q in quiz["questions"]), *own]
 
 
 def grade(slug: str, answers: dict[str, str]) -> tuple[dict[str, Any], list[Answer]]:

@@ -108,7 +108,11 @@ export async function mount(container) {
         break;
       case 'done':
         status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`;
-        if (!s.recorded) showTryIt(s);
+        if (!s.recorded) {
+          showTryIt(s);
+          // The quiz adds questions computed from this run's events.
+          window.dispatchEvent(new CustomEvent('ftlab:run-done', { detail: { jobId: s.jobId } }));
+        }
         break;
       case 'failed': status.textContent = `Failed: ${event.error}`; break;
       case 'cancelled': status.textContent = 'Cancelled.'; break;
