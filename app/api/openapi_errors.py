@@ -34,6 +34,7 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/jobs"): {403, 429, 503},
     ("post", "/api/jobs/{job_id}/cancel"): {403, 409},
     ("get", "/api/jobs/{job_id}/adapter"): {409},
+    ("get", "/api/jobs/{job_id}/notebook"): {409},
     ("post", "/api/jobs/{job_id}/generate"): {409, 429, 503},
     ("post", "/api/jobs/{job_id}/merge"): {409, 503},  # 503: the adapter lab's worker was lost
     ("post", "/api/adapters/combine"): {409, 503},

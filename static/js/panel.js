@@ -8,7 +8,7 @@ import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
 import { Spectrum3D } from './charts/spectrum3d.js';
 import { SoftPrompt3D } from './charts/softprompt3d.js';
-import { loadRecorded } from './recorded.js';
+import { loadRecorded, notebookLink, notebookUrl } from './recorded.js';
 import { generateBox } from './generate.js';
 import { baseGroups } from './adapterlab-data.js';
 import { setLiveJob } from './live.js';
@@ -108,6 +108,9 @@ export async function mount(container) {
         break;
       case 'done':
         status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`;
+        if (notebookUrl(s)) {
+          container.querySelector('.panel-badge')?.append(' ', notebookLink(s), ' (a notebook that reproduces it)');
+        }
         if (!s.recorded) {
           showTryIt(s);
           // The quiz adds questions computed from this run's events.

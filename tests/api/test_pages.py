@@ -110,3 +110,18 @@ def test_the_hero_defines_its_terms_before_drawing_them(client: TestClient) -> N
         assert term in definition, term
     folds = re.findall(r'<details class="deeper" id="([a-z0-9-]+)"[^>]*>', text)
     assert len(folds) >= 8 and '<details class="deeper" open' not in text
+
+
+def test_recorded_runs_download_as_notebooks(client: TestClient) -> None:
+    import nbformat
+
+    response = client.get(f"/lessons/{SLUG}/recorded/lora.ipynb")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ipynb+json")
+    assert 'filename="ftlab-recorded-lora.ipynb"' in response.headers["content-disposition"]
+    notebook = nbformat.reads(response.text, as_version=4)
+    nbformat.validate(notebook)
+    assert any("get_peft_model" in cell.source for cell in notebook.cells)
+    assert client.get(f"/lessons/{SLUG}/recorded/full.ipynb").status_code == 200
+    assert client.get(f"/lessons/{SLUG}/recorded/prompt.ipynb").status_code == 404  # not covered: said so
+    assert client.get(f"/lessons/{SLUG}/recorded/nope.ipynb").status_code == 404
