@@ -1,4 +1,4 @@
-"""Lesson content and the lesson quiz: thin routes over ``app.lessons``.
+"""Lesson content and the lesson quiz: thin routes over ``app.lesson.content``.
 
 The quiz served to browsers carries no answers; grading happens here, and a student seated in an
 open class of the lesson has the answers recorded for the instructor's dashboard.
@@ -16,11 +16,12 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app import lessons, own_run_quiz
 from app.api.deps import AnyClassroomDep, CredentialsDep, OwnerDep, RunnerDep, StoreDep
-from app.classroom.access import may_view
-from app.classroom.auth import Credentials
 from app.classroom.room import Classroom
+from app.identity import Credentials, may_view
+from app.lesson import content as lessons
+from app.lesson import own_run_quiz
+from app.lesson.quiz import PublicQuestion, PublicQuiz, QuizAnswerError, QuizResult
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -72,7 +73,7 @@ class OwnRunAnswers(BaseModel):
 
 class OwnRunQuiz(BaseModel):
     job_id: str
-    questions: list[lessons.PublicQuestion]
+    questions: list[PublicQuestion]
 
 
 def _lesson_or_404(slug: str) -> lessons.Lesson:
@@ -94,7 +95,7 @@ def get_lesson(slug: Slug) -> lessons.Lesson:
 
 
 @router.get("/{slug}/quiz")
-def get_quiz(slug: Slug, request: Request, response: Response) -> lessons.PublicQuiz:
+def get_quiz(slug: Slug, request: Request, response: Response) -> PublicQuiz:
     """The questions and choices, without which choice is right or any explanation. Choices come in
     an order shuffled per student: a random key in the ``ftlab_quiz`` cookie keeps it stable."""
     _lesson_or_404(slug)
@@ -106,14 +107,12 @@ def get_quiz(slug: Slug, request: Request, response: Response) -> lessons.Public
 
 
 @router.post("/{slug}/quiz/answers")
-def answer_quiz(
-    slug: Slug, body: QuizAnswers, room: AnyClassroomDep, who: CredentialsDep
-) -> lessons.QuizResult:
+def answer_quiz(slug: Slug, body: QuizAnswers, room: AnyClassroomDep, who: CredentialsDep) -> QuizResult:
     """Grade the answers: score, and per question whether it was right, why, and its section."""
     _lesson_or_404(slug)
     try:
         result = lessons.grade(slug, body.answers)
-    except lessons.QuizAnswerError as exc:
+    except QuizAnswerError as exc:
         errors: list[dict[str, Any]] = [
             {"type": "value_error", "loc": ("body", "answers", qid), "msg": msg, "input": body.answers[qid]}
             for qid, msg in exc.problems
@@ -145,7 +144,7 @@ def own_run_questions(
         questions = own_run_quiz.public_questions(job_id, events, seed)
     except own_run_quiz.RunNotFinished as exc:
         raise HTTPException(409, str(exc)) from None
-    return OwnRunQuiz(job_id=job_id, questions=[lessons.PublicQuestion(**q) for q in questions])
+    return OwnRunQuiz(job_id=job_id, questions=[PublicQuestion(**q) for q in questions])
 
 
 @router.post("/{slug}/quiz/own-run/{job_id}/answers")
@@ -158,7 +157,7 @@ def answer_own_run(
     owner: OwnerDep,
     room: AnyClassroomDep,
     who: CredentialsDep,
-) -> lessons.QuizResult:
+) -> QuizResult:
     """Grade the answers about one's own run from its stored events; a seated student's answers count
     in the class results like the lesson quiz's."""
     _lesson_or_404(slug)
@@ -168,7 +167,7 @@ def answer_own_run(
         result = own_run_quiz.grade_own_run(job_id, events, given)
     except own_run_quiz.RunNotFinished as exc:
         raise HTTPException(409, str(exc)) from None
-    except lessons.QuizAnswerError as exc:
+    except QuizAnswerError as exc:
         errors: list[dict[str, Any]] = [
             {"type": "value_error", "loc": ("body", "answers", qid), "msg": msg, "input": given.get(qid)}
             for qid, msg in exc.problems
@@ -180,12 +179,12 @@ def answer_own_run(
 
 
 def _record_for_class(
-    room: Classroom, who: Credentials, slug: str, answers: dict[str, str], result: lessons.QuizResult
+    room: Classroom, who: Credentials, slug: str, answers: dict[str, str], result: QuizResult
 ) -> None:
     """A seated student's answers reach the instructor's dashboard."""
     from app.classroom.quiz import graded_answers
 
     try:
-        room.record_quiz(who, slug, graded_answers(answers, result.model_dump()))
+        room.record_quiz(who, slug, graded_answers(answers, result))
     except Exception:  # the student still gets the grade; the instructor's copy is what failed
         logger.exception("could not record quiz answers for the class dashboard")

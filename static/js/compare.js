@@ -3,7 +3,7 @@
 // shows its budget (steps, learning rate, batch, tokens seen) so like-for-like is visible.
 import { h } from './dom.js';
 import { api, ApiError } from './api.js';
-import { JobStore } from './store.js';
+import { JobEvents } from './store.js';
 import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
 import { loadRecorded, notebookLink, recordedNames } from './recorded.js';
@@ -107,7 +107,7 @@ export async function mount(container) {
   }
 
   function followLive(id) {
-    const store = new JobStore(id);
+    const store = new JobEvents(id);
     addRun(store, (m) => `${m || id} (live)`);
     follow(id, store);
     return store;

@@ -3,7 +3,7 @@
 import { h } from './dom.js';
 import { api, ApiError } from './api.js';
 import { PanelForm } from './panel-form.js';
-import { JobStore } from './store.js';
+import { JobEvents } from './store.js';
 import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
 import { Spectrum3D } from './charts/spectrum3d.js';
@@ -234,7 +234,7 @@ export async function mount(container) {
   }
 
   async function followJob(id) {
-    const next = new JobStore(id);
+    const next = new JobEvents(id);
     show(next, { badge: 'live' });
     setRunning(true);
     setLiveJob(next);

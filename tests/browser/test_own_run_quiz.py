@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.own_run_quiz import own_run_questions
+from app.lesson.own_run_quiz import own_run_questions
 from tests.browser.test_live_panel import PANEL, choose, open_panel
 
 pytestmark = pytest.mark.browser

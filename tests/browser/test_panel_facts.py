@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_live_panel import PANEL, choose, open_panel
+from tests.browser.panel import PANEL, choose, open_panel
 
 pytestmark = pytest.mark.browser
 

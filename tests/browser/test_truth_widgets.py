@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app import lesson_runs
+from app.lesson import recorded_runs as lesson_runs
 from tests.browser.conftest import open_lesson
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from app.own_run_quiz import own_run_questions
+from app.lesson.own_run_quiz import own_run_questions
 from tests.classroom.conftest import LESSON
 from tests.classroom.helpers import instructor, open_class, student
 

@@ -14,7 +14,6 @@ import pytest
 
 from app.training.adapter_lab_record import record_session
 from app.training.models import ModelCache
-from tests.training.test_real_models import cache, smollm2_step_s  # noqa: F401  (fixtures)
 
 # Like the other real-model tests it must not fail because the machine is slow: it measures a SmolLM2
 # step first and skips, saying why, when the session could not finish in its budget. On the idle 2-core
@@ -26,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUDGET_S + 900)]
 
 
 @pytest.fixture(autouse=True)
-def within_budget(smollm2_step_s: float) -> None:  # noqa: F811  (the imported fixture)
+def within_budget(smollm2_step_s: float) -> None:
     projected = STEP_EQUIVALENTS * smollm2_step_s
     if projected > BUDGET_S:
         pytest.skip(
@@ -36,7 +35,7 @@ def within_budget(smollm2_step_s: float) -> None:  # noqa: F811  (the imported f
         )
 
 
-def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path, cache: ModelCache) -> None:  # noqa: F811
+def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path, cache: ModelCache) -> None:
     steps = int(os.environ["FTLAB_LAB_STEPS"]) if os.environ.get("FTLAB_LAB_STEPS") else None
     session = record_session(cache, "smollm2-135m", ["tone", "json-extract"], tmp_path, steps=steps)
     if os.environ.get("FTLAB_LAB_OUT"):

@@ -8,32 +8,16 @@ from typing import Any
 import pytest
 from torch import nn
 
-from app.config import get_settings
-from app.events import EventStamper, check_stream
 from app.training.loop import TrainingRun
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
+from tests.utils.real_models import stream
 
 # A real-model test must not fail because the machine is slow: each one first checks the measured
 # SmolLM2 step time against its budget and skips, saying why, when the run could not finish in it.
 BUDGET_S = 1800.0
 STEP_EQUIVALENTS = 40  # a default run (~25 steps plus evaluations and samples), in SmolLM2 lora steps
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUDGET_S + 600)]
-
-
-@pytest.fixture(scope="module")
-def cache() -> ModelCache:
-    return ModelCache(get_settings().model_dir, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def smollm2_step_s(cache: ModelCache) -> float:
-    """Seconds per SmolLM2 LoRA step on this machine now (a 2-step run after the model is loaded)."""
-    config = TrainConfig(
-        model="smollm2-135m", method="lora", task="tone", steps=2, eval_every=100, max_new_tokens=2
-    )
-    steps = [e for e in stream(TrainingRun(config, cache=cache)) if e["type"] == "step"]
-    return steps[-1]["elapsed_s"] / steps[-1]["step"]
 
 
 @pytest.fixture(autouse=True)
@@ -45,13 +29,6 @@ def within_budget(smollm2_step_s: float) -> None:
             f"~{projected:.0f} s, over the {BUDGET_S:.0f} s budget of a real-model test (run it on a less "
             "loaded machine)"
         )
-
-
-def stream(run: TrainingRun) -> list[dict[str, Any]]:
-    events = [event.model_dump() for event in EventStamper("slow").stamp_all(run.events())]
-    check_stream(events)
-    assert events[-1]["type"] == "done", events[-1]
-    return events
 
 
 def first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:

@@ -99,11 +99,6 @@ export class Chart {
     if (this.Plotly && this.onScreen) queueDraw(this);
   }
 
-  // Kept for subclasses and callers that draw at once.
-  render() {
-    this.invalidate();
-  }
-
   setOnScreen(on) {
     this.onScreen = on;
     if (on) this.invalidate();

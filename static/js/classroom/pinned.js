@@ -1,7 +1,7 @@
 // The class's pinned run: a status line and the loss curve, following the job on the normal
 // /ws/jobs/{id} stream (replay first, then live), so everyone sees the same real run.
 import { h } from '../dom.js';
-import { JobStore } from '../store.js';
+import { JobEvents } from '../store.js';
 import { follow } from '../ws.js';
 import { LossChart } from '../charts/loss.js';
 import { num } from '../format.js';
@@ -41,7 +41,7 @@ export class PinnedRun {
     }
     this.line.textContent = 'connecting…';
     this.line.dataset.jobId = jobId;
-    this.store = new JobStore(jobId);
+    this.store = new JobEvents(jobId);
     this.store.subscribe((event, store) => this.render(event, store));
     this.stream = follow(jobId, this.store, () => {});
   }
