@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.lesson.quiz import Choice, Question, QuestionResult, QuizAnswerError, QuizResult, balanced_orders
+from app.lesson.quiz import Choice, Question, Quiz, QuizResult, balanced_orders, grade_answers
 
 # The ids the class dashboard counts (one per kind; each student's numbers differ).
 OWN_RUN_TEXT = {
@@ -161,28 +161,5 @@ def public_questions(job_id: str, events: list[dict[str, Any]], seed: str) -> li
 
 def grade_own_run(job_id: str, events: list[dict[str, Any]], answers: dict[str, str]) -> QuizResult:
     """Grade ``{question id: choice id}`` against the questions rebuilt from the stored events.
-    Raises ``lessons.QuizAnswerError`` naming unknown questions or choices."""
-
-    questions = {q.id: q for q in own_run_questions(job_id, events)}
-    problems = []
-    for question_id, choice_id in answers.items():
-        if question_id not in questions:
-            problems.append((question_id, f"run {job_id} has no question {question_id!r}"))
-        elif choice_id not in {c.id for c in questions[question_id].choices}:
-            problems.append((question_id, f"question {question_id!r} has no choice {choice_id!r}"))
-    if problems:
-        raise QuizAnswerError(problems)
-    results = []
-    for q in questions.values():
-        right = next(c.id for c in q.choices if c.correct)
-        results.append(
-            QuestionResult(
-                id=q.id,
-                correct=answers.get(q.id) == right,
-                answered=q.id in answers,
-                answer=right,
-                explanation=q.explanation,
-                section=q.section,
-            )
-        )
-    return QuizResult(score=sum(r.correct for r in results), total=len(results), results=results)
+    Raises ``QuizAnswerError`` naming unknown questions or choices."""
+    return grade_answers(Quiz(questions=own_run_questions(job_id, events)), answers, f"run {job_id}")

@@ -61,6 +61,7 @@ def test_tiny_run_is_reproduced_step_by_step(method: str, tmp_path: Path) -> Non
         assert ours[step] == pytest.approx(lab[step], abs=1e-4), step
 
 
+@pytest.mark.timeout(1800)  # two SmolLM2 steps on a CPU: 3 min idle, over 10 under a busy machine's load
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_recorded_smollm2_run_step_one(method: str, tmp_path: Path) -> None:
     model = Settings().model_dir / "smollm2-135m"
