@@ -20,11 +20,14 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   compose=(docker compose -p "$PROJECT" -f deploy/compose.yaml)
   engine=(docker)
 else
-  # podman-compose calls podman through a wrapper carrying this machine's flags (runc, cgroupfs)
+  # podman-compose calls podman through a wrapper carrying this machine's flags (runc, cgroupfs) and
+  # explicit rlimits (see container_check.sh)
   printf '#!/bin/sh\nexec podman --runtime runc --cgroup-manager=cgroupfs "$@"\n' >"$WORK/podman"
   chmod +x "$WORK/podman"
+  nofile=$(ulimit -Hn)
+  [ "$nofile" = unlimited ] && nofile=65536
   compose=(podman-compose --podman-path "$WORK/podman" -p "$PROJECT" -f deploy/compose.yaml
-    --podman-run-args=--ulimit=host)
+    "--podman-run-args=--ulimit=nofile=$nofile:$nofile --ulimit=nproc=4096:4096")
   engine=("$WORK/podman")
 fi
 
