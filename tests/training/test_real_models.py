@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from torch import nn
 
-from app.config import get_settings
 from app.events import EventStamper, check_stream
 from app.training.loop import TrainingRun
 from app.training.models import ModelCache
@@ -21,19 +20,9 @@ STEP_EQUIVALENTS = 40  # a default run (~25 steps plus evaluations and samples),
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUDGET_S + 600)]
 
 
-@pytest.fixture(scope="module")
-def cache() -> ModelCache:
-    return ModelCache(get_settings().model_dir, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def smollm2_step_s(cache: ModelCache) -> float:
-    """Seconds per SmolLM2 LoRA step on this machine now (a 2-step run after the model is loaded)."""
-    config = TrainConfig(
-        model="smollm2-135m", method="lora", task="tone", steps=2, eval_every=100, max_new_tokens=2
-    )
-    steps = [e for e in stream(TrainingRun(config, cache=cache)) if e["type"] == "step"]
-    return steps[-1]["elapsed_s"] / steps[-1]["step"]
+@pytest.fixture
+def cache(real_cache: ModelCache) -> ModelCache:
+    return real_cache  # the session's (tests/training/conftest.py): each model loads once
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ftlab-test.db'}"
         return
-    base = request.getfixturevalue("test_postgres_url")
+    yield from _postgres_schema(request.getfixturevalue("test_postgres_url"))
+
+
+@pytest.fixture
+def postgres_database_url(test_postgres_url: str) -> Iterator[str]:
+    """PostgreSQL only (for tests of what only PostgreSQL offers, e.g. several web processes)."""
+    yield from _postgres_schema(test_postgres_url)
+
+
+def _postgres_schema(base: str) -> Iterator[str]:
     schema = f"ftlab_t_{secrets.token_hex(6)}"
     admin = create_engine(base)
     with admin.begin() as connection:
