@@ -67,6 +67,19 @@ say "starting the stack"
 t0=$(date +%s)
 "${compose[@]}" up -d --no-build >"$WORK/up.log" 2>&1 || { tail -30 "$WORK/up.log"; exit 1; }
 base=http://127.0.0.1:$FTLAB_PORT
+if [ "${engine[0]}" != docker ]; then
+  # podman-compose (1.0.x) starts services without waiting for `condition: service_healthy`, and a
+  # web process that found no database exits: once PostgreSQL is healthy, start what exited.
+  for _ in $(seq 60); do
+    "${engine[@]}" healthcheck run "${PROJECT}_postgres_1" >/dev/null 2>&1 && break
+    sleep 2
+  done
+  sleep 5
+  for service in ray-head ray-worker web1 web2; do
+    "${engine[@]}" start "${PROJECT}_${service}_1" >/dev/null 2>&1 || true
+    [ "$service" = ray-head ] && sleep 10
+  done
+fi
 for _ in $(seq 150); do
   curl -sf "$base/api/health" >/dev/null && break
   sleep 2
