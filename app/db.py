@@ -1,13 +1,11 @@
-"""SQLAlchemy base and engine factory shared by jobs/ and the classroom tables."""
+"""The engine factory and table creation; the tables themselves are in ``app.rows``."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-
-class Base(DeclarativeBase):
-    pass
+from app.rows import Base
 
 
 def make_engine(url: str) -> Engine:

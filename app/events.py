@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 TERMINAL_TYPES = frozenset({"done", "failed", "cancelled"})
 
 
-class _Event(BaseModel):
+class EventBase(BaseModel):
+    """What every event has; ``Event`` (below) is the union of the concrete types, for parsing."""
+
     model_config = ConfigDict(extra="forbid")
 
     seq: int = Field(0, ge=0, description="consecutive per job from 1; 0 until stamped")
@@ -28,20 +30,20 @@ class _Event(BaseModel):
         return self.type in TERMINAL_TYPES  # type: ignore[attr-defined]
 
 
-class Queued(_Event):
+class Queued(EventBase):
     type: Literal["queued"] = "queued"
     position: int = Field(ge=0, description="jobs ahead of this one")
     eta_s: float | None = Field(None, description="estimated seconds until it starts")
     run_s: float | None = Field(None, description="estimated seconds the job itself will run once started")
 
 
-class Loading(_Event):
+class Loading(EventBase):
     type: Literal["loading"] = "loading"
     stage: str = Field(description="what is loading, e.g. 'model', 'tokenizer', 'quantising', 'task'")
     progress: float = Field(ge=0.0, le=1.0)
 
 
-class Started(_Event):
+class Started(EventBase):
     type: Literal["started"] = "started"
     model: str
     method: str
@@ -55,7 +57,7 @@ class Started(_Event):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class Step(_Event):
+class Step(EventBase):
     type: Literal["step"] = "step"
     step: int = Field(ge=1)
     loss: float
@@ -67,7 +69,7 @@ class Step(_Event):
     memory_bytes: int = Field(ge=0, description="peak resident/device memory so far")
 
 
-class Eval(_Event):
+class Eval(EventBase):
     type: Literal["eval"] = "eval"
     step: int = Field(ge=0)
     eval_loss: float
@@ -78,7 +80,7 @@ class Eval(_Event):
     )
 
 
-class Sample(_Event):
+class Sample(EventBase):
     type: Literal["sample"] = "sample"
     step: int = Field(ge=0)
     prompt: str
@@ -108,7 +110,7 @@ class SoftPromptGeometry(BaseModel):
     vocab_tokens: list[str] = Field(default_factory=list)
 
 
-class Spectrum(_Event):
+class Spectrum(EventBase):
     type: Literal["spectrum"] = "spectrum"
     step: int = Field(ge=0)
     layers: list[LayerSpectrum] = Field(default_factory=list)
@@ -116,17 +118,17 @@ class Spectrum(_Event):
     compute_ms: float = Field(0.0, ge=0.0, description="time spent computing this event")
 
 
-class Done(_Event):
+class Done(EventBase):
     type: Literal["done"] = "done"
     summary: dict[str, Any] = Field(default_factory=dict)
 
 
-class Failed(_Event):
+class Failed(EventBase):
     type: Literal["failed"] = "failed"
     error: str
 
 
-class Cancelled(_Event):
+class Cancelled(EventBase):
     type: Literal["cancelled"] = "cancelled"
 
 
@@ -134,7 +136,7 @@ Event = Annotated[
     Queued | Loading | Started | Step | Eval | Sample | Spectrum | Done | Failed | Cancelled,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: tuple[type[_Event], ...] = (
+EVENT_TYPES: tuple[type[EventBase], ...] = (
     Queued,
     Loading,
     Started,
@@ -167,20 +169,10 @@ class EventStamper:
         self.job_id = job_id
         self.last_seq = last_seq
 
-    def stamp(self, event: _Event) -> _Event:
+    def stamp(self, event: EventBase) -> EventBase:
         self.last_seq += 1
         return event.model_copy(update={"seq": self.last_seq, "job_id": self.job_id})
 
-    def stamp_all(self, events: Iterable[_Event]) -> Iterator[_Event]:
+    def stamp_all(self, events: Iterable[EventBase]) -> Iterator[EventBase]:
         for event in events:
             yield self.stamp(event)
-
-
-def check_stream(events: list[dict[str, Any]]) -> None:
-    """Raise AssertionError unless events validate, seq runs 1, 2, ... and exactly the last is terminal."""
-    assert events, "no events"
-    for index, raw in enumerate(events, start=1):
-        event = parse_event(raw)
-        assert event.seq == index, f"event {index} has seq {event.seq}"
-        is_last = index == len(events)
-        assert event.terminal == is_last, f"terminal event at {index} of {len(events)}"

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api import (
@@ -35,27 +34,25 @@ from app.api.adapters import router as adapters_router
 from app.api.bad_input import StrictJsonBodies, http_error_handler, validation_error_handler
 from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
-from app.api.limits import BodySizeLimit, ThrottledAnswers
 from app.api.openapi_errors import declare_error_responses
+from app.api.request_guards import BodySizeLimit, ThrottledAnswers
 from app.api.static import CachedStaticFiles, vendor_router
-from app.classroom import tables as _class_tables  # noqa: F401  (registers the classroom tables on Base)
 from app.classroom.auth import persistent_secret
+from app.classroom.hub import ClassHub
 from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
-from app.jobs import store as _job_tables  # noqa: F401  (registers the jobs tables on Base)
-from app.jobs.adapter_service import AdapterService
-from app.jobs.broadcast import Broadcaster
-from app.jobs.combined_store import CombinedStore
+from app.jobs.files.adapter_service import AdapterService
+from app.jobs.files.combined_store import CombinedStore
 from app.jobs.migrate import upgrade_last_seq
-from app.jobs.pg_listen import PgRelay
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
-from app.limits import tables as _limit_tables  # noqa: F401  (registers the limits tables on Base)
 from app.limits.classes import ClassGuard
 from app.limits.counters import RateLimiter
 from app.limits.generation import GenerationGate
 from app.limits.guard import TokenGuard
+from app.live.broadcast import Broadcaster
+from app.live.pg_relay import PgRelay, class_notifier, new_origin
 from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
@@ -93,13 +90,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = limiter = RateLimiter(sessions, now=app.state.clock)
     app.state.generation_gate = gate = GenerationGate(settings.generate_concurrency, settings.generate_queue)
     app.state.class_guard = ClassGuard(sessions, limiter, now=app.state.clock)
-    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings), TokenGuard(limiter))
+    # The live feed, chosen once: PostgreSQL NOTIFY (every process hears every event and class change),
+    # else the executor's reports (this process's workers) and this process's class hub.
+    origin = new_origin()
+    hub = ClassHub(relay=class_notifier(engine, origin) if store.notifies else None)
+    app.state.classroom = Classroom(sessions, settings, persistent_secret(settings), TokenGuard(limiter), hub)
     app.state.broadcaster, app.state.model_cache, app.state.runner = broadcaster, cache, runner
     # swap/combine/merge run on the training workers (one per base model), never in this process
     app.state.adapters = AdapterService(
         store, CombinedStore(sessions), settings.data_dir, runner.run_on_adapter_lab
     )
-    relay = await _start_relay(app, store, engine) if store.notifies else None
+    relay = (
+        await _start_relay(app, PgRelay(store.url, broadcaster, store, hub.notify_here, origin))
+        if store.notifies
+        else None
+    )
     await anyio.to_thread.run_sync(runner.start)
     try:
         yield
@@ -112,11 +117,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine.dispose()
 
 
-async def _start_relay(app: FastAPI, store: JobStore, engine: Engine) -> asyncio.Task:
-    """PostgreSQL: hear every process's events and class changes (LISTEN), and tell them ours."""
-    classroom = app.state.classroom
-    relay = PgRelay(store.url, app.state.broadcaster, classroom.hub.notify_here)
-    classroom.hub.relay = relay.class_notifier(engine)
+async def _start_relay(app: FastAPI, relay: PgRelay) -> asyncio.Task:
+    """PostgreSQL: hear every process's events and class changes (LISTEN)."""
     task = asyncio.create_task(relay.run(), name="ftlab-pg-listen")
     app.state.pg_relay = relay
     await asyncio.wait_for(relay.ready.wait(), RELAY_START_S)

@@ -133,7 +133,7 @@ def _run_class(bases: list[str], students: int, jobs_each: int) -> dict[str, Any
     for _, client in clients:
         client.close()
 
-    from app.events import check_stream
+    from tests.utils.streams import check_stream
 
     exact, first_step_s, nodes, done = 0, [], set(), 0
     for side, job_id, posted in submitted:

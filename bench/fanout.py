@@ -62,7 +62,7 @@ def _new_job(server: Server) -> str:
 def publish(server: Server, job_id: str, events: int, loops: int, payload_layers: int = 0) -> dict[str, Any]:
     """Emit ``events`` step events (+ done) the way the runner does; returns the loop's timings."""
     from app.events import Done, EventStamper, LayerSpectrum, Spectrum, Step
-    from app.jobs.broadcast import Message
+    from app.live.broadcast import Message
 
     store, broadcaster = server.state.store, server.state.broadcaster
     stamper = EventStamper(job_id)

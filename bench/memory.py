@@ -1,6 +1,6 @@
 """6. Memory: peak resident memory of each method's default run on smollm2-135m (a fresh process
 per method; the default batch and sequence length, fewer steps since the peak comes in the first
-steps, 4 generated tokens) against the lesson's calculator (``app.calculators.training_memory``)
+steps, 4 generated tokens) against the lesson's calculator (``app.lesson.calculators.training_memory``)
 for the same model, method, precision (fp32 on the CPU), rank, batch, sequence and prompt length.
 
 The process's peak includes the Python/torch/transformers runtime; "run" subtracts the peak
@@ -35,7 +35,7 @@ def measure(method: str, process: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 def estimate(method: str, resolved: dict[str, Any]) -> float:
-    from app.calculators import preset, training_memory
+    from app.lesson.calculators import preset, training_memory
 
     return training_memory(
         preset("0.135"),

@@ -14,7 +14,8 @@ def main(method: str, steps: int) -> None:
     import transformers  # noqa: F401
 
     from app.config import get_settings
-    from app.training.loop import TrainingRun, peak_rss_bytes
+    from app.training.loop import TrainingRun
+    from app.training.memory import peak_rss_bytes
     from app.training.models import ModelCache
     from app.training.train_config import TrainConfig
 

@@ -1,38 +1,29 @@
 """Adapters over HTTP: combine finished jobs' LoRA adapters, read and download a combination, generate
 with it, and merge a job's adapter into its base (a measured report). Thin: the rules live in
-``app.jobs.adapter_service``, the work in ``app.training.adapter_lab``."""
+``app.jobs.files.adapter_service``, the work in ``app.training.adapter_lab``."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import OwnerDep
-from app.jobs.adapter_service import AdapterService
-from app.jobs.adapters import ADAPTER_FILES, adapter_zip
-from app.jobs.combined_store import CombinedView
-from app.lessons import LESSONS_DIR
+from app.api.deps import AdapterServiceDep, OwnerDep
+from app.api.params import ID_PATTERN, JobId
+from app.jobs.files.adapter_service import AdapterService
+from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
+from app.jobs.files.combined_store import CombinedView
+from app.lesson.paths import ADAPTER_LAB_SESSION
+from app.limits.generation import MAX_PROMPT_CHARS
 from app.training.adapter_lab import COMBINATIONS, SwapAnswer
 
 router = APIRouter(tags=["adapters"])
 
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 AdapterId = Annotated[str, Path(pattern=ID_PATTERN, description="a combined adapter's id")]
-JobId = Annotated[str, Path(pattern=ID_PATTERN, description="a job id")]
 Combination = Literal[tuple(COMBINATIONS)]  # type: ignore[valid-type]
-MAX_PROMPT_CHARS = 1000
-RECORDED = LESSONS_DIR / "fine-tuning-llms" / "recorded" / "adapter-lab.json"
-
-
-def get_adapter_service(request: Request) -> AdapterService:
-    return request.app.state.adapters
-
-
-AdapterServiceDep = Annotated[AdapterService, Depends(get_adapter_service)]
 
 
 class CombineRequest(BaseModel):
@@ -110,9 +101,9 @@ def combine(body: CombineRequest, service: AdapterServiceDep, owner: OwnerDep) -
 def recorded_session() -> FileResponse:
     """A real session recorded by scripts/record_adapter_lab.py: the lesson's widget shows it before
     (or without) any live run. Declared before ``/{adapter_id}``, which would otherwise match."""
-    if not RECORDED.is_file():
+    if not ADAPTER_LAB_SESSION.is_file():
         raise HTTPException(404, "no recorded adapter-lab session")
-    return FileResponse(RECORDED, media_type="application/json")
+    return FileResponse(ADAPTER_LAB_SESSION, media_type="application/json")
 
 
 @router.get("/api/adapters/{adapter_id}", response_model=CombinedOut)

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 
-from app.api.deps import ClassroomDep, Instructor, RunnerDep
-from app.classroom.auth import STUDENT_OWNER_PREFIX
+from app.api.deps import ClassGuardDep, ClassroomDep, Instructor, RunnerDep
+from app.api.params import ID_PATTERN
 from app.classroom.codes import CODE_PATTERN
-from app.limits.classes import ClassGuard
+from app.identity import STUDENT_OWNER_PREFIX
 
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
 
 Code = Annotated[str, Path(pattern=CODE_PATTERN, description="the class's join code")]
-MemberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a member's id")]
+MemberId = Annotated[str, Path(pattern=ID_PATTERN, description="a member's id")]
 
 
 @router.delete("/{code}/members/{member_id}", dependencies=[Instructor])
 def remove_member(
     code: Code,
     member_id: MemberId,
-    request: Request,
     room: ClassroomDep,
     runner: RunnerDep,
+    guard: ClassGuardDep,
     block_address: Annotated[
         bool,
         Query(
@@ -37,7 +37,6 @@ def remove_member(
     info = room.service.get_class(code)  # UnknownClass: 404
     if room.service.remove_member(info.code, member_id) is None:
         raise HTTPException(404, f"no member {member_id!r} in class {info.code}")
-    guard: ClassGuard = request.app.state.class_guard
     address = guard.block_origin(info.code, member_id) if block_address else None
     cancelled = [
         job.id

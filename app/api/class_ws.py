@@ -24,11 +24,11 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import ClassroomDep, CredentialsDep, RunnerDep, SettingsDep
 from app.api.stream import origin_allowed
 from app.classroom import quiz
-from app.classroom.auth import Credentials
 from app.classroom.dashboard import class_state, dashboard_state
 from app.classroom.hub import Listener
 from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo, Member, UnknownClass
+from app.identity import Credentials
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

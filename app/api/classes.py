@@ -9,18 +9,28 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from app.api.deps import ClassroomDep, CredentialsDep, Instructor, RunnerDep, StoreDep, SubmitterDep
+from app.api.deps import (
+    ClassGuardDep,
+    ClassroomDep,
+    CredentialsDep,
+    Instructor,
+    RunnerDep,
+    StoreDep,
+    SubmitterDep,
+)
 from app.api.errors import field_error
+from app.api.params import ID_PATTERN
 from app.classroom import quiz
-from app.classroom.auth import INSTRUCTOR_OWNER, STUDENT_COOKIE, STUDENT_MAX_AGE_S, Credentials, StudentSeat
+from app.classroom.auth import STUDENT_COOKIE, STUDENT_MAX_AGE_S, StudentSeat
+from app.classroom.class_rules import ClassLimits
 from app.classroom.codes import CODE_PATTERN, NICKNAME_MAX, normalise_code
 from app.classroom.dashboard import class_state, dashboard_state
-from app.classroom.limits import ClassLimits
 from app.classroom.results import results_csv
 from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo, Member
+from app.identity import INSTRUCTOR_OWNER, Credentials
 from app.jobs.runner import Runner, SubmitResult
-from app.limits.classes import Blocked, ClassGuard
+from app.limits.classes import Blocked
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/classes", tags=["classroom"])
@@ -39,7 +49,7 @@ def open_class(room: Classroom, code: str) -> ClassInfo:
 # -- creating and listing (instructor) ---------------------------------------------------------
 def _lesson_slugs(schema: dict[str, Any]) -> None:
     """The lessons on this server are static (the lessons folder): the schema lists them."""
-    from app import lessons
+    from app.lesson import content as lessons
 
     schema["enum"] = [lesson.slug for lesson in lessons.all_lessons()]
 
@@ -85,13 +95,13 @@ def join_class(
     response: Response,
     room: ClassroomDep,
     who: CredentialsDep,
+    guard: ClassGuardDep,
 ) -> Any:
     info = open_class(room, code)
     found = room.seat_member(who)
     if found is not None and found[0].code == info.code:  # already seated here: same seat
         response.status_code = 200
         return class_state(*found)
-    guard: ClassGuard = request.app.state.class_guard
     try:
         guard.admit_join(info.code, who.address or "unknown")  # Throttled: 429 per address
     except Blocked as exc:
@@ -205,7 +215,7 @@ def set_limits(code: Code, limits: ClassLimits, room: ClassroomDep) -> dict[str,
 class PinRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    job_id: str | None = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="null unpins")
+    job_id: str | None = Field(pattern=ID_PATTERN, description="null unpins")
 
 
 @router.post("/{code}/pin", dependencies=[Instructor])

@@ -12,14 +12,20 @@ from fastapi import Depends
 from fastapi.templating import Jinja2Templates
 from starlette.requests import HTTPConnection
 
-from app.classroom.auth import INSTRUCTOR_COOKIE, STUDENT_COOKIE, Credentials
+from app.classroom.auth import INSTRUCTOR_COOKIE, STUDENT_COOKIE
 from app.config import Settings
+from app.identity import Credentials
 
 if TYPE_CHECKING:
     from app.classroom.room import Classroom
+    from app.jobs.files.adapter_service import AdapterService
     from app.jobs.runner import Runner
     from app.jobs.store import JobStore
     from app.jobs.submit import JobSubmitter
+    from app.limits.classes import ClassGuard
+    from app.limits.counters import RateLimiter
+    from app.limits.generation import GenerationGate
+    from app.live.broadcast import Broadcaster
     from app.training.models import ModelCache
 
 
@@ -37,6 +43,26 @@ def get_runner(conn: HTTPConnection) -> Runner:
 
 def get_model_cache(conn: HTTPConnection) -> ModelCache:
     return conn.app.state.model_cache
+
+
+def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
+    return conn.app.state.broadcaster
+
+
+def get_limiter(conn: HTTPConnection) -> RateLimiter:
+    return conn.app.state.limiter
+
+
+def get_generation_gate(conn: HTTPConnection) -> GenerationGate:
+    return conn.app.state.generation_gate
+
+
+def get_class_guard(conn: HTTPConnection) -> ClassGuard:
+    return conn.app.state.class_guard
+
+
+def get_adapter_service(conn: HTTPConnection) -> AdapterService:
+    return conn.app.state.adapters
 
 
 def get_templates(conn: HTTPConnection) -> Jinja2Templates:
@@ -96,6 +122,11 @@ StoreDep = Annotated["JobStore", Depends(get_store)]
 RunnerDep = Annotated["Runner", Depends(get_runner)]
 ModelCacheDep = Annotated["ModelCache", Depends(get_model_cache)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+BroadcasterDep = Annotated["Broadcaster", Depends(get_broadcaster)]
+LimiterDep = Annotated["RateLimiter", Depends(get_limiter)]
+GenerationGateDep = Annotated["GenerationGate", Depends(get_generation_gate)]
+ClassGuardDep = Annotated["ClassGuard", Depends(get_class_guard)]
+AdapterServiceDep = Annotated["AdapterService", Depends(get_adapter_service)]
 OwnerDep = Annotated[str | None, Depends(current_owner)]
 SubmitterDep = Annotated["JobSubmitter", Depends(get_submitter)]
 Instructor = Depends(require_instructor)

@@ -12,11 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from app.classroom.auth import NotInstructor
-from app.classroom.limits import LimitExceeded
+from app.classroom.class_rules import LimitExceeded
 from app.classroom.service import ClassClosed, ClassFull, NicknameTaken, UnknownClass
-from app.jobs.adapter_service import AdapterServiceError
+from app.jobs.files.adapter_service import AdapterServiceError
+from app.jobs.files.uploads import UploadProblem
 from app.jobs.runner import NotInMemory, QueueFull
-from app.jobs.uploads import UploadProblem
 from app.training.methods import ConfigError
 from app.training.tasks import TaskFileError
 

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from app.api.adapters import AdapterServiceDep, swap_answer
-from app.api.deps import CredentialsDep, OwnerDep, RunnerDep, StoreDep, SubmitterDep
+from app.api.adapters import swap_answer
+from app.api.deps import (
+    AdapterServiceDep,
+    CredentialsDep,
+    GenerationGateDep,
+    LimiterDep,
+    OwnerDep,
+    RunnerDep,
+    StoreDep,
+    SubmitterDep,
+)
 from app.api.errors import field_error
-from app.classroom.access import may_cancel, may_view, visible_owner_filter
-from app.jobs.adapters import ADAPTER_FILES, adapter_zip
+from app.api.params import ID_PATTERN, JobId
+from app.identity import may_cancel, may_view, visible_owner_filter
+from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, SubmitResult
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
-from app.limits.generation import BoundedGenerate, GenerationGate, PromptTooLong
+from app.limits.generation import MAX_PROMPT_CHARS, BoundedGenerate, PromptTooLong
 from app.limits.policies import GENERATIONS_PER_ADDRESS, GENERATIONS_PER_CLIENT
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="a job id")]
-MAX_PROMPT_CHARS = 1000
 MAX_SEQ = 2**63 - 1  # the largest seq a database integer holds
 
 
@@ -104,7 +112,7 @@ class GenerateRequest(BaseModel):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
     max_new_tokens: int = Field(32, ge=1, le=128)
     adapter: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_-]{1,32}$", description="another finished LoRA job on the same base"
+        None, pattern=ID_PATTERN, description="another finished LoRA job on the same base"
     )
 
 
@@ -121,11 +129,12 @@ class GenerateResponse(BaseModel):
 async def generate(
     job_id: JobId,
     body: GenerateRequest,
-    request: Request,
     runner: RunnerDep,
     owner: OwnerDep,
     who: CredentialsDep,
     adapters: AdapterServiceDep,
+    limiter: LimiterDep,
+    gate: GenerationGateDep,
 ) -> GenerateResponse:
     """The tuned and the base model's completions. Bounded (app.limits.generation): a prompt of at
     most 256 tokens, a per-client rate, a few generations at a time on their own threads and a short
@@ -133,8 +142,7 @@ async def generate(
     job = await run_in_threadpool(_job_or_404, runner, job_id, owner)
     if job.state.value != "done":
         raise HTTPException(409, f"job {job_id} is {job.state.value}; generation needs a finished job")
-    await run_in_threadpool(_count_generation, request.app.state.limiter, owner, who.address)
-    gate: GenerationGate = request.app.state.generation_gate
+    await run_in_threadpool(_count_generation, limiter, owner, who.address)
 
     def work() -> GenerateResponse:
         if (

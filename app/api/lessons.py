@@ -1,4 +1,4 @@
-"""Lesson content and the lesson quiz: thin routes over ``app.lessons``.
+"""Lesson content and the lesson quiz: thin routes over ``app.lesson.content``.
 
 The quiz served to browsers carries no answers; grading happens here, and a student seated in an
 open class of the lesson has the answers recorded for the instructor's dashboard.
@@ -15,10 +15,11 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app import lessons
 from app.api.deps import AnyClassroomDep, CredentialsDep
-from app.classroom.auth import Credentials
 from app.classroom.room import Classroom
+from app.identity import Credentials
+from app.lesson import content as lessons
+from app.lesson.quiz import PublicQuiz, QuizAnswerError, QuizResult
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -76,7 +77,7 @@ def get_lesson(slug: Slug) -> lessons.Lesson:
 
 
 @router.get("/{slug}/quiz")
-def get_quiz(slug: Slug, request: Request, response: Response) -> lessons.PublicQuiz:
+def get_quiz(slug: Slug, request: Request, response: Response) -> PublicQuiz:
     """The questions and choices, without which choice is right or any explanation. Choices come in
     an order shuffled per student: a random key in the ``ftlab_quiz`` cookie keeps it stable."""
     _lesson_or_404(slug)
@@ -88,14 +89,12 @@ def get_quiz(slug: Slug, request: Request, response: Response) -> lessons.Public
 
 
 @router.post("/{slug}/quiz/answers")
-def answer_quiz(
-    slug: Slug, body: QuizAnswers, room: AnyClassroomDep, who: CredentialsDep
-) -> lessons.QuizResult:
+def answer_quiz(slug: Slug, body: QuizAnswers, room: AnyClassroomDep, who: CredentialsDep) -> QuizResult:
     """Grade the answers: score, and per question whether it was right, why, and its section."""
     _lesson_or_404(slug)
     try:
         result = lessons.grade(slug, body.answers)
-    except lessons.QuizAnswerError as exc:
+    except QuizAnswerError as exc:
         errors: list[dict[str, Any]] = [
             {"type": "value_error", "loc": ("body", "answers", qid), "msg": msg, "input": body.answers[qid]}
             for qid, msg in exc.problems
@@ -107,12 +106,12 @@ def answer_quiz(
 
 
 def _record_for_class(
-    room: Classroom, who: Credentials, slug: str, answers: dict[str, str], result: lessons.QuizResult
+    room: Classroom, who: Credentials, slug: str, answers: dict[str, str], result: QuizResult
 ) -> None:
     """A seated student's answers reach the instructor's dashboard."""
     from app.classroom.quiz import graded_answers
 
     try:
-        room.record_quiz(who, slug, graded_answers(answers, result.model_dump()))
+        room.record_quiz(who, slug, graded_answers(answers, result))
     except Exception:  # the student still gets the grade; the instructor's copy is what failed
         logger.exception("could not record quiz answers for the class dashboard")

@@ -2,7 +2,7 @@
 
 Where each one comes from:
 - 400: a Host header that does not name this server (app.api.headers), a body that is not parsable;
-- 413: a body over the size limit (app.api.limits), on routes that take one;
+- 413: a body over the size limit (app.api.request_guards), on routes that take one;
 - 422: a body, path or query value out of its schema (FastAPI's, or ours naming the field);
 - 429: too many wrong instructor tokens from one address, checked wherever credentials are read
   (app.limits.guard) - any API route;

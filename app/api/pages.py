@@ -1,6 +1,6 @@
 """HTML pages: the lesson list and a lesson with its widgets, plus the lesson's recorded runs.
 
-Pages are rendered on the server from ``app.lessons`` so the text reads without JavaScript;
+Pages are rendered on the server from ``app.lesson.content`` so the text reads without JavaScript;
 the widgets are ES modules under ``static/js`` that mount into the slots each section lists.
 """
 
@@ -78,7 +78,7 @@ def _sections(lesson: dict[str, Any]) -> list[dict[str, Any]]:
 @router.get("/", response_class=HTMLResponse)
 def lesson_list(request: Request) -> HTMLResponse:
     templates = _templates(request)
-    from app import lessons as lesson_content  # the content module, imported when first needed
+    from app.lesson import content as lesson_content  # the content module, imported when first needed
 
     lessons = [_as_dict(lesson) for lesson in lesson_content.all_lessons()]
     return templates.TemplateResponse(
@@ -89,7 +89,7 @@ def lesson_list(request: Request) -> HTMLResponse:
 @router.get("/lessons/{slug}", response_class=HTMLResponse)
 def lesson_page(slug: str, request: Request) -> HTMLResponse:
     templates = _templates(request)
-    from app import lessons as lesson_content
+    from app.lesson import content as lesson_content
 
     try:
         lesson = _as_dict(lesson_content.get_lesson(slug))

@@ -21,10 +21,10 @@ from fastapi import APIRouter, Query, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
-from app.api.deps import OwnerDep
-from app.classroom.access import may_view
-from app.jobs.broadcast import Broadcaster, Subscription
+from app.api.deps import BroadcasterDep, OwnerDep, SettingsDep, StoreDep
+from app.identity import may_view
 from app.jobs.store import JobStore
+from app.live.broadcast import Subscription
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -52,23 +52,26 @@ def origin_allowed(headers: Headers, allowed: list[str]) -> bool:
 
 @router.websocket("/ws/jobs/{job_id}")
 async def job_stream(
-    websocket: WebSocket, job_id: str, owner: OwnerDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
+    websocket: WebSocket,
+    job_id: str,
+    owner: OwnerDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    broadcaster: BroadcasterDep,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> None:
-    state = websocket.app.state
-    if not origin_allowed(websocket.headers, state.settings.allowed_origins):
+    if not origin_allowed(websocket.headers, settings.allowed_origins):
         logger.warning("refused websocket from origin %r", websocket.headers.get("origin"))
         await websocket.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
         return
-    store: JobStore = state.store
     job = await run_in_threadpool(store.get_job, job_id) if len(job_id) <= 32 else None
     await websocket.accept()
     if job is None or not may_view(owner, job.owner):  # others' student jobs: as unknown
         await websocket.close(code=UNKNOWN_JOB, reason=f"unknown job {job_id[:32]}")
         return
-    broadcaster: Broadcaster = state.broadcaster
     subscription = broadcaster.subscribe(job_id)
-    sent = [after]  # the last seq sent, kept up to date by the sender
-    sender = asyncio.create_task(_send_events(websocket, store, subscription, sent, job.state.finished))
+    stream = _Stream(websocket, store, subscription, after)
+    sender = asyncio.create_task(stream.send_all(job.state.finished))
     subscription.on_overflow = sender.cancel  # wherever it waits: on the queue or on a full socket
     watcher = asyncio.create_task(_until_client_leaves(websocket))
     try:
@@ -76,7 +79,7 @@ async def job_stream(
         if subscription.overflowed:
             broadcaster.unsubscribe(subscription)  # at once: the close below may wait for a full socket
             logger.info("job %s: dropping a websocket client %d events behind", job_id, subscription.maxsize)
-            await _close(websocket, TOO_SLOW, f"client too slow; reconnect with ?after={sent[0]}")
+            await _close(websocket, TOO_SLOW, f"client too slow; reconnect with ?after={stream.last}")
     finally:
         for task in (sender, watcher):
             task.cancel()
@@ -91,56 +94,47 @@ async def _until_client_leaves(websocket: WebSocket) -> None:
             return
 
 
-async def _send_events(
-    websocket: WebSocket, store: JobStore, subscription: Subscription, sent: list[int], job_finished: bool
-) -> None:
-    job_id, last = subscription.job_id, sent[0]
-    try:
-        last, finished = await _replay(websocket, store, job_id, last, sent=sent)
-        finished = finished or job_finished  # a finished job's events are all stored: nothing will follow
-        while not finished:
-            try:
-                message = await asyncio.wait_for(subscription.get(), STORE_POLL_S)
-            except TimeoutError:  # nothing live: another process may run the job (SQLite), look
-                last, finished = await _replay(websocket, store, job_id, last, sent=sent)
-                continue
-            if message.seq <= last:  # already sent from the store (or the client asked past it)
-                finished = message.terminal
-                continue
-            if message.seq > last + 1:  # cannot happen while store-then-publish holds; stay exact anyway
-                last, finished = await _replay(
-                    websocket, store, subscription.job_id, last, upto=message.seq - 1, sent=sent
-                )
-            await websocket.send_text(message.data)
-            last, finished = message.seq, message.terminal
-            sent[0] = last
-        await _close(websocket, 1000, "job finished")
-    except Exception as exc:  # the client went away mid-send
-        logger.debug("job %s: websocket send ended: %r", job_id, exc)
+class _Stream:
+    """One websocket's events: the stored ones after ``last``, then live ones, then the close.
+    ``last`` is the last seq sent, kept up to date (a too-slow client is told to resume from it)."""
 
+    def __init__(self, websocket: WebSocket, store: JobStore, subscription: Subscription, after: int) -> None:
+        self.websocket, self.store, self.subscription = websocket, store, subscription
+        self.job_id, self.last = subscription.job_id, after
 
-async def _replay(
-    websocket: WebSocket,
-    store: JobStore,
-    job_id: str,
-    last: int,
-    upto: int | None = None,
-    sent: list[int] | None = None,
-) -> tuple[int, bool]:
-    """Send stored events after ``last`` (up to ``upto``), page by page; return (last seq, terminal seen)."""
-    while True:
-        page = await run_in_threadpool(store.events_after, job_id, last, REPLAY_PAGE)
-        for event in page:
-            if upto is not None and event.seq > upto:
-                return last, False
-            await websocket.send_text(event.data)
-            last = event.seq
-            if sent is not None:
-                sent[0] = last
-            if event.terminal:
-                return last, True
-        if len(page) < REPLAY_PAGE:
-            return last, False
+    async def send_all(self, job_finished: bool) -> None:
+        try:
+            finished = await self._replay() or job_finished  # a finished job's events are all stored
+            while not finished:
+                try:
+                    message = await asyncio.wait_for(self.subscription.get(), STORE_POLL_S)
+                except TimeoutError:  # nothing live: another process may run the job (SQLite), look
+                    finished = await self._replay()
+                    continue
+                if message.seq <= self.last:  # already sent from the store (or the client asked past it)
+                    finished = message.terminal
+                    continue
+                if message.seq > self.last + 1:  # cannot happen while store-then-publish holds; stay exact
+                    finished = await self._replay(upto=message.seq - 1)
+                await self.websocket.send_text(message.data)
+                self.last, finished = message.seq, message.terminal
+            await _close(self.websocket, 1000, "job finished")
+        except Exception as exc:  # the client went away mid-send
+            logger.debug("job %s: websocket send ended: %r", self.job_id, exc)
+
+    async def _replay(self, upto: int | None = None) -> bool:
+        """Send stored events after ``last`` (up to ``upto``), page by page; True once the terminal one is."""
+        while True:
+            page = await run_in_threadpool(self.store.events_after, self.job_id, self.last, REPLAY_PAGE)
+            for event in page:
+                if upto is not None and event.seq > upto:
+                    return False
+                await self.websocket.send_text(event.data)
+                self.last = event.seq
+                if event.terminal:
+                    return True
+            if len(page) < REPLAY_PAGE:
+                return False
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Form, HTTPException, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import AnyClassroomDep, CredentialsDep, OwnerDep, SettingsDep, StoreDep
+from app.api.deps import AnyClassroomDep, CredentialsDep, LimiterDep, OwnerDep, SettingsDep, StoreDep
 from app.api.errors import field_error
-from app.classroom.auth import Credentials
 from app.classroom.room import Classroom
 from app.classroom.task_scope import upload_scope
+from app.identity import Credentials, task_scope
+from app.jobs.files.uploads import TASK_NAME_RULE, UploadProblem, save_upload, task_infos
 from app.jobs.store import JobStore, TaskView
-from app.jobs.uploads import TASK_NAME_RULE, UploadProblem, save_upload, task_infos, task_scope
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
 from app.limits.policies import UPLOADS_PER_OWNER
@@ -35,14 +35,14 @@ async def upload_task(
     name: Annotated[str, Form(min_length=1, max_length=40, description=TASK_NAME_RULE)],
     store: StoreDep,
     settings: SettingsDep,
-    request: Request,
     room: AnyClassroomDep,
     owner: OwnerDep,
     who: CredentialsDep,
+    limiter: LimiterDep,
 ) -> TaskView:
     """Upload a task; it is yours (named ``<name>~<owner digest>``) unless you are the instructor,
     whose uploads keep their name and are shared with the class. The same access rules as training."""
-    scope = await run_in_threadpool(_admit_upload, request.app.state.limiter, room, owner, who)
+    scope = await run_in_threadpool(_admit_upload, limiter, room, owner, who)
     limit = settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:

@@ -10,12 +10,13 @@ import hmac
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.config import Settings
+from app.identity import INSTRUCTOR_OWNER, STUDENT_OWNER_PREFIX, Credentials
 from app.limits.guard import TokenGuard
 
 logger = logging.getLogger(__name__)
@@ -24,8 +25,6 @@ INSTRUCTOR_COOKIE = "ftlab_instructor"
 STUDENT_COOKIE = "ftlab_student"
 INSTRUCTOR_MAX_AGE_S = 7 * 24 * 3600
 STUDENT_MAX_AGE_S = 30 * 24 * 3600
-INSTRUCTOR_OWNER = "instructor"
-STUDENT_OWNER_PREFIX = "student:"
 
 
 def persistent_secret(settings: Settings) -> str:
@@ -48,17 +47,6 @@ def _write_secret(path: Path) -> str:
         handle.write(key)
     logger.info("generated a cookie-signing key in %s", path)
     return key
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a request carries about who sends it; the web layer reads it off the request."""
-
-    authorization: str | None = None  # the Authorization header
-    instructor_cookie: str | None = None
-    student_cookie: str | None = None
-    address: str | None = None  # the client's address (wrong tokens are throttled per address)
-    memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)  # one check per request
 
 
 class NotInstructor(PermissionError):

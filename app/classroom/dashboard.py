@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from app.classroom.results import QuizQuestion, question_stats
+from app.classroom.results import question_stats
 from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo, Member
+from app.lesson.quiz import PublicQuestion
+from app.rows import UNFINISHED_STATES
 
 
 class RunnerView(Protocol):  # the parts of app.jobs.runner.Runner used here
@@ -31,7 +33,7 @@ def class_state(info: ClassInfo, member: Member | None) -> dict[str, Any]:
 
 
 def dashboard_state(
-    room: Classroom, code: str, questions: list[QuizQuestion], runner: RunnerView | None
+    room: Classroom, code: str, questions: list[PublicQuestion], runner: RunnerView | None
 ) -> dict[str, Any]:
     service = room.service
     info = service.get_class(code)
@@ -74,5 +76,5 @@ def dashboard_state(
         "answers_total": sum(s.answered for s in stats),
         "runs": runs,
         "queue": runner.stats() if runner is not None else None,
-        "active_runs": sum(1 for r in runs if r["state"] in ("queued", "running")),
+        "active_runs": sum(1 for r in runs if r["state"] in UNFINISHED_STATES),
     }

@@ -1,6 +1,6 @@
 """Live notifications of a class: "something changed" signals to the dashboard and student sockets.
 
-Changes happen in request threads. The hub rides on the jobs' fan-out (``app.jobs.broadcast``): each
+Changes happen in request threads. The hub rides on the jobs' fan-out (``app.live.broadcast``): each
 listener is a subscription, bound to its websocket's event loop, keyed ``class:<code>``, and a
 notification is a message whose text is the topic. A listener reads everything that has arrived at
 once and answers with the set of topics, so a burst of 200 answers costs one dashboard refresh; the
@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from app.jobs.broadcast import Broadcaster, Message, SubscriberOverflow, Subscription
+from app.live.broadcast import Broadcaster, Message, SubscriberOverflow, Subscription
 
 logger = logging.getLogger(__name__)
 TOPICS = frozenset({"members", "answers", "runs", "pin", "limits", "closed"})
@@ -53,10 +53,13 @@ class Listener:
 
 
 class ClassHub:
-    def __init__(self, broadcaster: Broadcaster | None = None) -> None:
+    def __init__(
+        self, broadcaster: Broadcaster | None = None, relay: Callable[[str, str], None] | None = None
+    ) -> None:
+        """``relay(code, topic)`` tells the other web processes (``live.pg_relay.class_notifier`` on
+        PostgreSQL); None: this process is the only one."""
         self.broadcaster = broadcaster or Broadcaster(QUEUE_SIZE)
-        # Tells the other web processes (PostgreSQL NOTIFY, set by the app's lifespan); None: only us.
-        self.relay: Callable[[str, str], None] | None = None
+        self.relay = relay
 
     def listen(self, code: str) -> Listener:
         """Call from a coroutine: the listener is bound to the running loop."""

@@ -9,18 +9,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from app.classroom.service import Member
-
-
-class Choice(BaseModel):
-    id: str
-    text: str
-
-
-class QuizQuestion(BaseModel):
-    id: str
-    text: str
-    choices: list[Choice]
-    section: str | None = None
+from app.lesson.quiz import PublicQuestion
 
 
 class WrongChoice(BaseModel):
@@ -39,7 +28,7 @@ class QuestionStats(BaseModel):
 
 
 def question_stats(
-    questions: Sequence[QuizQuestion], counts: Sequence[tuple[str, str, bool, int]]
+    questions: Sequence[PublicQuestion], counts: Sequence[tuple[str, str, bool, int]]
 ) -> list[QuestionStats]:
     """``counts``: (question id, choice id, correct, students) as ``ClassroomService.answer_counts`` gives."""
     by_question: dict[str, list[tuple[str, bool, int]]] = {}
@@ -76,7 +65,7 @@ def _cell(text: str) -> str:
 
 
 def results_csv(
-    questions: Sequence[QuizQuestion],
+    questions: Sequence[PublicQuestion],
     members: Sequence[Member],
     answers: dict[str, dict[str, bool]],
     runs: dict[str, int],

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import sessionmaker
 
-from app.classroom.auth import INSTRUCTOR_OWNER, ClassroomAuth, Credentials, StudentSeat
+from app.classroom.auth import ClassroomAuth, StudentSeat
+from app.classroom.class_rules import LimitExceeded, check_config, check_load
 from app.classroom.hub import ClassHub
-from app.classroom.limits import LimitExceeded, check_config, check_load
 from app.classroom.service import Answer, ClassClosed, ClassInfo, ClassroomService, Member
 from app.config import Settings
+from app.identity import INSTRUCTOR_OWNER, Credentials
 from app.limits.guard import TokenGuard
 
 logger = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ class Classroom:
         settings: Settings,
         secret_key: str,
         guard: TokenGuard | None = None,
+        hub: ClassHub | None = None,
     ) -> None:
-        """``guard`` throttles wrong instructor tokens."""
+        """``guard`` throttles wrong instructor tokens; ``hub`` (default: this process's only) carries
+        "class changed" signals."""
         self.service = ClassroomService(sessions)
         self.auth = ClassroomAuth(settings.instructor_token, secret_key, guard)
-        self.hub = ClassHub()
+        self.hub = hub or ClassHub()
         self._member_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 

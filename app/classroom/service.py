@@ -11,12 +11,10 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.classroom.class_rules import ClassLimits
 from app.classroom.codes import clean_nickname, new_code, nickname_key, normalise_code
-from app.classroom.limits import ClassLimits
-from app.classroom.tables import AnswerRow, ClassRow, ClassRunRow, MemberRow
-from app.jobs.store import JobRow
+from app.rows import UNFINISHED_STATES, AnswerRow, ClassRow, ClassRunRow, JobRow, MemberRow
 
-ACTIVE_STATES = ("queued", "running")
 MAX_MEMBERS = 1000
 
 
@@ -376,7 +374,7 @@ class ClassroomService:
                 select(func.count())
                 .select_from(ClassRunRow)
                 .join(JobRow, JobRow.id == ClassRunRow.job_id)
-                .where(ClassRunRow.member_id == member_id, JobRow.state.in_(ACTIVE_STATES))
+                .where(ClassRunRow.member_id == member_id, JobRow.state.in_(UNFINISHED_STATES))
             )
             recent, oldest = session.execute(
                 select(func.count(), func.min(ClassRunRow.created_at)).where(

@@ -4,10 +4,9 @@ either)."""
 
 from __future__ import annotations
 
-from app.classroom.auth import Credentials
-from app.classroom.limits import LimitExceeded
+from app.classroom.class_rules import LimitExceeded
 from app.classroom.room import Classroom
-from app.jobs.uploads import task_scope
+from app.identity import Credentials, task_scope
 
 
 def upload_scope(room: Classroom, who: Credentials) -> str | None:

@@ -15,24 +15,14 @@ import socket
 from collections.abc import Callable
 from typing import NamedTuple
 
-from sqlalchemy import Float, Integer, String, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from app.db import Base
+from app.rows import LeaseRow
 
 SCHEDULER = "scheduler"
 HOST = socket.gethostname()
-
-
-class LeaseRow(Base):
-    __tablename__ = "leases"
-
-    name: Mapped[str] = mapped_column(String(80), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(64))
-    host: Mapped[str] = mapped_column(String(255))
-    pid: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[float] = mapped_column(Float)
 
 
 class Holder(NamedTuple):

@@ -1,14 +1,16 @@
 """The runner: the queue (in the database), a scheduler, and the training workers it dispatches to.
 
 Jobs wait as rows; any web process may submit, cancel and read them. One process at a time holds
-the ``scheduler`` lease and hands waiting jobs, in the fair order of ``queue.fair_order``, to its
-training worker processes (``pool.WorkerPool``); each job names the process that claimed it, and
-that process renews its ``server:`` lease while it lives. A job whose claimer is gone is failed by
-whoever notices first; a second server on the same database touches no live job.
+the ``scheduler`` lease and hands waiting jobs, in the fair order of ``queue_policy.fair_order``, to
+its executor (``executors.make_executor``: local worker processes or Ray actors); each job names the
+process that claimed it, and that process renews its ``server:`` lease while it lives. A job whose
+claimer is gone is failed by whoever notices first; a second server on the same database touches no
+live job.
 
 Every event is stamped and stored by ``JobStore.emit`` (seq from the database, nothing after a
-terminal event). Live fan-out: PostgreSQL NOTIFY, heard by every web process (``pg_listen``); on
-SQLite the events come back over the workers' pipes and are published to this process's broadcaster.
+terminal event). Live fan-out: PostgreSQL NOTIFY, heard by every web process (``app.live.pg_relay``); on
+SQLite the executor reports each stored event (``EventStored``) and it is published to this process's
+broadcaster. Every executor reports step paces, finished and lost jobs the same typed way.
 """
 
 from __future__ import annotations
@@ -20,16 +22,25 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
-from app.events import Cancelled, Failed, Queued
-from app.events import _Event as AnyEvent
-from app.jobs.broadcast import Broadcaster, Message
+from app.events import Cancelled, EventBase, Failed, Queued
+from app.jobs.executors import make_executor
+from app.jobs.executors.protocol import (
+    WORKER_LOST,
+    EventStored,
+    Executor,
+    JobFinished,
+    JobLost,
+    Report,
+    StepPace,
+)
+from app.jobs.executors.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
+from app.jobs.executors.worker import STOPPED_REASON, HoldsModel, OnAdapterLab, WorkerConfig
 from app.jobs.leases import HOST, SCHEDULER, Leases, server_lease
-from app.jobs.pool import WORKER_LOST, WorkerPool
-from app.jobs.queue import (
+from app.jobs.queue_policy import (
     DurationModel,
     PositionUpdates,
     admits,
@@ -41,13 +52,9 @@ from app.jobs.queue import (
 )
 from app.jobs.state import JobState
 from app.jobs.store import RESTART_REASON, JobStore, JobView, QueuedJob, QueueSnapshot, StoredEvent
-from app.jobs.tuned import Generate, Held, NotInMemory, TunedRequest, adapter_dir
-from app.jobs.worker import STOPPED_REASON, HoldsModel, OnAdapterLab, WorkerConfig, count_restores
+from app.live.broadcast import Broadcaster, Message
 from app.training.methods import ResolvedJob
 from app.training.models import ModelCache
-
-if TYPE_CHECKING:
-    from app.jobs.ray_pool import RayPool
 
 logger = logging.getLogger(__name__)
 
@@ -103,20 +110,14 @@ class Runner:
             data_dir=data_dir,
             time_limit_s=time_limit_s,
             keep_finished=keep_finished,
-            pipe_events=not store.notifies,
+            report_events=not store.notifies,  # the event feed: NOTIFY on PostgreSQL, reports on SQLite
         )
-        self.pool: WorkerPool | RayPool
-        if backend == "local":
-            self.pool = WorkerPool(workers, config, self._publish, self._finished, self._lost, self._progress)
-        else:
-            from app.jobs.ray_pool import RayPool  # Ray is an optional extra
-
-            self.pool = RayPool(
-                workers, config, self._finished, self._lost, backend, ray_num_cpus, ray_num_gpus
-            )
+        self.pool: Executor = make_executor(
+            backend, workers, config, self._report, ray_num_cpus, ray_num_gpus
+        )
         self._wake = threading.Event()
         self._announce_lock = threading.Lock()
-        self.position_updates = PositionUpdates()  # coalesces `queued` events (app.jobs.queue)
+        self.position_updates = PositionUpdates()  # coalesces `queued` events (app.jobs.queue_policy)
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
@@ -157,39 +158,28 @@ class Runner:
         self, job: ResolvedJob, owner: str | None = None, admit: Callable[[Any, str], None] | None = None
     ) -> SubmitResult:
         """Queue a job, resolved once by ``resolve_job`` (its config is what the store keeps and what
-        the worker trains; the worker loads the task again by name). ``admit(session, job_id)`` runs
+        the worker trains as it is; the worker loads the task by name and refuses it if its content
+        hash differs from the one stored here). ``admit(session, job_id)`` runs
         in the inserting transaction, serialised with every other submission: caps that count jobs
         (and record the new one) there cannot be overrun by concurrent submits; it may raise."""
         if self._stopping:
             raise QueueFull("the server is stopping")
-        job_id = secrets.token_hex(8)
-        place: list[int] = []
-
-        def first_event(session: Any) -> AnyEvent:
-            if admit is not None:
-                admit(session, job_id)
-            snapshot = self.store.queue_snapshot(session)
-            others = len(snapshot.waiting) - 1  # this job is in the snapshot already
-            if not admits(others, self.max_queued, queue_priority(owner)):  # a share kept for the instructor
-                raise QueueFull(f"the queue is full ({others} jobs waiting); try again later")
-            position, eta_s = self._places(snapshot)[job_id]
-            place.append(position)
-            return Queued(
-                position=position, eta_s=eta_s, run_s=round(self.durations.estimate_job(job_row), 1)
-            )
-
-        config = job.config
+        job_id, config = secrets.token_hex(8), job.config
         job_row = QueuedJob(job_id, owner, time.time(), None, config.model, config.method, config.steps or 1)
-
+        first = _FirstQueued(self, job_row, admit)
         self.store.create_job(
-            job_id, job.config.model_dump(mode="json"), owner=owner, first_event=first_event
+            job_id,
+            config.model_dump(mode="json"),
+            owner=owner,
+            first_event=first,
+            task_digest=job.task.digest(),
         )
         with self._announce_lock:
             self.position_updates.sent(job_id, first=True)
         self._announce_positions()
         self._count()
         self._wake.set()
-        return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=place[0])
+        return SubmitResult(id=job_id, state=JobState.QUEUED, queue_position=first.position)
 
     def get(self, job_id: str) -> JobInfo | None:
         """The job as stored, plus its live queue position (any job: queued, running or finished)."""
@@ -248,11 +238,6 @@ class Runner:
         if not self.pool.started:
             return None
         return next((state for state in self.pool.ask(HoldsModel(job_id)) if state is not None), None)
-
-    @property
-    def restores(self) -> int:
-        """Models rebuilt from adapters by the live workers."""
-        return sum(self.pool.ask(count_restores)) if self.pool.started else 0
 
     def pin(self, job_id: str, pinned: bool = True) -> None:
         """A class's pinned run: first in line while it waits, its tuned model kept beyond the last few."""
@@ -325,8 +310,8 @@ class Runner:
         return schedule(snapshot, self.durations.estimate_job, self._time_left, self.workers)
 
     def _time_left(self, job: QueuedJob) -> float:
-        """A running job's remaining seconds: at its measured pace once it steps (known where its
-        worker reports progress: this process's pool), else its estimate less the time spent."""
+        """A running job's remaining seconds: at its measured pace once it steps (reported by this
+        process's executor, local or Ray), else its estimate less the time spent."""
         steps_done, pace = self._paces.get(job.id, (0, None))
         elapsed = time.time() - (job.started_at or time.time())
         estimated_pace = self.durations.step_s(job.model, job.method)
@@ -362,7 +347,7 @@ class Runner:
             self._publish_stored(job_id, stored)
 
     # -- events ---------------------------------------------------------------------------------
-    def _emit(self, job_id: str, event: AnyEvent, only_if: JobState | None = None) -> StoredEvent | None:
+    def _emit(self, job_id: str, event: EventBase, only_if: JobState | None = None) -> StoredEvent | None:
         stored = self.store.emit(job_id, event, only_if)
         if stored is not None:
             self._publish_stored(job_id, stored)
@@ -375,24 +360,47 @@ class Runner:
     def _publish(self, job_id: str, seq: int, data: str, terminal: bool) -> None:
         self.broadcaster.publish(job_id, Message(seq, data, terminal))
 
-    def _progress(self, job_id: str, model: str, method: str, step: int, elapsed_s: float) -> None:
-        """A local worker's step: the job's measured pace; every 5th step the queue behind re-hears."""
-        pace = elapsed_s / max(1, step)
-        self._paces[job_id] = (step, pace)
-        self.durations.observe_step(model, method, pace)
-        if step % 5 == 1:
-            self._announce_wanted = True
-            self._wake.set()
+    def _report(self, report: Report) -> None:
+        """What the executor reports (from its reader or waiter thread), whichever executor it is."""
+        match report:
+            case EventStored(job_id, seq, data, terminal):
+                self._publish(job_id, seq, data, terminal)
+            case StepPace(job_id, model, method, step):
+                self._paces[job_id] = (step, report.step_s)  # the job's measured pace
+                self.durations.observe_step(model, method, report.step_s)
+                if step % 5 == 1:  # every 5th step the queue behind re-hears its estimates
+                    self._announce_wanted = True
+                    self._wake.set()
+            case JobFinished(job_id, _state, load_s, step_s):
+                self._paces.pop(job_id, None)
+                if load_s is not None and step_s is not None:
+                    view = self.store.get_job(job_id)
+                    if view is not None:
+                        self.durations.record(view.model, view.method, load_s, step_s)
+                self._wake.set()
+            case JobLost(job_id, reason):
+                self._paces.pop(job_id, None)
+                self._emit(job_id, Failed(error=reason))
+                self._wake.set()
 
-    def _finished(self, job_id: str, state: str, load_s: float | None, step_s: float | None) -> None:
-        self._paces.pop(job_id, None)
-        if load_s is not None and step_s is not None:
-            view = self.store.get_job(job_id)
-            if view is not None:
-                self.durations.record(view.model, view.method, load_s, step_s)
-        self._wake.set()
 
-    def _lost(self, job_id: str, reason: str) -> None:
-        self._paces.pop(job_id, None)
-        self._emit(job_id, Failed(error=reason))
-        self._wake.set()
+class _FirstQueued:
+    """A submitted job's first event, made inside the inserting transaction (``JobStore.create_job``):
+    ``admit`` runs there, the queue's bound is checked, and the place it computes is kept."""
+
+    def __init__(self, runner: Runner, job: QueuedJob, admit: Callable[[Any, str], None] | None) -> None:
+        self.runner, self.job, self.admit = runner, job, admit
+        self.position: int | None = None
+
+    def __call__(self, session: Any) -> EventBase:
+        runner, job = self.runner, self.job
+        if self.admit is not None:
+            self.admit(session, job.id)
+        snapshot = runner.store.queue_snapshot(session)
+        others = len(snapshot.waiting) - 1  # this job is in the snapshot already
+        if not admits(
+            others, runner.max_queued, queue_priority(job.owner)
+        ):  # a share kept for the instructor
+            raise QueueFull(f"the queue is full ({others} jobs waiting); try again later")
+        self.position, eta_s = runner._places(snapshot)[job.id]
+        return Queued(position=self.position, eta_s=eta_s, run_s=round(runner.durations.estimate_job(job), 1))

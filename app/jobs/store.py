@@ -11,69 +11,16 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, func, select, text, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import Base
-from app.events import TERMINAL_TYPES, Done, EventStamper, Failed, Queued
-from app.events import _Event as AnyEvent
+from app.events import TERMINAL_TYPES, Done, EventBase, EventStamper, Failed, Queued
 from app.jobs.state import FINISHED, STATE_OF_TERMINAL_EVENT, JobState, check_transition
+from app.live.pg_relay import EVENTS_CHANNEL
+from app.rows import UNFINISHED_STATES as UNFINISHED
+from app.rows import EventRow, JobRow, TaskRow
 
 RESTART_REASON = "server restarted"
-EVENTS_CHANNEL = "ftlab_events"  # PostgreSQL NOTIFY channel; payload "job_id:seq", body in the table
-UNFINISHED = tuple(s.value for s in JobState if s not in FINISHED)
-
-
-class JobRow(Base):
-    __tablename__ = "jobs"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    owner: Mapped[str | None] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    model: Mapped[str] = mapped_column(String(200))
-    method: Mapped[str] = mapped_column(String(20))
-    task: Mapped[str] = mapped_column(String(80))
-    config: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[float] = mapped_column(Float, index=True)
-    started_at: Mapped[float | None] = mapped_column(Float)
-    finished_at: Mapped[float | None] = mapped_column(Float)
-    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text)
-    has_adapter: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Execution: the last seq given out (stamping happens in the database, so any process can emit),
-    # the position last announced to a waiting job, the server process whose worker runs it (its
-    # lease row says whether that process is alive), the worker or node, and a cancel request.
-    last_seq: Mapped[int] = mapped_column(Integer, default=0)
-    position: Mapped[int | None] = mapped_column(Integer)
-    eta_s: Mapped[float | None] = mapped_column(Float)  # the start estimate last announced
-    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
-    node: Mapped[str | None] = mapped_column(String(120))
-    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # a class's pinned run: first in line
-
-
-class EventRow(Base):
-    __tablename__ = "job_events"
-
-    job_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
-    )
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    type: Mapped[str] = mapped_column(String(16))
-    data: Mapped[str] = mapped_column(Text)
-
-
-class TaskRow(Base):
-    __tablename__ = "uploaded_tasks"
-
-    name: Mapped[str] = mapped_column(String(80), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    filename: Mapped[str] = mapped_column(String(200))
-    path: Mapped[str] = mapped_column(String(300), doc="relative to the data dir")
-    n_examples: Mapped[int] = mapped_column(Integer)
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    owner: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[float] = mapped_column(Float)
 
 
 class StoredEvent(NamedTuple):
@@ -148,7 +95,7 @@ class UnknownJob(KeyError):
 
 
 class JobStore:
-    """All database access of the jobs room. Every method is one short transaction; thread-safe."""
+    """All database access of the jobs package. Every method is one short transaction; thread-safe."""
 
     def __init__(self, sessions: sessionmaker) -> None:
         self._sessions = self.sessions = sessions
@@ -162,7 +109,8 @@ class JobStore:
         job_id: str,
         config: dict[str, Any],
         owner: str | None = None,
-        first_event: Callable[[Session], AnyEvent | None] | None = None,
+        first_event: Callable[[Session], EventBase | None] | None = None,
+        task_digest: str | None = None,
     ) -> JobView:
         """Insert a queued job; ``first_event(session)`` (called after the insert, in the same
         transaction) gives its first event, so nothing can run the job before that event exists."""
@@ -179,6 +127,7 @@ class JobStore:
             last_seq=0,
             cancel_requested=False,
             pinned=False,
+            task_digest=task_digest,
         )
         with self._sessions.begin() as session:
             if first_event is not None:
@@ -189,6 +138,11 @@ class JobStore:
             if event is not None:
                 self.emit_in(session, job_id, event)
             return JobView.of(row)
+
+    def task_digest(self, job_id: str) -> str | None:
+        """The content hash of the task the job was submitted with (None: submitted before hashes)."""
+        with self._sessions() as session:
+            return session.scalar(select(JobRow.task_digest).where(JobRow.id == job_id))
 
     def get_job(self, job_id: str) -> JobView | None:
         with self._sessions() as session:
@@ -202,15 +156,6 @@ class JobStore:
         with self._sessions() as session:
             return [JobView.of(row) for row in session.scalars(query)]
 
-    def set_state(self, job_id: str, state: JobState, **fields: Any) -> JobView:
-        """Move a job to ``state`` (checked) and set other columns, e.g. ``has_adapter=True``."""
-        with self._sessions.begin() as session:
-            row = self._row(session, job_id)
-            self._apply_state(row, state)
-            for name, value in fields.items():
-                setattr(row, name, value)
-            return JobView.of(row)
-
     def update(self, job_id: str, **fields: Any) -> None:
         with self._sessions.begin() as session:
             row = self._row(session, job_id)
@@ -218,7 +163,7 @@ class JobStore:
                 setattr(row, name, value)
 
     # -- events -------------------------------------------------------------------------------
-    def emit(self, job_id: str, event: AnyEvent, only_if: JobState | None = None) -> StoredEvent | None:
+    def emit(self, job_id: str, event: EventBase, only_if: JobState | None = None) -> StoredEvent | None:
         """Stamp ``event`` with the job's next seq and store it, in one transaction (with NOTIFY on
         PostgreSQL): safe from any thread or process. None, and nothing stored, once the job is
         finished (nothing follows a terminal event) or, with ``only_if``, not in that state."""
@@ -226,7 +171,7 @@ class JobStore:
             return self.emit_in(session, job_id, event, only_if)
 
     def emit_in(
-        self, session: Session, job_id: str, event: AnyEvent, only_if: JobState | None = None
+        self, session: Session, job_id: str, event: EventBase, only_if: JobState | None = None
     ) -> StoredEvent | None:
         states = (only_if.value,) if only_if is not None else UNFINISHED
         # A write first: it takes the row (PostgreSQL) or database (SQLite) write lock before any read.
@@ -245,12 +190,12 @@ class JobStore:
         self._insert_event(session, stamped, data)
         return StoredEvent(seq, stamped.type, data)
 
-    def append_event(self, event: AnyEvent, data: str | None = None) -> None:
+    def append_event(self, event: EventBase, data: str | None = None) -> None:
         """Store one event stamped by the caller (``data``: its JSON text, if already made)."""
         with self._sessions.begin() as session:
             self._insert_event(session, event, data or event.model_dump_json())
 
-    def _insert_event(self, session: Session, event: AnyEvent, data: str) -> None:
+    def _insert_event(self, session: Session, event: EventBase, data: str) -> None:
         """Insert the event; a terminal one also finishes the job; notify listeners at commit."""
         session.add(EventRow(job_id=event.job_id, seq=event.seq, type=event.type, data=data))
         row = self._row(session, event.job_id)
@@ -290,11 +235,6 @@ class JobStore:
             query = query.limit(limit)
         with self._sessions() as session:
             return [StoredEvent(seq, type_, data) for seq, type_, data in session.execute(query)]
-
-    def last_seq(self, job_id: str) -> int:
-        with self._sessions() as session:
-            value = session.scalar(select(func.max(EventRow.seq)).where(EventRow.job_id == job_id))
-            return int(value or 0)
 
     def fail_unfinished(self, reason: str = RESTART_REASON) -> list[str]:
         """After a restart of every server: each queued or running job gets a stored ``failed``."""

@@ -10,23 +10,40 @@ the web layer maps them to status codes.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from app.classroom.auth import Credentials
+from sqlalchemy.orm import Session
+
+from app.identity import Credentials, task_scope
+from app.jobs.files.uploads import load_task, resolve_task_name
 from app.jobs.runner import Runner, SubmitResult
 from app.jobs.store import JobStore
-from app.jobs.uploads import load_task, resolve_task_name, task_scope
 from app.training.methods import ConfigError, ResolvedJob, resolve_job
 from app.training.registry import MODEL_REGISTRY
 from app.training.train_config import TrainConfig
 
-if TYPE_CHECKING:
-    from app.classroom.room import Classroom
-    from app.limits.classes import ClassGuard
+
+class Admissions(Protocol):
+    """The classroom's side of a submission (``classroom.room.Classroom``): admits the job under the
+    class limits (raising ``LimitExceeded``) and records the run once it is queued."""
+
+    def submission(
+        self, owner: str | None, who: Credentials, model: str, method: str, steps: int
+    ) -> AbstractContextManager[Recording]: ...
+
+
+class SubmissionGuard(Protocol):
+    """Per-address limits across seats (``limits.classes.ClassGuard``)."""
+
+    def admit_job(self, owner: str | None, address: str | None) -> None: ...
+
+    def record_job_in(
+        self, session: Session, job_id: str, owner: str | None, address: str | None
+    ) -> None: ...
 
 
 class Recording(Protocol):
@@ -46,8 +63,8 @@ class JobSubmitter:
     store: JobStore
     data_dir: Path
     allowed_hub_models: Sequence[str] = ()
-    classroom: Classroom | None = None
-    guard: ClassGuard | None = None  # per-address limits across seats
+    classroom: Admissions | None = None
+    guard: SubmissionGuard | None = None  # per-address limits across seats
 
     def submit(self, config: TrainConfig, owner: str | None, who: Credentials | None = None) -> SubmitResult:
         """Queue ``config`` for ``owner`` (``who``: the requester's credentials, for a student's seat)."""

@@ -9,18 +9,16 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.classroom.auth import INSTRUCTOR_OWNER
-from app.jobs.store import JobRow
+from app.identity import INSTRUCTOR_OWNER
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
 from app.limits.policies import JOINS_PER_ADDRESS, SUBMISSIONS_PER_ADDRESS
-from app.limits.tables import BlockedAddressRow, JobOriginRow, SeatOriginRow
+from app.rows import UNFINISHED_STATES, BlockedAddressRow, JobOriginRow, JobRow, SeatOriginRow
 
 # Queued or running jobs per address: a class behind one NAT address shares this, so it is sized for
 # a class whose students each have a job waiting; anonymous use (no seat) gets a personal-size cap.
 MAX_ACTIVE_PER_ADDRESS = 60
 MAX_ACTIVE_ANONYMOUS_PER_ADDRESS = 20  # the compare view queues one job per method at once
-ACTIVE_STATES = ("queued", "running")
 
 
 class Blocked(PermissionError):
@@ -84,7 +82,7 @@ class ClassGuard:
             select(func.count())
             .select_from(JobOriginRow)
             .join(JobRow, JobRow.id == JobOriginRow.job_id)
-            .where(JobOriginRow.address == address, JobRow.state.in_(ACTIVE_STATES))
+            .where(JobOriginRow.address == address, JobRow.state.in_(UNFINISHED_STATES))
         )
         if anonymous_only:
             query = query.where(JobOriginRow.owner.is_(None))

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 
 from app.limits.errors import Throttled
-from app.limits.tables import RateCounterRow
+from app.rows import RateCounterRow
 
 Clock = Callable[[], float]
 CLEANUP_EVERY = 500  # on average, one hit in this many deletes expired rows

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from app.limits.errors import Throttled
 
 T = TypeVar("T")
+MAX_PROMPT_CHARS = 1000  # a generate request's prompt, before tokenising
 MAX_PROMPT_TOKENS = 256
 
 

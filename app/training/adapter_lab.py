@@ -12,7 +12,7 @@ writes it. The lab holds one base per (model, precision): dense bases are views 
 (no bytes copied); a qlora base is its own 4-bit load, as training got it.
 
 The lab is not thread-safe by itself (``set_adapter`` changes the shared model): whoever owns it runs
-one call at a time (a training worker does: ``app.jobs.worker.JobWorker.on_adapter_lab``).
+one call at a time (a training worker does: ``app.jobs.executors.worker.JobWorker.on_adapter_lab``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from typing import Any
 import torch
 
 from app.training import evaluation as ev
+from app.training.adapter_merge import merge_report
+from app.training.adapter_source import AdapterSource, base_key, precision_of
+from app.training.methods import LORA_METHODS
 from app.training.models import ModelCache
 from app.training.registry import spec_for
 from app.training.tasks import Task
@@ -56,24 +59,11 @@ COMBINATIONS: dict[str, str] = {
     "magnitude_prune_svd": "any",
 }
 PRUNING = {name for name in COMBINATIONS if name.startswith(("ties", "dare", "magnitude"))}  # need a density
-LORA_METHODS = ("lora", "qlora", "sft", "dpo")  # methods whose adapter is LoRA (trl's sft/dpo put one on)
 MAX_ADAPTERS_PER_BASE = 8
 
 
 class AdapterLabError(ValueError):
     """A request the lab cannot honour; the message names the reason (the jobs layer maps it to 422)."""
-
-
-@dataclass(frozen=True)
-class AdapterSource:
-    """One adapter as the lab needs it: peft name, the resolved config of the job that trained it
-    (model, method = the base it needs; seq_len, max_new_tokens = how its task is scored), its PEFT
-    directory (server-made) and its task."""
-
-    name: str
-    config: TrainConfig
-    adapter_dir: Path
-    task: Task
 
 
 @dataclass(frozen=True)
@@ -110,15 +100,6 @@ class CombinedAdapter:
     source_sizes: dict[str, tuple[int, int]]  # adapter → (params, adapter bytes)
     base_scores: dict[str, TaskScore]  # task → the base model's score
     seconds: float = 0.0
-
-
-def precision_of(cfg: TrainConfig) -> str:
-    """The base an adapter was trained on: qlora's NF4 weights, or the dense ones."""
-    return "nf4" if cfg.method == "qlora" else "dense"
-
-
-def base_key(cfg: TrainConfig) -> tuple[str, str]:
-    return cfg.model, precision_of(cfg)
 
 
 def check_compatible(sources: Sequence[AdapterSource]) -> None:
@@ -273,7 +254,6 @@ class AdapterLab:
     # -- merge ----------------------------------------------------------------------------------
     def merge_report(self, source: AdapterSource, repeats: int = 5) -> Any:
         """See ``adapter_merge.merge_report`` (its own copies of the base: merging writes weights)."""
-        from app.training.adapter_merge import merge_report
 
         check_compatible([source])
         return merge_report(source, self.cache, repeats=repeats)

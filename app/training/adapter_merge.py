@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from app.training.adapter_lab import AdapterSource, precision_of
+from app.training.adapter_source import AdapterSource, precision_of
 from app.training.evaluation import to_device
 from app.training.models import ModelCache, device_dtype
 from app.training.tasks import prompt_text

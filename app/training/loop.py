@@ -17,8 +17,6 @@ import gc
 import hashlib
 import logging
 import math
-import queue
-import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,10 +25,11 @@ from typing import Any
 
 import torch
 
-from app.events import Cancelled, Done, Eval, Failed, Loading, Sample, Spectrum, Started, Step
-from app.events import _Event as Event
+from app.events import Cancelled, Done, Eval, EventBase, Failed, Loading, Sample, Spectrum, Started, Step
 from app.redact import hide_paths
 from app.training import evaluation as ev
+from app.training.loading import with_progress
+from app.training.memory import memory_bytes
 from app.training.methods import ConfigError, ResolvedJob, method_spec, resolve_job
 from app.training.models import ModelCache
 from app.training.registry import ModelNotAvailable
@@ -52,7 +51,7 @@ EXPECTED = (ConfigError, ModelNotAvailable, UnknownTaskError)  # failures whose 
 class _Stop(Exception):
     """Raised between steps to end the run with a given terminal event (cancelled, time limit)."""
 
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: EventBase) -> None:
         self.event = event
 
 
@@ -91,7 +90,7 @@ class TrainingRun:
 
     # --------------------------------------------------------------------------- the loop
 
-    def events(self) -> Iterator[Event]:
+    def events(self) -> Iterator[EventBase]:
         """Every event of the run; never raises, always ends with one terminal event."""
         self._started_at = time.perf_counter()
         threads = torch.get_num_threads()
@@ -111,7 +110,7 @@ class TrainingRun:
         finally:
             torch.set_num_threads(threads)
 
-    def _train(self) -> Iterator[Event]:
+    def _train(self) -> Iterator[EventBase]:
         # 1. the configuration, completed with the method's defaults, and the task
         if self.resolved is None or self.task is None:
             job = resolve_job(self.config, self.task)
@@ -121,7 +120,7 @@ class TrainingRun:
         yield Loading(stage="task", progress=1.0)
 
         # 2. the model: a fresh copy of the cached base, wrapped by the method
-        prepared = yield from _with_progress(
+        prepared = yield from with_progress(
             lambda report: prepare(cfg, task, self.cache, self._unless_cancelled(report))
         )
         self.prepared = p = prepared
@@ -346,7 +345,7 @@ def starts_as_base(cfg: TrainConfig) -> bool:
     """Does the model at step 0 compute exactly what its base computes? Full fine-tuning starts from
     the base weights; LoRA's B starts at zero (DoRA's magnitude vector only rounds to the same). dpo
     starts as the base too, but its evaluation is trl's, of preference pairs: not shared."""
-    return cfg.method == "full" or (cfg.method in ("lora", "qlora", "sft") and not cfg.use_dora)
+    return method_spec(cfg.method).starts_as_base and not cfg.use_dora
 
 
 def _base_key(cfg: TrainConfig, task: Task) -> tuple[Any, ...]:
@@ -355,46 +354,5 @@ def _base_key(cfg: TrainConfig, task: Task) -> tuple[Any, ...]:
         (task.kind, task.metric_name, task.metric_args, task.test, task.sample_prompts, task.labels)
     )
     digest = hashlib.sha256(content.encode()).hexdigest()
-    base = "nf4" if cfg.method == "qlora" else "dense"
+    base = method_spec(cfg.method).base_precision
     return (cfg.model, base, task.name, digest, cfg.seq_len, cfg.max_new_tokens)
-
-
-def memory_bytes(device: str) -> int:
-    """Peak device memory on CUDA; the process's peak resident set on the CPU."""
-    if device == "cuda":
-        return int(torch.cuda.max_memory_allocated())
-    return peak_rss_bytes()
-
-
-def peak_rss_bytes() -> int:
-    """This process's peak resident set: Linux's VmHWM, which starts afresh with each program. (Linux
-    carries ru_maxrss over fork and exec, so a child started by a big parent reports the parent's.)"""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024  # kB
-    except OSError:
-        pass
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
-
-
-def _with_progress(work: Callable[[Callable[[str, float], None]], Any]) -> Iterator[Event]:
-    """Run ``work(report)`` on a helper thread and yield a Loading event for each report as it comes;
-    the generator's return value is work's result (``x = yield from _with_progress(...)``)."""
-    reports: queue.Queue[tuple[str, float] | None] = queue.Queue()
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            result["value"] = work(lambda stage, fraction: reports.put((stage, fraction)))
-        except BaseException as exc:  # re-raised on the generator's thread below
-            result["error"] = exc
-        finally:
-            reports.put(None)
-
-    threading.Thread(target=target, name="ftlab-load", daemon=True).start()
-    while (report := reports.get()) is not None:
-        yield Loading(stage=report[0], progress=min(max(report[1], 0.0), 1.0))
-    if "error" in result:
-        raise result["error"]
-    return result["value"]

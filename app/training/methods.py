@@ -19,9 +19,6 @@ from app.training.train_config import TrainConfig
 if TYPE_CHECKING:
     from app.training.tasks import Task
 
-LORA_METHODS = ("lora", "qlora", "sft", "dpo")
-TRL_METHODS = ("sft", "dpo")  # LoRA trained on trl's batches and loss (app/training/trl_methods.py)
-PROMPT_METHODS = ("prompt", "prefix")
 # attention projections by architecture: Llama-style names, then BERT-style names
 DEFAULT_TARGETS = {"causal": ["q_proj", "k_proj", "v_proj", "o_proj"], "encoder": ["query", "key", "value"]}
 
@@ -55,6 +52,18 @@ class MethodSpec:
     available: bool = True
     note: str = ""
     task_kind: str | None = None  # task kind it trains on; None: chat (causal) / classification (encoder)
+    # Facts every other module reads here instead of comparing method names:
+    base_precision: str = "dense"  # the base weights it trains on: "dense", or "nf4" (4-bit NormalFloat)
+    writes_base: bool = False  # trains the base's own weights (needs its own copy of them)
+    lora_adapter: bool = False  # its result is a LoRA adapter (swap, combine, merge; LoRA options apply)
+    starts_as_base: bool = False  # at step 0 it computes what the base computes (unless DoRA rounds)
+    virtual_tokens_at: str | None = None  # soft prompts: "input" (k vectors) or "every_layer" (prefixes)
+    trl: bool = False  # trained on trl's batches and loss (app/training/trl_methods.py)
+    in_prose: str = ""  # its name inside a sentence of the lesson (default: ``label``)
+
+    @property
+    def prose_name(self) -> str:
+        return self.in_prose or self.label
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -77,6 +86,9 @@ METHODS: dict[str, MethodSpec] = {
                     steps=60, lr=5e-5, batch_size=16, seq_len=64, eval_every=20, spectrum_every=20
                 ),
             },
+            writes_base=True,
+            starts_as_base=True,
+            in_prose="full fine-tuning",
         ),
         MethodSpec(
             "lora",
@@ -90,6 +102,8 @@ METHODS: dict[str, MethodSpec] = {
                     steps=60, lr=1e-3, batch_size=16, seq_len=64, eval_every=20, spectrum_every=10
                 ),
             },
+            lora_adapter=True,
+            starts_as_base=True,
         ),
         MethodSpec(
             "qlora",
@@ -98,6 +112,9 @@ METHODS: dict[str, MethodSpec] = {
             "peft + bitsandbytes",
             "lora",
             {"causal": Defaults(steps=20, lr=2e-3, eval_every=10, spectrum_every=5, **_CHAT)},
+            base_precision="nf4",
+            lora_adapter=True,
+            starts_as_base=True,
         ),
         MethodSpec(
             "prompt",
@@ -106,6 +123,8 @@ METHODS: dict[str, MethodSpec] = {
             "peft",
             "soft_prompt",
             {"causal": Defaults(steps=30, lr=3e-2, eval_every=15, spectrum_every=5, **_CHAT)},
+            virtual_tokens_at="input",
+            in_prose="prompt tuning",
         ),
         MethodSpec(
             "prefix",
@@ -114,6 +133,8 @@ METHODS: dict[str, MethodSpec] = {
             "peft",
             "soft_prompt",
             {"causal": Defaults(steps=30, lr=1e-2, eval_every=15, spectrum_every=5, **_CHAT)},
+            virtual_tokens_at="every_layer",
+            in_prose="prefix tuning",
         ),
         MethodSpec(
             "head",
@@ -126,6 +147,7 @@ METHODS: dict[str, MethodSpec] = {
                     steps=60, lr=3e-3, batch_size=16, seq_len=64, eval_every=20, spectrum_every=60
                 )
             },
+            in_prose="classifier head (MiniLM)",
         ),
         # sft: batch_size counts rows of seq_len tokens into which trl packs whole examples (2.05 SmolLM2
         # tone examples per 192-token row): about lora's 4 examples a step, without computing any padding.
@@ -142,6 +164,10 @@ METHODS: dict[str, MethodSpec] = {
                 )
             },
             note="trl's SFTTrainer: completion-only loss, examples packed padding-free into seq_len rows",
+            lora_adapter=True,
+            starts_as_base=True,
+            trl=True,
+            in_prose="SFT (trl, LoRA)",
         ),
         # dpo: batch_size counts pairs; each step runs the policy and the reference (adapter off) on both
         # answers of each pair (3.5 s a step for SmolLM2 on one CPU thread, lora's: 2.25 s). lr 1e-3: on
@@ -160,9 +186,16 @@ METHODS: dict[str, MethodSpec] = {
             },
             note="trl's DPOTrainer loss; the reference is the base model (adapter disabled)",
             task_kind="preference",
+            lora_adapter=True,
+            trl=True,
+            in_prose="DPO (trl, LoRA)",
         ),
     )
 }
+
+
+LORA_METHODS = tuple(name for name, spec in METHODS.items() if spec.lora_adapter)
+TRL_METHODS = tuple(name for name, spec in METHODS.items() if spec.trl)
 
 
 def method_spec(name: str) -> MethodSpec:

@@ -11,6 +11,7 @@ File parsing lives in :mod:`app.training.task_files`, tokenisation in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -139,6 +140,12 @@ class Task:
     def metric(self, predictions: Sequence[str], references: Sequence[str]) -> float:
         """Score model outputs (generated text, or predicted label names) against references."""
         return METRICS[self.metric_name](predictions, references, **self.metric_args)
+
+    def digest(self) -> str:
+        """A content hash of everything a run reads from the task (examples, splits, labels, metric):
+        a job stores it at submission, and its worker refuses a task that has changed since."""
+        content = (self.kind, self.train, self.test, self.labels, self.metric_name, self.metric_args)
+        return hashlib.sha256(repr(content).encode()).hexdigest()
 
     def info(self) -> dict[str, Any]:
         """What GET /api/tasks shows."""

@@ -45,7 +45,7 @@ from typing import Any
 
 from torch import Tensor
 
-from app.training.methods import ConfigError
+from app.training.methods import ConfigError, method_spec
 from app.training.steps import NativeSteps
 from app.training.task_encoding import has_chat_template
 from app.training.tasks import ChatExample, PreferenceExample, Task, batches, prompt_text
@@ -118,7 +118,8 @@ def trl_steps(model: Any, tokenizer: Any, cfg: TrainConfig, task: Task, lora: An
 
     _quiet_datasets()
     trl_tokenizer = copy.deepcopy(tokenizer)  # trl may set a pad token; the cache's tokenizer is shared
-    build = _sft if cfg.method == "sft" else _dpo
+    pairs = method_spec(cfg.method).task_kind == "preference"  # dpo: preference pairs; sft: chats
+    build = _dpo if pairs else _sft
     try:
         trainer = build(model, trl_tokenizer, cfg, task, lora, _common_args(cfg, device))
     except ValueError as exc:  # peft: "Target modules {...} not found in the base model"
@@ -127,14 +128,14 @@ def trl_steps(model: Any, tokenizer: Any, cfg: TrainConfig, task: Task, lora: An
         raise
     for callback in (PrinterCallback, ProgressCallback):  # they print logs to stdout / draw progress bars
         trainer.remove_callback(callback)
-    columns = ["input_ids", "labels", "seq_lengths"] if cfg.method == "sft" else _PAIR_COLUMNS
+    columns = _PAIR_COLUMNS if pairs else ["input_ids", "labels", "seq_lengths"]
     rows = trainer.train_dataset.select_columns(columns).to_list()
     if not rows:
         raise ValueError(f"no training example of {task.name} fits seq_len={cfg.seq_len}")
     own = NativeSteps(trainer.model, tokenizer, task, cfg, device)
-    if cfg.method == "sft":
-        return TrlSteps(cfg.method, trainer, device, rows, native=own)
-    return TrlSteps(cfg.method, trainer, device, rows, replies=own)
+    if pairs:
+        return TrlSteps(cfg.method, trainer, device, rows, replies=own)
+    return TrlSteps(cfg.method, trainer, device, rows, native=own)
 
 
 _PAIR_COLUMNS = ["prompt_ids", "chosen_ids", "rejected_ids"]

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from app.training.counting import ParamCounts, is_peft, param_counts
-from app.training.methods import ConfigError
+from app.training.methods import ConfigError, method_spec
 from app.training.models import ModelCache, device_dtype
 from app.training.registry import Progress, spec_for
 from app.training.spectra import snapshot_weights
@@ -70,7 +70,8 @@ def load_base(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progres
     """(model, tokenizer) a run starts from, before its method: the 4-bit base prepared for k-bit
     training (qlora), else a copy of the cached base; encoders get a new classifier head (drawn from
     the torch RNG as it stands). Training and rebuilding from an adapter both start here."""
-    if cfg.method == "qlora":
+    spec = method_spec(cfg.method)
+    if spec.base_precision == "nf4":
         from peft import prepare_model_for_kbit_training
 
         # casts norms to float32 and freezes the 4-bit weights; checkpointing would only slow tiny runs
@@ -79,7 +80,7 @@ def load_base(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progres
         tokenizer = cache.get_tokenizer(cfg.model)
     else:
         # only full fine-tuning writes to the base weights; every other method freezes them
-        loaded = cache.get(cfg.model, progress, share_weights=cfg.method != "full")
+        loaded = cache.get(cfg.model, progress, share_weights=not spec.writes_base)
         model, tokenizer = loaded.model, loaded.tokenizer
     if spec_for(cfg.model).kind == "encoder":
         model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))

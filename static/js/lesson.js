@@ -86,5 +86,17 @@ for (const el of document.querySelectorAll('[data-quiz]')) {
   import('./quiz.js').then(({ mount }) => mount(el, el.dataset.quiz));
 }
 highlightNav();
+// The contents fold to one line on narrow screens (they sit above the lesson there) and stay open
+// as the side column on wide ones; a jump from the folded list folds it again.
+const fold = document.querySelector('.sidenav-fold');
+if (fold) {
+  const wide = window.matchMedia('(min-width: 901px)');
+  const fit = () => { fold.open = wide.matches; };
+  fit();
+  wide.addEventListener('change', fit);
+  fold.addEventListener('click', (e) => {
+    if (!wide.matches && e.target.closest('a[data-nav]')) fold.open = false;
+  });
+}
 // Tests and instructors can ask for every widget at once.
 window.ftlabMountAll = () => Promise.all(slots.map(mountWidget));

@@ -1,5 +1,5 @@
 // The page's current live job, shared by the panel (which starts it) and the spectrum and
-// soft-prompt widgets (which show it). Listeners get the JobStore of each new job.
+// soft-prompt widgets (which show it). Listeners get the JobEvents of each new job.
 const target = new EventTarget();
 let current = null;
 

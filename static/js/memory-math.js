@@ -1,5 +1,5 @@
 // Training-memory arithmetic of the memory calculator (decimal units: 1 GB = 1e9 bytes).
-// Mirrors app/calculators.py `training_memory` (its docstring holds the conventions and sources);
+// Mirrors app/lesson/calculators.py `training_memory` (its docstring holds the conventions and sources);
 // node tests hold both to the shared cases in tests/fixtures/calculator_cases.json.
 
 // Nominal sizes (the lesson's "7B" is 7e9) with the shapes of the named published models.

@@ -58,12 +58,13 @@ export async function mount(container, slug) {
       const right = questions.find((q) => q.id === r.id)?.choices.find((c) => c.id === r.answer);
       el.hidden = false;
       el.className = `result ${r.correct ? 'correct' : r.answered ? 'wrong' : 'skipped'}`;
-      el.replaceChildren(
+      // Built through h(), which drops absent parts: replaceChildren itself would print null as text.
+      el.replaceChildren(h('p', {},
         h('strong', {}, r.correct ? '✓ Correct. ' : r.answered ? '✗ Not quite. ' : '– Skipped. '),
-        !r.correct && right ? h('span', {}, 'The answer: ', h('strong', { class: 'right-answer' }, right.text), '. ') : null,
+        !r.correct && right ? h('span', {}, 'The answer: ', h('strong', { class: 'right-answer' }, right.text.replace(/\.$/, '')), '. ') : null,
         r.explanation || '',
         r.section ? h('span', {}, ' ', h('a', { href: `#${r.section}` }, 'Read the section again')) : null,
-      );
+      ));
       // The right choice is marked in the list as well as named.
       for (const label of form.querySelectorAll(`fieldset[data-question="${CSS.escape(r.id)}"] label`)) {
         label.classList.toggle('is-answer', label.querySelector('input')?.value === r.answer);

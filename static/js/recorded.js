@@ -1,6 +1,6 @@
 // Recorded runs: real `ftlab train --jsonl` streams shipped with the lesson, replayed at once
 // so curves, spectra and the comparison show before (or without) any live training.
-import { JobStore, parseJsonl } from './store.js';
+import { JobEvents, parseJsonl } from './store.js';
 
 const cache = new Map();
 
@@ -18,7 +18,7 @@ export function lessonSlug() {
   return main ? main.dataset.slug : 'fine-tuning-llms';
 }
 
-// Resolves to a finished JobStore labelled recorded, or null when the lesson has no such run.
+// Resolves to a finished JobEvents labelled recorded, or null when the lesson has no such run.
 export function loadRecorded(name) {
   if (!recordedNames().includes(name)) return Promise.resolve(null);
   if (!cache.has(name)) {
@@ -27,7 +27,7 @@ export function loadRecorded(name) {
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(`recorded run ${name}: ${r.status}`))))
       .then((text) => {
         const events = parseJsonl(text);
-        const store = new JobStore(`recorded-${name}`, { recorded: true });
+        const store = new JobEvents(`recorded-${name}`, { recorded: true });
         store.addAll(events);
         return store;
       }));

@@ -3,7 +3,7 @@
 // so a chart never knows where its points came from.
 export const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 
-export class JobStore {
+export class JobEvents {
   constructor(jobId, { recorded = false } = {}) {
     this.jobId = jobId;
     this.recorded = recorded;

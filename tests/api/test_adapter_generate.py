@@ -12,7 +12,7 @@ import torch
 from fastapi import FastAPI
 from peft import PeftModel
 
-from app.jobs.adapters import ADAPTER_FILES
+from app.jobs.files.adapter_zip import ADAPTER_FILES
 from app.training.models import ModelCache
 from tests.api.conftest import TINY_JOB, submit
 from tests.utils.restore_cases import INPUT_IDS, logits_of

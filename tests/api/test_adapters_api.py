@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from peft import PeftModel
 from sqlalchemy import delete
 
-from app.jobs.store import EventRow, JobRow
-from app.jobs.tuned import NotInMemory
+from app.jobs.executors.tuned import NotInMemory
+from app.rows import EventRow, JobRow
 from app.training import evaluation as ev
 from app.training.models import ModelCache
 from app.training.tasks import load_builtin_task

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from tests.utils.jobs import restores
 from tests.utils.restore_cases import (
     ADAPTER_JOBS,
     FULL_JOB,
@@ -58,9 +59,9 @@ def test_generate_works_after_a_server_restart(settings: Settings) -> None:
             assert _generate(client, job_id) == before[method], method
             tuned = runner.call(job_id, logits_of, restore=False)
             torch.testing.assert_close(tuned, logits[method], atol=1e-5, rtol=0)
-        assert runner.restores == len(jobs)
+        assert restores(runner) == len(jobs)
         assert all(_generate(client, job_id)[0] == 200 for job_id in jobs.values())
-        assert runner.restores == len(jobs)  # held now: no second rebuild
+        assert restores(runner) == len(jobs)  # held now: no second rebuild
 
         status, body = _generate(client, full)
         assert status == 409 and "changes the model itself and saves no adapter" in body["detail"], body

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from app.events import check_stream
 from tests.api.conftest import TINY_JOB, submit
-from tests.utils.streams import read_stream
+from tests.utils.streams import check_stream, read_stream
 
 
 def test_job_over_http_and_websocket(server: str) -> None:

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app import lessons
 from app.api.lessons import MAX_ANSWERS, router
+from app.lesson import content as lessons
 
 SLUG = "fine-tuning-llms"
 BASE = f"/api/lessons/{SLUG}"

@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 from fastapi.testclient import TestClient
 
 from app.api import pages
-from app.events import check_stream, parse_event
+from app.events import parse_event
+from tests.utils.streams import check_stream
 
 SLUG = "fine-tuning-llms"
 RECORDED = pages.LESSONS_DIR / SLUG / "recorded"
@@ -46,7 +47,7 @@ class _Collect(HTMLParser):
 
 
 def test_lesson_page_has_every_section_and_widget(client: TestClient) -> None:
-    from app import lessons
+    from app.lesson import content as lessons
 
     lesson = pages._as_dict(lessons.get_lesson(SLUG))
     response = client.get(f"/lessons/{SLUG}")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from app.events import check_stream
 from tests.api.conftest import LONG_JOB, TINY_JOB, submit, wait_for_state
-from tests.utils.streams import read_stream
+from tests.utils.streams import check_stream, read_stream
 from tests.utils.worker_probes import track_model, tracked_models_freed
 
 

@@ -7,13 +7,12 @@ import signal
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.events import check_stream
 from app.jobs.store import RESTART_REASON
 from app.main import create_app
 from tests.api.conftest import LONG_JOB, submit
 from tests.utils.processes import start_server
 from tests.utils.server import free_port
-from tests.utils.streams import read_stream
+from tests.utils.streams import check_stream, read_stream
 
 
 def test_a_killed_server_fails_its_jobs_on_restart_and_keeps_their_events(settings: Settings) -> None:

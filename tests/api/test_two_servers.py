@@ -7,11 +7,10 @@ from __future__ import annotations
 import httpx
 
 from app.config import Settings
-from app.events import check_stream
 from tests.api.conftest import LONG_JOB, TINY_JOB, submit, wait_for_state
 from tests.utils.processes import start_server, stop_server
 from tests.utils.server import free_port
-from tests.utils.streams import read_stream
+from tests.utils.streams import check_stream, read_stream
 
 
 def test_a_second_server_leaves_live_jobs_alone(settings: Settings) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.jobs.uploads import MAX_UPLOADS_PER_OWNER
+from app.jobs.files.uploads import MAX_UPLOADS_PER_OWNER
 from app.limits.policies import UPLOADS_PER_OWNER
 from app.main import create_app
 from tests.classroom.conftest import settings  # noqa: F401  (fixture)

@@ -13,14 +13,13 @@ import pytest
 from websockets.sync.client import connect
 
 from app.config import Settings
-from app.events import check_stream
 from tests.api.conftest import TINY_JOB, submit, wait_for_state
 from tests.classroom.conftest import TOKEN
 from tests.classroom.helpers import BEARER, open_class, student
 from tests.utils.databases import postgres_database_url  # noqa: F401  (fixture)
 from tests.utils.processes import start_server, stop_server
 from tests.utils.server import free_port
-from tests.utils.streams import read_stream
+from tests.utils.streams import check_stream, read_stream
 
 pytestmark = pytest.mark.postgres
 SLOW_JOB = {**TINY_JOB, "steps": 400}  # long enough to kill a web process in the middle

@@ -18,12 +18,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from app.config import Settings
-from app.events import Done, EventStamper, Sample, check_stream
-from app.jobs.broadcast import Message
+from app.events import Done, EventStamper, Sample
+from app.live.broadcast import Message
 from app.main import create_app
 from bench.common import claimed_job
 from tests.utils.server import live_server
-from tests.utils.streams import ws_url
+from tests.utils.streams import check_stream, ws_url
 
 
 def _origin_app(settings: Settings) -> FastAPI:

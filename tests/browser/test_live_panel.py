@@ -6,26 +6,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.browser.conftest import open_lesson
+from tests.browser.panel import PANEL, choose, open_panel
 
 pytestmark = pytest.mark.browser
 
-PANEL = "#widget-live-panel"
 LOSS_POINTS = f"(document.querySelector('{PANEL} .plot')?.data?.[0]?.x?.length || 0)"
 # Long enough that the run is surely still going at the reload on any machine; the test cancels it.
 STEPS = 2000
-
-
-def open_panel(page, query: str = "") -> None:
-    open_lesson(page, query)
-    page.locator(PANEL).scroll_into_view_if_needed()
-    page.wait_for_selector(f"{PANEL} select[name=model]")
-
-
-def choose(page, model: str, method: str, task: str) -> None:
-    page.select_option(f"{PANEL} select[name=model]", model)
-    page.select_option(f"{PANEL} select[name=method]", method)
-    page.select_option(f"{PANEL} select[name=task]", task)
 
 
 def step_events(base_url: str, job_id: str) -> list[dict]:

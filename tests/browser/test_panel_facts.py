@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_live_panel import PANEL, choose, open_panel
+from tests.browser.panel import PANEL, choose, open_panel
 
 pytestmark = pytest.mark.browser
 
 # The page shows the recorded run (already done) until the new job's badge replaces it.
 OWN_RUN_DONE = (
-    f"document.querySelector('{PANEL} .panel-badge')?.textContent.includes('Job') && "
+    f"document.querySelector('{PANEL} .panel-badge')?.textContent.includes('Live run') && "
     f"document.querySelector('{PANEL} [data-stat=state]')?.textContent === 'done'"
 )
 # [hidden, plots] of the ΔW cell and of the soft-prompt cell

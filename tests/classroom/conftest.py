@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from app.classroom import tables as _classroom_tables  # noqa: F401  (registers the tables)
 from app.classroom.service import ClassroomService
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker

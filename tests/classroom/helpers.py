@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from app import lessons
+from app.lesson import content as lessons
 from tests.classroom.conftest import LESSON, TOKEN
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

@@ -10,17 +10,16 @@ from starlette.requests import Request
 
 from app.api.deps import credentials
 from app.api.errors import http_error
-from app.classroom.access import may_cancel, may_view, visible_owner_filter
 from app.classroom.auth import (
     INSTRUCTOR_COOKIE,
     STUDENT_COOKIE,
     ClassroomAuth,
-    Credentials,
     NotInstructor,
     StudentSeat,
     persistent_secret,
 )
 from app.config import Settings
+from app.identity import Credentials, may_cancel, may_view, visible_owner_filter
 
 
 def request(headers: dict[str, str] | None = None, cookies: dict[str, str] | None = None) -> Credentials:

@@ -8,10 +8,12 @@ import io
 import pytest
 from pydantic import ValidationError
 
+from app.classroom.class_rules import ClassLimits, LimitExceeded, check_config, check_load
 from app.classroom.codes import CODE_ALPHABET, new_code, normalise_code
-from app.classroom.limits import ClassLimits, LimitExceeded, check_config, check_load
-from app.classroom.results import Choice, QuizQuestion, question_stats, results_csv
+from app.classroom.results import question_stats, results_csv
 from app.classroom.service import Member
+from app.lesson.quiz import PublicChoice as Choice
+from app.lesson.quiz import PublicQuestion as QuizQuestion
 
 LIMITS = ClassLimits(allowed_models=["tiny-llama"], allowed_methods=["lora"], max_steps=20)
 
@@ -71,9 +73,12 @@ QUESTIONS = [
         id="q1",
         text="One?",
         choices=[Choice(id="a", text="A"), Choice(id="b", text="B"), Choice(id="c", text="C")],
+        section="s",
     ),
-    QuizQuestion(id="q2", text="Two?", choices=[Choice(id="a", text="A"), Choice(id="b", text="B")]),
-    QuizQuestion(id="q3", text="Three?", choices=[Choice(id="a", text="A")]),
+    QuizQuestion(
+        id="q2", text="Two?", choices=[Choice(id="a", text="A"), Choice(id="b", text="B")], section="s"
+    ),
+    QuizQuestion(id="q3", text="Three?", choices=[Choice(id="a", text="A")], section="s"),
 ]
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from app.events import check_stream
 from tests.classroom.helpers import instructor, open_class, student
+from tests.utils.streams import check_stream
 
 TINY = {"model": "tiny-llama", "method": "lora", "task": "tone", "steps": 4}
 LIMITS = {

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import Engine
 
-from app.classroom.limits import ClassLimits
+from app.classroom.class_rules import ClassLimits
 from app.classroom.service import (
     Answer,
     ClassClosed,
@@ -20,6 +20,7 @@ from app.classroom.service import (
 from app.db import make_engine, make_sessionmaker
 from app.jobs.state import JobState
 from app.jobs.store import JobStore
+from tests.utils.jobs import set_state
 
 CONFIG = {"model": "tiny-llama", "method": "lora", "task": "tone", "steps": 5}
 
@@ -129,8 +130,8 @@ def test_runs_pins_and_student_load(service: ClassroomService, job_store: JobSto
     for job_id in ("j1", "j2", "j3"):
         job_store.create_job(job_id, CONFIG, owner=f"student:{member.id}")
         service.record_run(code, member.id, job_id)
-    job_store.set_state("j1", JobState.RUNNING)
-    job_store.set_state("j1", JobState.DONE)
+    set_state(job_store, "j1", JobState.RUNNING)
+    set_state(job_store, "j1", JobState.DONE)
     now = time.time()
     active, recent, oldest = service.student_load(member.id, 600, now)
     assert (active, recent) == (2, 3) and oldest is not None and oldest <= now

@@ -8,9 +8,9 @@ import pytest
 
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker
-from app.jobs.broadcast import Broadcaster
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
+from app.live.broadcast import Broadcaster
 from app.training.models import ModelCache
 from tests.utils.databases import database_url  # noqa: F401  (fixture)
 

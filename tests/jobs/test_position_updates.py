@@ -4,7 +4,7 @@ the deferred ones flushed later (a fake clock decides what 'later' is)."""
 from __future__ import annotations
 
 from app.events import parse_event
-from app.jobs.queue import PositionUpdates
+from app.jobs.queue_policy import PositionUpdates
 from app.training.methods import resolve_job
 from app.training.train_config import TrainConfig
 from tests.limits.conftest import FakeClock

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import itertools
 
-from app.jobs.queue import DurationModel, eta_changed, fair_order, start_times, time_left_s
+from app.jobs.queue_policy import DurationModel, eta_changed, fair_order, start_times, time_left_s
 from app.jobs.store import QueuedJob
 
 

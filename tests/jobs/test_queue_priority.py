@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.jobs.queue import NORMAL, PRIVILEGED, admits, fair_order, queue_priority
+from app.jobs.queue_policy import NORMAL, PRIVILEGED, admits, fair_order, queue_priority
 from app.jobs.runner import QueueFull
 from app.jobs.store import QueuedJob
 from app.training.methods import resolve_job

@@ -15,17 +15,18 @@ import pytest
 
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker
-from app.events import check_stream
-from app.jobs.adapter_service import AdapterService
-from app.jobs.broadcast import Broadcaster
-from app.jobs.combined_store import CombinedStore
+from app.jobs.files.adapter_service import AdapterService
+from app.jobs.files.combined_store import CombinedStore
 from app.jobs.runner import WORKER_LOST, Runner
 from app.jobs.store import JobStore
+from app.live.broadcast import Broadcaster
 from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
-from tests.jobs.test_runner import LONG, TINY, _events
+from tests.utils.jobs import LONG, TINY
+from tests.utils.jobs import stored_events as _events
+from tests.utils.streams import check_stream
 from tests.utils.worker_probes import lab_bases, worker_pid
 
 

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from app.events import check_stream, parse_event
-from app.jobs.runner import STOPPED_REASON, Runner
-from app.training.methods import resolve_job
-from app.training.train_config import TrainConfig
+from app.jobs.runner import STOPPED_REASON
 from tests.jobs.conftest import wait_state as _wait
-
-TINY_CONFIG = TrainConfig(
-    model="tiny-llama", method="lora", task="tone", steps=3, batch_size=2, seq_len=32, max_new_tokens=4
-)
-TINY = resolve_job(TINY_CONFIG)
-LONG = resolve_job(TINY_CONFIG.model_copy(update={"steps": 2000}))
-
-
-def _events(runner: Runner, job_id: str) -> list[dict]:
-    return [parse_event(e.data).model_dump() for e in runner.store.events_after(job_id)]
+from tests.utils.jobs import LONG, TINY
+from tests.utils.jobs import stored_events as _events
+from tests.utils.streams import check_stream
 
 
 def test_owners_take_turns_in_the_queue(make_runner) -> None:  # noqa: ANN001
@@ -122,7 +112,7 @@ def test_training_workers_run_below_the_web_process_priority(make_runner) -> Non
     websockets, health checks) the CPU it needs on a small machine."""
     import os
 
-    from app.jobs.worker import WORKER_NICENESS
+    from app.jobs.executors.worker import WORKER_NICENESS
     from tests.utils.worker_probes import worker_niceness
 
     runner = make_runner()

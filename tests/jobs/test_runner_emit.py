@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from app.db import Base, make_engine, make_sessionmaker
-from app.events import Failed, Queued, check_stream, parse_event
-from app.jobs.broadcast import Broadcaster
+from app.events import Failed, Queued, parse_event
 from app.jobs.runner import Runner
 from app.jobs.store import JobStore
+from app.live.broadcast import Broadcaster
 from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
+from tests.utils.streams import check_stream
 
 pytestmark = pytest.mark.anyio
 

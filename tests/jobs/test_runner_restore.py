@@ -15,16 +15,17 @@ import torch
 
 from app.config import Settings
 from app.db import Base, make_engine, make_sessionmaker
-from app.jobs import tuned as tuned_module
+from app.jobs.executors import tuned as tuned_module
+from app.jobs.executors.tuned import TunedModels
 from app.jobs.runner import NotInMemory, Runner
 from app.jobs.store import JobStore
-from app.jobs.tuned import TunedModels
 from app.training.loop import TrainingRun
 from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.restore import restore_run
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
+from tests.utils.jobs import restores
 from tests.utils.restore_cases import (
     ADAPTER_JOBS,
     FILLER_JOB,
@@ -51,13 +52,13 @@ def test_an_evicted_job_generates_again_from_its_adapter(make_runner, method: st
     logits = runner.call(job_id, logits_of, restore=False)
 
     run_job(runner, FILLER_JOB)  # keeps one: the filler's model pushes this job's out
-    assert runner.holds(job_id) is None and runner.restores == 0
+    assert runner.holds(job_id) is None and restores(runner) == 0
 
     assert runner.generate(job_id, PROMPT, NEW_TOKENS) == before  # greedy: the same (tuned, base) answers
-    assert runner.restores == 1
+    assert restores(runner) == 1
     torch.testing.assert_close(runner.call(job_id, logits_of, restore=False), logits, atol=1e-5, rtol=0)
     assert runner.generate(job_id, "hello", 3) == runner.generate(job_id, "hello", 3)
-    assert runner.restores == 1  # kept like a just-finished model: no second rebuild
+    assert restores(runner) == 1  # kept like a just-finished model: no second rebuild
 
 
 def test_concurrent_generates_rebuild_once(
@@ -106,12 +107,12 @@ def test_rebuilt_models_are_evicted_and_pinned_like_finished_ones(make_runner) -
     runner = make_runner(keep_finished=1)
     first, second = run_job(runner, ADAPTER_JOBS["prompt"]), run_job(runner, FILLER_JOB)
     runner.generate(first, PROMPT, 2)  # rebuilt; pushes the second job's model out
-    assert runner.restores == 1 and runner.holds(second) is None
+    assert restores(runner) == 1 and runner.holds(second) is None
     runner.pin(first)
     runner.generate(second, PROMPT, 2)  # rebuilt too; the pinned first stays
-    assert runner.restores == 2 and runner.holds(first) == "kept"
+    assert restores(runner) == 2 and runner.holds(first) == "kept"
     runner.generate(first, PROMPT, 2)
-    assert runner.restores == 2
+    assert restores(runner) == 2
 
 
 def test_full_fine_tuning_after_eviction_says_why(make_runner) -> None:  # noqa: ANN001
@@ -120,7 +121,7 @@ def test_full_fine_tuning_after_eviction_says_why(make_runner) -> None:  # noqa:
     assert runner.get(job_id).has_adapter is False  # type: ignore[union-attr]
     with pytest.raises(NotInMemory, match="changes the model itself and saves no adapter"):
         runner.generate(job_id, PROMPT, NEW_TOKENS)
-    assert runner.restores == 0
+    assert restores(runner) == 0
 
 
 def test_qlora_rebuilds_the_model_as_trained(tmp_path: Path) -> None:

@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.db import Base, make_engine, make_sessionmaker
-from app.events import Done, Event, EventStamper, Loading, Step, check_stream, parse_event
+from app.events import Done, Event, EventStamper, Loading, Step, parse_event
 from app.jobs.state import IllegalTransition, JobState
 from app.jobs.store import RESTART_REASON, JobStore, UnknownJob
+from tests.utils.jobs import last_seq, set_state
+from tests.utils.streams import check_stream
 
 CONFIG = {"model": "tiny-llama", "method": "lora", "task": "tone", "steps": 3}
 
@@ -28,7 +30,7 @@ def _append(store: JobStore, stamper: EventStamper, event: Event) -> None:
 def test_job_lifecycle_and_events(store: JobStore) -> None:
     job = store.create_job("j1", CONFIG, owner="s1")
     assert job.state == JobState.QUEUED and job.owner == "s1" and job.model == "tiny-llama"
-    store.set_state("j1", JobState.RUNNING)
+    set_state(store, "j1", JobState.RUNNING)
     stamper = EventStamper("j1")
     _append(store, stamper, Loading(stage="model", progress=1.0))
     for step in (1, 2):
@@ -50,7 +52,7 @@ def test_job_lifecycle_and_events(store: JobStore) -> None:
         (4, "done", True),
     ]
     assert store.events_after("j1", after=4) == []
-    assert store.last_seq("j1") == 4
+    assert last_seq(store, "j1") == 4
 
 
 def test_a_seq_cannot_be_stored_twice(store: JobStore) -> None:
@@ -63,19 +65,19 @@ def test_a_seq_cannot_be_stored_twice(store: JobStore) -> None:
 
 def test_finished_jobs_reject_new_states(store: JobStore) -> None:
     store.create_job("j1", CONFIG)
-    store.set_state("j1", JobState.CANCELLED)
+    set_state(store, "j1", JobState.CANCELLED)
     with pytest.raises(IllegalTransition):
-        store.set_state("j1", JobState.RUNNING)
+        set_state(store, "j1", JobState.RUNNING)
     with pytest.raises(UnknownJob):
-        store.set_state("nope", JobState.RUNNING)
+        set_state(store, "nope", JobState.RUNNING)
 
 
 def test_restart_fails_unfinished_jobs_and_keeps_their_events(store: JobStore) -> None:
     store.create_job("running", CONFIG)
     store.create_job("queued", CONFIG)
     store.create_job("finished", CONFIG)
-    store.set_state("running", JobState.RUNNING)
-    store.set_state("finished", JobState.CANCELLED)
+    set_state(store, "running", JobState.RUNNING)
+    set_state(store, "finished", JobState.CANCELLED)
     _append(store, EventStamper("running"), Loading(stage="model", progress=0.5))
 
     assert sorted(store.fail_unfinished()) == ["queued", "running"]

@@ -7,10 +7,11 @@ import os
 import signal
 import time
 
-from app.events import check_stream
 from app.jobs.runner import WORKER_LOST, Runner
 from tests.jobs.conftest import wait_state
-from tests.jobs.test_runner import LONG, TINY, _events
+from tests.utils.jobs import LONG, TINY
+from tests.utils.jobs import stored_events as _events
+from tests.utils.streams import check_stream
 from tests.utils.worker_probes import worker_pid
 
 

@@ -27,8 +27,8 @@ def test_javascript_units() -> None:
 
 
 def test_memory_widget_matches_server_calculator() -> None:
-    """memory-math.js (the widget) and app.calculators (the lesson's numbers) agree on a grid of inputs."""
-    from app.calculators import PRESETS, CalculatorError, training_memory
+    """memory-math.js (the widget) and app.lesson.calculators (the lesson's numbers) agree on a grid."""
+    from app.lesson.calculators import PRESETS, CalculatorError, training_memory
 
     node = shutil.which("node")
     if node is None:

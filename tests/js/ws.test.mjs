@@ -1,7 +1,7 @@
 // node --test: the job socket reconnects with ?after=<last seq>, backs off, and stops at the end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JobStore } from '../../static/js/store.js';
+import { JobEvents } from '../../static/js/store.js';
 import { JobSocket } from '../../static/js/ws.js';
 
 class FakeSocket {
@@ -28,7 +28,7 @@ const ev = (seq, type = 'step') => ({ seq, type, job_id: 'j1', step: seq, loss: 
 
 test('a dropped connection resumes after the last seq, with growing delays', async () => {
   FakeSocket.made = [];
-  const store = new JobStore('j1');
+  const store = new JobEvents('j1');
   const statuses = [];
   const socket = new JobSocket('j1', store, { baseDelayMs: 5, maxDelayMs: 40, onStatus: (s) => statuses.push(s) });
   socket.open();
@@ -52,7 +52,7 @@ test('a dropped connection resumes after the last seq, with growing delays', asy
 
 test('backoff doubles up to the cap; an unknown job stops retrying', async () => {
   FakeSocket.made = [];
-  const store = new JobStore('j2');
+  const store = new JobEvents('j2');
   const socket = new JobSocket('j2', store, { baseDelayMs: 1000, maxDelayMs: 4000 });
   const delays = [];
   const realTimeout = globalThis.setTimeout;
@@ -64,7 +64,7 @@ test('backoff doubles up to the cap; an unknown job stops retrying', async () =>
   }
   // 1000, 2000, 4000, 4000 with ±25% jitter.
   [1000, 2000, 4000, 4000].forEach((base, i) => assert.ok(delays[i] >= base * 0.75 && delays[i] <= base * 1.25, `${delays[i]}`));
-  const other = new JobSocket('gone', new JobStore('gone'), { baseDelayMs: 1 });
+  const other = new JobSocket('gone', new JobEvents('gone'), { baseDelayMs: 1 });
   other.open();
   FakeSocket.made.at(-1).drop(4404);
   await new Promise((r) => setTimeout(r, 10));

@@ -5,10 +5,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from app.classroom import tables as _classroom_tables  # noqa: F401  (registers the tables)
 from app.db import Base, make_engine, make_sessionmaker
-from app.jobs import store as _job_tables  # noqa: F401
-from app.limits import tables as _limit_tables  # noqa: F401
 from tests.utils.databases import database_url  # noqa: F401  (fixture)
 
 

@@ -39,10 +39,10 @@ def within_budget(smollm2_step_s: float) -> None:
         )
 
 
-def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path, real_cache: ModelCache) -> None:
+def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path, cache: ModelCache) -> None:
     steps = int(os.environ.get("FTLAB_LAB_STEPS") or STEPS)
     session = record_session(
-        real_cache,
+        cache,
         "smollm2-135m",
         ["tone", "json-extract"],
         tmp_path,

@@ -10,7 +10,7 @@ import pytest
 
 from app.cli import main
 from app.config import get_settings
-from app.events import check_stream
+from tests.utils.streams import check_stream
 
 TINY = ["train", "--model", "tiny-llama", "--method", "lora", "--steps", "2", "--max-new-tokens", "2"]
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from app.events import EventStamper, check_stream
+from app.events import EventStamper
 from app.training.loop import TrainingRun
 from app.training.methods import ConfigError, resolve_config
 from app.training.models import ModelCache
@@ -19,6 +19,7 @@ from app.training.registry import ModelNotAvailable
 from app.training.registry import spec_for as cache_spec
 from app.training.train_config import TrainConfig
 from tests.utils.adapters import assert_adapter_reloads_through_peft
+from tests.utils.streams import check_stream
 
 TINY = dict(model="tiny-llama", task="tone", max_new_tokens=2, eval_every=100, spectrum_every=100)
 

@@ -12,10 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from app.events import EventStamper, check_stream
+from app.events import EventStamper
 from app.training.loop import TrainingRun
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
+from tests.utils.streams import check_stream
 
 CAUSAL_METHODS = ("full", "lora", "qlora", "prompt", "prefix", "sft", "dpo")
 LORA_LIKE = ("lora", "qlora", "sft", "dpo")

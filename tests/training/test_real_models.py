@@ -8,21 +8,16 @@ from typing import Any
 import pytest
 from torch import nn
 
-from app.events import EventStamper, check_stream
 from app.training.loop import TrainingRun
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
+from tests.utils.real_models import stream
 
 # A real-model test must not fail because the machine is slow: each one first checks the measured
 # SmolLM2 step time against its budget and skips, saying why, when the run could not finish in it.
 BUDGET_S = 1800.0
 STEP_EQUIVALENTS = 40  # a default run (~25 steps plus evaluations and samples), in SmolLM2 lora steps
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUDGET_S + 600)]
-
-
-@pytest.fixture
-def cache(real_cache: ModelCache) -> ModelCache:
-    return real_cache  # the session's (tests/training/conftest.py): each model loads once
 
 
 @pytest.fixture(autouse=True)
@@ -34,13 +29,6 @@ def within_budget(smollm2_step_s: float) -> None:
             f"~{projected:.0f} s, over the {BUDGET_S:.0f} s budget of a real-model test (run it on a less "
             "loaded machine)"
         )
-
-
-def stream(run: TrainingRun) -> list[dict[str, Any]]:
-    events = [event.model_dump() for event in EventStamper("slow").stamp_all(run.events())]
-    check_stream(events)
-    assert events[-1]["type"] == "done", events[-1]
-    return events
 
 
 def first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 import torch
 
-from app.events import EventStamper, check_stream
+from app.events import EventStamper
 from app.training.loop import TrainingRun
 from app.training.methods import METHODS, ConfigError, resolve_config
 from app.training.models import ModelCache
 from app.training.tasks import PreferenceExample, Task, load_builtin_task
 from app.training.train_config import TrainConfig
 from tests.utils.adapters import assert_adapter_reloads_through_peft
+from tests.utils.streams import check_stream
 
 DPO = dict(model="tiny-llama", method="dpo", task="tone-preference", max_new_tokens=2)
 SFT = dict(model="tiny-llama", method="sft", task="tone", max_new_tokens=2)

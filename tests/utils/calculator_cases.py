@@ -1,7 +1,7 @@
 """The calculator's shared cases: inputs and the Python answers, for the JavaScript mirror to match.
 
 ``python -m tests.utils.calculator_cases`` rewrites ``tests/fixtures/calculator_cases.json``;
-``tests/test_calculators.py`` fails when the file and the calculator disagree. Memory inputs and
+``tests/lesson/test_calculators.py`` fails when the file and the calculator disagree. Memory inputs and
 outputs use the JavaScript names of ``static/js/memory-math.js`` (``memory({model, precision, method,
 rank, seqLen, batch, virtualTokens, checkpointing, optimizer, gpus})``), so the node test can feed them
 in unchanged.
@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app import calculators as calc
+from app.lesson import calculators as calc
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "calculator_cases.json"
 JS_NAMES = {"trainable_pct": "trainablePct"}
@@ -87,7 +87,7 @@ def error_case(spec: dict[str, Any]) -> str:
 def build_cases() -> dict[str, Any]:
     return {
         "about": (
-            "Inputs and answers of app/calculators.py (decimal bytes). Regenerate with "
+            "Inputs and answers of app/lesson/calculators.py (decimal bytes). Regenerate with "
             "`python -m tests.utils.calculator_cases`; conventions are in the module's docstring."
         ),
         "defaults": {

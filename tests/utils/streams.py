@@ -8,6 +8,8 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from app.events import parse_event
+
 
 def ws_url(base: str, job_id: str, after: int = 0) -> str:
     return base.replace("http://", "ws://") + f"/ws/jobs/{job_id}?after={after}"
@@ -33,3 +35,13 @@ def read_stream(
         except ConnectionClosed as closed:
             return events, closed.rcvd.code if closed.rcvd else None
     return events, None
+
+
+def check_stream(events: list[dict[str, Any]]) -> None:
+    """Raise AssertionError unless events validate, seq runs 1, 2, ... and exactly the last is terminal."""
+    assert events, "no events"
+    for index, raw in enumerate(events, start=1):
+        event = parse_event(raw)
+        assert event.seq == index, f"event {index} has seq {event.seq}"
+        is_last = index == len(events)
+        assert event.terminal == is_last, f"terminal event at {index} of {len(events)}"

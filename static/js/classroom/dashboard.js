@@ -62,6 +62,7 @@ function render(snapshot) {
     onRemove: presenting ? null : removeMember,
   });
   renderQuestions($('[data-questions]'), $('[data-answer-count]'), snapshot.questions, {
+    hardestFirst: presenting, // the presenter's first look: what the class got wrong most
     students: snapshot.students.length,
     onReset: presenting ? null : (q) => {
       if (!window.confirm(`Clear every answer to "${q.text}"?`)) return;

@@ -1,0 +1,1 @@
+"""The lesson: content and quiz, figures, calculators and recorded runs."""

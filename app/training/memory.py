@@ -1,0 +1,28 @@
+"""How much memory a run holds at its peak: the device's on CUDA, the process's resident set on the CPU
+(every ``step`` event carries it as ``memory_bytes``)."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import torch
+
+
+def memory_bytes(device: str) -> int:
+    """Peak device memory on CUDA; the process's peak resident set on the CPU."""
+    if device == "cuda":
+        return int(torch.cuda.max_memory_allocated())
+    return peak_rss_bytes()
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set: Linux's VmHWM, which starts afresh with each program. (Linux
+    carries ru_maxrss over fork and exec, so a child started by a big parent reports the parent's.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
