@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 KEEP_ALIVE_S = 65
+GRACEFUL_S = 3  # seconds open connections get on SIGTERM (uvicorn's default waits for ever)
 
 
 def add_command(subparsers: Any) -> None:
@@ -58,6 +59,12 @@ def run_serve(args: argparse.Namespace) -> int:
         # uvicorn's 5 s default is shorter than a loaded class server's pauses: a client reusing a
         # connection just as the server drops it as idle loses its request (seen with 200 students).
         timeout_keep_alive=KEEP_ALIVE_S,
+        # open websockets would hold a SIGTERM up for as long as they stay open: a container's
+        # stop grants 10 s before SIGKILL, so connections get a few and the lifespan the rest
+        timeout_graceful_shutdown=GRACEFUL_S,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which is what a same-host proxy
+        # (or anyone on the host) presents: the app believes only FTLAB_TRUSTED_PROXIES (app.main)
+        proxy_headers=False,
         log_level="info" if args.verbose else "warning",
     )
     return 0

@@ -50,13 +50,21 @@ class Settings(BaseSettings):
         default_factory=list,
         description="host names the server answers to besides loopback and IP addresses ('*.x.org' too)",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses (or networks) of reverse proxies whose X-Forwarded-For names the client; "
+        "none by default, loopback included: every per-address limit counts the connecting address",
+    )
     allowed_origins: list[str] = Field(
         default_factory=list, description="extra origins allowed to open websockets"
     )
     generate_concurrency: int = Field(2, ge=1, le=16, description="generations at once per web process")
     generate_queue: int = Field(8, ge=0, le=200, description="generations waiting per process; more get 429")
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
-    max_body_bytes: int = Field(4_000_000, ge=1_000)
+    max_body_bytes: int = Field(4_000_000, ge=1_000, description="any other request body")
+    max_json_body_bytes: int = Field(
+        65_536, ge=1_000, description="a JSON request body (parsed on the event loop, so kept small)"
+    )
     subscriber_queue_size: int = Field(1024, ge=8)
     ws_ping_interval_s: float = Field(20.0, gt=0)
 

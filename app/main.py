@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import (
     auth,
@@ -37,6 +38,7 @@ from app.api.errors import add_error_handlers
 from app.api.headers import SecurityHeaders, TrustedHosts
 from app.api.openapi_errors import declare_error_responses
 from app.api.request_guards import BodySizeLimit, ThrottledAnswers
+from app.api.socket_caps import SocketCaps
 from app.api.static import CachedStaticFiles, vendor_router
 from app.classroom.auth import persistent_secret
 from app.classroom.hub import ClassHub
@@ -61,6 +63,7 @@ from app.training.models import ModelCache
 
 logger = logging.getLogger(__name__)
 RELAY_START_S = 30.0
+STOP_WORKERS_S = 4.0  # a worker that has not stopped by then is killed: shutdown well inside 10 s
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -135,7 +138,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         watching.cancel()
         await asyncio.gather(watching, return_exceptions=True)
         gate.close()
-        await anyio.to_thread.run_sync(runner.stop)
+        await anyio.to_thread.run_sync(runner.stop, STOP_WORKERS_S)
         if relay is not None:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
@@ -155,16 +158,22 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app = FastAPI(title="ftlab", summary="The Fine-Tuning Lab", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or get_settings()
     app.state.clock = clock
+    app.state.socket_caps = SocketCaps()
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(ThrottledAnswers)
     app.add_middleware(StrictJsonBodies)  # inside the size limit: reads only bodies under it
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    app.add_middleware(BodySizeLimit, max_bytes=app.state.settings.max_body_bytes)
+    settings = app.state.settings
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, max_json_bytes=settings.max_json_body_bytes
+    )
     add_error_handlers(app)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)  # outermost
+    app.add_middleware(TrustedHosts, allowed=app.state.settings.allowed_hosts)
+    if settings.trusted_proxies:  # outermost: every limit reads the client it sets
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     routers = (health.router, jobs.router, tasks.router, stream.router, vendor_router, pages.router)
     routers += (lessons.router, adapters_router)
     classroom = (classes.router, class_members.router, auth.router, class_ws.router, class_pages.router)

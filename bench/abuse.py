@@ -63,6 +63,26 @@ def _guess(base: str, i: int) -> int:
     return httpx.get(f"{base}/api/classes", headers=headers, timeout=60).status_code
 
 
+BIG_BODIES = {  # about 3.9 MB each: what once held the event loop for 5.8 s apiece (issue 22)
+    "list": b'{"nickname": "x", "x": [' + b"0, " * 1_299_999 + b"0]}",
+    "string": b'{"nickname": "' + b"x" * 3_900_000 + b'"}',
+    "object": b'{"nickname": "x", "x": {' + b",".join(b'"k%d": 0' % i for i in range(390_000)) + b"}}",
+}
+
+
+def _big_body(base: str, kind: str) -> int:
+    headers = {"content-type": "application/json"}
+    return httpx.post(
+        f"{base}/api/classes/NOPE00/join", content=BIG_BODIES[kind], headers=headers, timeout=120
+    ).status_code
+
+
+def _combine(base: str, jobs: list[str]) -> int:
+    return httpx.post(
+        f"{base}/api/adapters/combine", json={"jobs": jobs, "weights": [1, 1]}, timeout=300
+    ).status_code
+
+
 def _count(statuses: list[int]) -> dict[int, int]:
     return {s: statuses.count(s) for s in sorted(set(statuses))}
 
@@ -86,9 +106,10 @@ def main() -> None:
 
 def probe(base: str, n: dict[str, int]) -> None:
     teacher = httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {TOKEN}"})
-    job = teacher.post("/api/jobs", json=TINY).json()["id"]
-    while teacher.get(f"/api/jobs/{job}").json()["state"] not in ("done", "failed"):
-        time.sleep(0.2)
+    job, other = (teacher.post("/api/jobs", json=TINY).json()["id"] for _ in range(2))
+    for finished in (job, other):
+        while teacher.get(f"/api/jobs/{finished}").json()["state"] not in ("done", "failed"):
+            time.sleep(0.2)
     ctx = mp.get_context("spawn")
     stop, out = ctx.Event(), ctx.Queue()
     sampler = ctx.Process(target=_health_sampler, args=(base, stop, out), daemon=True)
@@ -103,6 +124,9 @@ def probe(base: str, n: dict[str, int]) -> None:
         phases[name] = (start, time.time())
 
     with ThreadPoolExecutor(60) as pool:
+        for kind in BIG_BODIES:
+            phase(f"3.9 MB {kind} x10", pool.map(lambda _, k=kind: _big_body(base, k), range(10)))
+        phase("combine", pool.map(lambda _: _combine(base, [job, other]), range(n["gen"])))
         phase("generate", pool.map(lambda _: _generate(base, job), range(n["gen"])))
         code = teacher.post("/api/classes", json={}).json()["code"]
         phase("join", pool.map(lambda i: _join(base, code, i), range(n["join"])))
@@ -120,9 +144,16 @@ def probe(base: str, n: dict[str, int]) -> None:
     for name, counts in results.items():
         start, end = phases[name]
         during = sorted(ms for when, ms in timed if start <= when < end)
-        worst = f"health p50 {statistics.median(during):.0f} ms, max {during[-1]:.0f} ms" if during else ""
+        worst = ""
+        if during:
+            p99 = (
+                during[-1] if len(during) < 2 else statistics.quantiles(during, n=100, method="inclusive")[98]
+            )
+            worst = (
+                f"health p50 {statistics.median(during):.0f} ms, p99 {p99:.0f} ms, max {during[-1]:.0f} ms"
+            )
         print(f"{name:18s} {counts}  {end - start:5.1f} s  {worst}")
-    q = statistics.quantiles(samples, n=100)
+    q = statistics.quantiles(samples, n=100, method="inclusive")
     print(
         f"health: {len(samples)} samples, p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {max(samples):.1f} ms"
     )

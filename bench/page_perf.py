@@ -1,6 +1,7 @@
 """Main-thread long tasks of the lesson page in Chromium with software WebGL (SwiftShader), the worst
 case a school machine without a GPU driver gives: the longest task while each widget mounts (scrolled
-to, one at a time, in page order), the total blocking time, and the frame time while dragging a 3D plot.
+to, one at a time, in page order), the total blocking time, the frame times while hovering over and
+dragging each 3D plot and while stepping the LoRA rank slider, and the bytes of plotly.js.
 
 Measured, not asserted (a shared CPU makes the absolute numbers noisy). Usage:
 
@@ -81,7 +82,8 @@ def measure(page, base_url: str, viewport: dict) -> dict:
                 set(page.eval_on_selector_all("figure.widget[data-mounted]", MOUNTED)) - set(mounted)
             ),
         }
-    drag = drag_frames(page)
+    plots = three_d_frames(page)
+    slider = slider_frames(page)
     everything = page.evaluate("window.__longtasks.slice()")
     return {
         "viewport": viewport,
@@ -89,42 +91,103 @@ def measure(page, base_url: str, viewport: dict) -> dict:
         "widgets": per_widget,
         "total_blocking_ms": round(sum(t["duration"] - 50 for t in everything)),
         "longest_ms": round(max((t["duration"] for t in everything), default=0.0)),
-        "drag": drag,
+        "plots_3d": plots,
+        "rank_slider": slider,
+        "plotly_bytes": page.evaluate(PLOTLY_BYTES),
     }
 
 
-def drag_frames(page, widget: str = "spectrum-live", moves: int = 30) -> dict:
-    """Drag across the widget's first 3D plot; frame intervals while dragging."""
-    plot = page.locator(f"#widget-{widget} .plot").first
-    plot.scroll_into_view_if_needed()
-    page.wait_for_timeout(1000)
-    settle(page)
-    box = plot.bounding_box()
-    if not box:
-        return {"widget": widget, "error": "no plot"}
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.evaluate(FRAMES)
-    before = page.evaluate("window.__longtasks.length")
-    started = time.perf_counter()
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for i in range(moves):
-        page.mouse.move(x + 6 * (i + 1), y + 2 * (i % 5))
-    page.mouse.up()
-    page.wait_for_timeout(200)
-    wall = time.perf_counter() - started
+PLOTLY_BYTES = """() => {
+  const e = performance.getEntriesByType('resource').find(r => r.name.includes('/vendor/plotly'));
+  if (!e) return null;
+  return { url: e.name, transferred: e.transferSize, encoded: e.encodedBodySize, decoded: e.decodedBodySize };
+}"""
+
+# Every 3D plot of the lesson: widget, index among the page's plots, trace types (after it drew).
+THREE_D = """() => [...document.querySelectorAll('figure.widget .plot')].map((p, i) => ({ i,
+  widget: p.closest('figure.widget').dataset.widget, scene: Boolean(p._fullLayout && p._fullLayout.scene),
+  types: (p._fullData || []).map(t => t.type) }))"""
+
+
+def frame_stats(page, before: int, started: float) -> dict:
     page.evaluate("window.__stopFrames = true")
     frames = page.evaluate("window.__frames.slice(1)")
     tasks = page.evaluate(f"window.__longtasks.slice({before})")
+    ordered = sorted(frames)
     return {
-        "widget": widget,
-        "moves": moves,
-        "wall_s": round(wall, 2),
+        "wall_s": round(time.perf_counter() - started, 2),
         "median_frame_ms": round(statistics.median(frames), 1) if frames else None,
+        "p90_frame_ms": round(ordered[int(0.9 * (len(ordered) - 1))], 1) if frames else None,
         "max_frame_ms": round(max(frames), 1) if frames else None,
         "frames": len(frames),
         "longest_task_ms": round(max((t["duration"] for t in tasks), default=0.0)),
     }
+
+
+def pointer_frames(page, plot, *, press: bool, moves: int = 30) -> dict:
+    """Frame intervals while the mouse moves across the plot (hovering, or dragging when ``press``)."""
+    box = plot.bounding_box()
+    if not box:
+        return {"error": "no plot"}
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.evaluate(FRAMES)
+    before = page.evaluate("window.__longtasks.length")
+    started = time.perf_counter()
+    page.mouse.move(x, y)
+    if press:
+        page.mouse.down()
+    for i in range(moves):
+        page.mouse.move(x + box["width"] * 0.4 * (i + 1) / moves, y + 8 * (i % 5))
+    if press:
+        page.mouse.up()
+    page.wait_for_timeout(200)
+    return frame_stats(page, before, started)
+
+
+def three_d_frames(page) -> list[dict]:
+    """Hover, then drag, across each 3D plot once it has drawn (a plot draws only near the screen)."""
+    results = []
+    for entry in page.evaluate(THREE_D):
+        plot = page.locator("figure.widget .plot").nth(entry["i"])
+        plot.scroll_into_view_if_needed()
+        page.evaluate(
+            "i => document.querySelectorAll('figure.widget .plot')[i].scrollIntoView({block: 'center'})",
+            entry["i"],
+        )
+        page.wait_for_timeout(500)
+        settle(page, quiet_ms=1000)
+        drawn = page.evaluate(THREE_D)[entry["i"]]
+        if not drawn["scene"]:
+            continue
+        results.append(
+            {
+                "widget": drawn["widget"],
+                "plot": entry["i"],
+                "types": sorted(set(drawn["types"])),
+                "hover": pointer_frames(page, plot, press=False),
+                "drag": pointer_frames(page, plot, press=True),
+            }
+        )
+        settle(page, quiet_ms=1000)
+    return results
+
+
+def slider_frames(page, presses: int = 15) -> dict:
+    """Frame intervals while the LoRA explorer's rank slider steps up by keyboard, one step per 50 ms."""
+    slider = page.locator("#widget-lora-explorer input[type=range][name=r]")
+    slider.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    settle(page, quiet_ms=1000)
+    slider.focus()
+    page.evaluate(FRAMES)
+    before = page.evaluate("window.__longtasks.length")
+    started = time.perf_counter()
+    for _ in range(presses):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(50)
+    settle(page, quiet_ms=800)
+    return {"presses": presses, **frame_stats(page, before, started)}
 
 
 def server(args: argparse.Namespace):
@@ -150,6 +213,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     results = {"label": args.label, "load_average": list(os.getloadavg()), "cpu_count": os.cpu_count()}
+    started = time.time()
     with server(args) as base_url, sync_playwright() as playwright:
         from tests.browser.conftest import CHROMIUM_ARGS  # the browser tests' flags: the same browser
 
@@ -162,6 +226,8 @@ def main() -> int:
                 runs.append(measure(context.new_page(), base_url, viewport))
                 context.close()
             results["runs"] = runs
+            results["load_average_after"] = list(os.getloadavg())
+            results["seconds"] = round(time.time() - started)
         finally:
             browser.close()
     text = json.dumps(results, indent=2)

@@ -16,11 +16,15 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_web_process(port: int, env: Mapping[str, str], timeout: float = 120) -> subprocess.Popen[bytes]:
-    """Start ``app.main:create_app`` on 127.0.0.1:``port`` and wait until /api/health answers. Its
-    log (and its training workers') goes to a file, never to a pipe nobody drains (a full pipe would
-    block the server's logging, and with it the server)."""
-    command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port)]
+def start_web_process(
+    port: int, env: Mapping[str, str], timeout: float = 120, command: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``app.main:create_app`` (or ``command``, given ``--port``) on 127.0.0.1:``port`` and
+    wait until /api/health answers. Its log (and its training workers') goes to a file, never to a
+    pipe nobody drains (a full pipe would block the server's logging, and with it the server)."""
+    if command is None:  # as ftlab serve: forwarded headers count only via FTLAB_TRUSTED_PROXIES
+        command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--no-proxy-headers"]
+    command = [*command, "--port", str(port)]
     log = tempfile.NamedTemporaryFile(prefix=f"ftlab-web-{port}-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log

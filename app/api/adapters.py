@@ -11,13 +11,14 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from app.api.bounded import ModelWorkDep
 from app.api.deps import AdapterServiceDep, OwnerDep
 from app.api.params import ID_PATTERN, JobId
 from app.jobs.files.adapter_service import AdapterService
 from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
 from app.jobs.files.combined_store import CombinedView
 from app.lesson.paths import ADAPTER_LAB_SESSION
-from app.limits.generation import MAX_PROMPT_CHARS
+from app.limits.generation import MAX_PROMPT_CHARS, MAX_PROMPT_TOKENS
 from app.training.adapter_lab import COMBINATIONS, SwapAnswer
 
 router = APIRouter(tags=["adapters"])
@@ -92,8 +93,13 @@ class MergeOut(BaseModel):
 
 
 @router.post("/api/adapters/combine", status_code=201, response_model=CombinedOut)
-def combine(body: CombineRequest, service: AdapterServiceDep, owner: OwnerDep) -> CombinedOut:
-    view = service.combine(body.jobs, body.weights, body.combination, body.density, owner)
+async def combine(
+    body: CombineRequest, service: AdapterServiceDep, owner: OwnerDep, bound: ModelWorkDep
+) -> CombinedOut:
+    """Bounded like generation (app.api.bounded): the per-client rate, then a generation slot."""
+    view = await bound.run(
+        lambda: service.combine(body.jobs, body.weights, body.combination, body.density, owner)
+    )
     return CombinedOut.of(view)
 
 
@@ -123,16 +129,26 @@ def download_combined(adapter_id: AdapterId, service: AdapterServiceDep, owner: 
 
 
 @router.post("/api/adapters/{adapter_id}/generate", response_model=CombinedAnswer)
-def generate_combined(
-    adapter_id: AdapterId, body: PromptRequest, service: AdapterServiceDep, owner: OwnerDep
+async def generate_combined(
+    adapter_id: AdapterId,
+    body: PromptRequest,
+    service: AdapterServiceDep,
+    owner: OwnerDep,
+    bound: ModelWorkDep,
 ) -> CombinedAnswer:
-    answer = service.generate_combined(adapter_id, body.prompt, body.max_new_tokens, owner)
+    """Bounded like generation: the rates, a generation slot, a prompt of at most 256 tokens."""
+    answer = await bound.run(
+        lambda: service.generate_combined(
+            adapter_id, body.prompt, body.max_new_tokens, owner, MAX_PROMPT_TOKENS
+        )
+    )
     return CombinedAnswer(id=adapter_id, prompt=body.prompt, **asdict(answer))
 
 
 @router.post("/api/jobs/{job_id}/merge", response_model=MergeOut)
-def merge(job_id: JobId, service: AdapterServiceDep, owner: OwnerDep) -> MergeOut:
-    report = service.merge(job_id, owner)
+async def merge(job_id: JobId, service: AdapterServiceDep, owner: OwnerDep, bound: ModelWorkDep) -> MergeOut:
+    """Bounded like generation (app.api.bounded): the per-client rate, then a generation slot."""
+    report = await bound.run(lambda: service.merge(job_id, owner))
     fields = asdict(report)
     fields.pop("adapter")
     return MergeOut(job_id=job_id, **fields)
@@ -142,4 +158,4 @@ def swap_answer(
     service: AdapterService, job_id: str, adapter: str, prompt: str, max_new_tokens: int, owner: str | None
 ) -> SwapAnswer:
     """For ``POST /api/jobs/{id}/generate`` with ``"adapter"``: job ``adapter``'s LoRA on job_id's base."""
-    return service.swap_generate(job_id, adapter, prompt, max_new_tokens, owner)
+    return service.swap_generate(job_id, adapter, prompt, max_new_tokens, owner, MAX_PROMPT_TOKENS)

@@ -14,6 +14,7 @@ import math
 import re
 from typing import Any
 
+import anyio.to_thread
 from fastapi import HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -23,10 +24,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.request_guards import is_json
 from app.redact import hide_paths
 from app.training.task_files import is_valid_unicode
 
 MAX_DEPTH = 32  # our bodies nest three levels; deeper is an attack on the parser
+INLINE_CHECK_BYTES = 8_192  # bodies up to this are checked on the event loop (well under 1 ms)
+MAX_ECHO_CHARS = 200  # a 422 quotes at most this much of the input it refuses
 
 
 class _Refused(ValueError):
@@ -83,11 +87,6 @@ def check_json_body(body: bytes) -> tuple[list[str | int], str] | None:
     return None
 
 
-def _is_json(scope: Scope) -> bool:
-    content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
-    return content_type == b"application/json" or content_type.endswith(b"+json")
-
-
 class StrictJsonBodies:
     """Reads a JSON request body once (after the body-size limit), refuses NaN, Infinity, lone
     surrogates and deep nesting with a 422 naming the field, and replays the body to the app."""
@@ -96,7 +95,7 @@ class StrictJsonBodies:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD") or not _is_json(scope):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD") or not is_json(scope):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -113,7 +112,7 @@ class StrictJsonBodies:
         except HTTPException as exc:  # the body-size limit, raised while we read
             await JSONResponse({"detail": exc.detail}, exc.status_code, exc.headers)(scope, receive, send)
             return
-        problem = check_json_body(bytes(body)) if body else None
+        problem = await _checked(bytes(body)) if body else None
         if problem is not None:
             loc, msg = problem
             error = {"type": "value_error", "loc": loc, "msg": msg, "input": None}
@@ -124,6 +123,13 @@ class StrictJsonBodies:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _checked(body: bytes) -> tuple[list[str | int], str] | None:
+    """check_json_body, in a worker thread for a body big enough to hold the event loop up."""
+    if len(body) <= INLINE_CHECK_BYTES:
+        return check_json_body(body)
+    return await anyio.to_thread.run_sync(check_json_body, body)
 
 
 def _printable(value: Any) -> Any:
@@ -144,7 +150,18 @@ async def validation_error_handler(_request: Request, exc: Exception) -> JSONRes
     errors = jsonable_encoder(exc.errors())
     for error in errors:
         error["msg"] = hide_paths(str(error.get("msg", "")))
-    return JSONResponse({"detail": _printable(errors)}, status_code=422)
+        if "input" in error:
+            error["input"] = _short(_printable(error["input"]))
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _short(value: Any) -> Any:
+    """The input as it was when small; else the start of its JSON text, marked as cut. A 422 is
+    for naming what was wrong, never for sending a large body back to its sender."""
+    text = json.dumps(value, ensure_ascii=False)
+    if len(text) <= MAX_ECHO_CHARS:
+        return value
+    return f"{text[:MAX_ECHO_CHARS]}… ({len(text)} characters, cut)"
 
 
 MULTIPART_HEADER_BYTES = 4096  # python-multipart's limit on one part header line (plus syntax)

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ClassroomDep, CredentialsDep, RunnerDep, SettingsDep
+from app.api.deps import ClassroomDep, CredentialsDep, RunnerDep, SettingsDep, SocketCapsDep
 from app.api.stream import origin_allowed
 from app.classroom import quiz
 from app.classroom.dashboard import class_state, dashboard_state
@@ -108,12 +108,18 @@ async def _send_experiments(
 
 @router.websocket("/ws/classes/{code}")
 async def class_socket(
-    websocket: WebSocket, code: str, room: ClassroomDep, who: CredentialsDep, settings: SettingsDep
+    websocket: WebSocket,
+    code: str,
+    room: ClassroomDep,
+    who: CredentialsDep,
+    settings: SettingsDep,
+    caps: SocketCapsDep,
 ) -> None:
     admitted = await _admit(websocket, room, who, settings.allowed_origins, code, instructor_only=False)
     if admitted is None:
         return
     info, member = admitted
+    seat = member.id if member is not None else None
 
     experiments = getattr(websocket.app.state, "experiments", None)
     viewer = member.id if member is not None else None
@@ -132,7 +138,8 @@ async def class_socket(
                 await _send_experiments(websocket, experiments, info.code, viewer, sent)
         await websocket.close(code=1000, reason="class closed")
 
-    await _serve(websocket, room, info.code, body)
+    with caps.hold(who.address, seat):  # Throttled before the upgrade: a 429
+        await _serve(websocket, room, info.code, body)
 
 
 @router.websocket("/ws/classes/{code}/dashboard")

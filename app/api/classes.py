@@ -27,7 +27,7 @@ from app.classroom.codes import CODE_PATTERN, NICKNAME_MAX, normalise_code
 from app.classroom.dashboard import class_state, dashboard_state
 from app.classroom.results import results_csv
 from app.classroom.room import Classroom
-from app.classroom.service import ClassInfo, Member
+from app.classroom.service import ClassInfo, Member, UnknownClass
 from app.identity import INSTRUCTOR_OWNER, Credentials
 from app.jobs.runner import Runner, SubmitResult
 from app.limits.classes import Blocked
@@ -97,20 +97,26 @@ def join_class(
     who: CredentialsDep,
     guard: ClassGuardDep,
 ) -> Any:
-    info = open_class(room, code)
+    address = who.address or "unknown"
+    guard.admit_code_lookup(address)  # Throttled: 429 while the address guesses codes
+    try:
+        info = open_class(room, code)
+    except UnknownClass:
+        guard.wrong_code(address)
+        raise
     found = room.seat_member(who)
     if found is not None and found[0].code == info.code:  # already seated here: same seat
         response.status_code = 200
         return class_state(*found)
     try:
-        guard.admit_join(info.code, who.address or "unknown")  # Throttled: 429 per address
+        guard.admit_join(info.code, address)  # Throttled: 429 per address
     except Blocked as exc:
         raise HTTPException(403, str(exc)) from None
     try:  # NicknameTaken: 409, ClassFull / ClassClosed: 403 (app.api.errors)
         member = room.service.join(info.code, body.nickname)
     except ValueError as exc:
         raise field_error("nickname", str(exc), body.nickname) from None
-    guard.joined(info.code, member.id, who.address or "unknown")
+    guard.joined(info.code, member.id, address)
     cookie = room.auth.student_cookie(StudentSeat(info.code, member.id))
     response.set_cookie(
         STUDENT_COOKIE,

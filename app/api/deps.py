@@ -2,7 +2,11 @@
 made by the lifespan in ``app.main``; routes reach them only through these. Each takes the
 ``HTTPConnection``, so HTTP routes and websockets use the same ones. The runner, store, cache and
 submitter types are named, not imported, so a router that needs only pages or templates imports no
-training code through this module."""
+training code through this module.
+
+The getters of ``app.state`` objects are ``async def``: FastAPI calls a plain-function dependency in
+its thread pool, and a route that needs nothing else (``/api/health``) must be answered on the event
+loop even when every pool thread is busy."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from app.config import Settings
 from app.identity import Credentials
 
 if TYPE_CHECKING:
+    from app.api.socket_caps import SocketCaps
     from app.classroom.room import Classroom
     from app.jobs.files.adapter_service import AdapterService
     from app.jobs.runner import Runner
@@ -29,51 +34,55 @@ if TYPE_CHECKING:
     from app.training.models import ModelCache
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings
 
 
-def get_store(conn: HTTPConnection) -> JobStore:
+async def get_store(conn: HTTPConnection) -> JobStore:
     return conn.app.state.store
 
 
-def get_runner(conn: HTTPConnection) -> Runner:
+async def get_runner(conn: HTTPConnection) -> Runner:
     return conn.app.state.runner
 
 
-def get_model_cache(conn: HTTPConnection) -> ModelCache:
+async def get_model_cache(conn: HTTPConnection) -> ModelCache:
     return conn.app.state.model_cache
 
 
-def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
+async def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
     return conn.app.state.broadcaster
 
 
-def get_limiter(conn: HTTPConnection) -> RateLimiter:
+async def get_limiter(conn: HTTPConnection) -> RateLimiter:
     return conn.app.state.limiter
 
 
-def get_generation_gate(conn: HTTPConnection) -> GenerationGate:
+async def get_generation_gate(conn: HTTPConnection) -> GenerationGate:
     return conn.app.state.generation_gate
 
 
-def get_class_guard(conn: HTTPConnection) -> ClassGuard:
+async def get_class_guard(conn: HTTPConnection) -> ClassGuard:
     return conn.app.state.class_guard
 
 
-def get_adapter_service(conn: HTTPConnection) -> AdapterService:
+async def get_adapter_service(conn: HTTPConnection) -> AdapterService:
     return conn.app.state.adapters
+
+
+async def get_socket_caps(conn: HTTPConnection) -> SocketCaps:
+    return conn.app.state.socket_caps
 
 
 def get_templates(conn: HTTPConnection) -> Jinja2Templates:
     return conn.app.state.templates
 
 
-def get_classroom(conn: HTTPConnection) -> Classroom:
+async def get_classroom(conn: HTTPConnection) -> Classroom:
     return conn.app.state.classroom
 
 
-def any_classroom(conn: HTTPConnection) -> Classroom | None:
+async def any_classroom(conn: HTTPConnection) -> Classroom | None:
     """The classroom, or None in an app made without one."""
     return getattr(conn.app.state, "classroom", None)
 
@@ -125,6 +134,7 @@ TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 BroadcasterDep = Annotated["Broadcaster", Depends(get_broadcaster)]
 LimiterDep = Annotated["RateLimiter", Depends(get_limiter)]
 GenerationGateDep = Annotated["GenerationGate", Depends(get_generation_gate)]
+SocketCapsDep = Annotated["SocketCaps", Depends(get_socket_caps)]
 ClassGuardDep = Annotated["ClassGuard", Depends(get_class_guard)]
 AdapterServiceDep = Annotated["AdapterService", Depends(get_adapter_service)]
 OwnerDep = Annotated[str | None, Depends(current_owner)]

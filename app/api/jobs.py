@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -9,11 +10,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from app.api.adapters import swap_answer
+from app.api.bounded import ModelWorkDep
 from app.api.deps import (
     AdapterServiceDep,
     CredentialsDep,
-    GenerationGateDep,
-    LimiterDep,
     OwnerDep,
     RunnerDep,
     StoreDep,
@@ -24,10 +24,8 @@ from app.api.params import ID_PATTERN, JobId
 from app.identity import may_cancel, may_view, visible_owner_filter
 from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, SubmitResult
-from app.limits.counters import RateLimiter
-from app.limits.errors import Throttled
+from app.lesson.notebook_export import MEDIA_TYPE, NotebookUnsupported, notebook_bytes, notebook_for_run
 from app.limits.generation import MAX_PROMPT_CHARS, BoundedGenerate, PromptTooLong
-from app.limits.policies import GENERATIONS_PER_ADDRESS, GENERATIONS_PER_CLIENT
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -125,16 +123,32 @@ class GenerateResponse(BaseModel):
     switch_ms: float | None = None  # set_adapter's time, when "adapter" was asked for
 
 
+@router.get(
+    "/{job_id}/notebook",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "a Jupyter notebook reproducing the run"}},
+)
+def job_notebook(job_id: JobId, runner: RunnerDep, store: StoreDep, owner: OwnerDep) -> Response:
+    """The finished run as a notebook (plain transformers + peft): 409 until it is done, or for a method
+    or task the export does not cover (the message says which)."""
+    _job_or_404(runner, job_id, owner)
+    events = [json.loads(e.data) for e in store.events_after(job_id, after=0)]
+    try:
+        notebook = notebook_for_run(events, f"ftlab run {job_id}")
+    except NotebookUnsupported as exc:
+        raise HTTPException(409, str(exc)) from None
+    headers = {"Content-Disposition": f'attachment; filename="ftlab-{job_id}.ipynb"'}
+    return Response(notebook_bytes(notebook), media_type=MEDIA_TYPE, headers=headers)
+
+
 @router.post("/{job_id}/generate", response_model=GenerateResponse)
 async def generate(
     job_id: JobId,
     body: GenerateRequest,
     runner: RunnerDep,
     owner: OwnerDep,
-    who: CredentialsDep,
     adapters: AdapterServiceDep,
-    limiter: LimiterDep,
-    gate: GenerationGateDep,
+    bound: ModelWorkDep,
 ) -> GenerateResponse:
     """The tuned and the base model's completions. Bounded (app.limits.generation): a prompt of at
     most 256 tokens, a per-client rate, a few generations at a time on their own threads and a short
@@ -142,7 +156,6 @@ async def generate(
     job = await run_in_threadpool(_job_or_404, runner, job_id, owner)
     if job.state.value != "done":
         raise HTTPException(409, f"job {job_id} is {job.state.value}; generation needs a finished job")
-    await run_in_threadpool(_count_generation, limiter, owner, who.address)
 
     def work() -> GenerateResponse:
         if (
@@ -163,19 +176,4 @@ async def generate(
             raise field_error("prompt", str(exc), None) from None
         return GenerateResponse(job_id=job_id, prompt=body.prompt, tuned=tuned, base=base, adapter=job_id)
 
-    return await gate.run(work)
-
-
-def _count_generation(limiter: RateLimiter, owner: str | None, address: str | None) -> None:
-    """Throttled past the per-client rate (seat or instructor, else the address) or the per-address one."""
-    client = owner or f"address:{address}"
-    for key, rate in (
-        (f"generate:{client}", GENERATIONS_PER_CLIENT),
-        (f"generate-addr:{address}", GENERATIONS_PER_ADDRESS),
-    ):
-        verdict = limiter.hit(key, rate)
-        if not verdict.allowed:
-            raise Throttled(
-                f"at most {rate.describe()} generations; try again in {verdict.retry_after} s",
-                verdict.retry_after,
-            )
+    return await bound.run(work)

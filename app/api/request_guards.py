@@ -1,5 +1,11 @@
-"""Middleware that refuses a request: the body size limit of every HTTP route (uploads have their own,
-smaller limit), and the 429 answer to every ``Throttled`` limit."""
+"""Middleware that refuses a request: body size limits for every HTTP route, and the 429 answer to
+every ``Throttled`` limit.
+
+A JSON body is parsed on the event loop (FastAPI's ``request.json()``) and validated there, so its
+size is bounded hard (``max_json_body_bytes``: every JSON body the API takes is a few kilobytes);
+other bodies (the multipart task upload, which checks its own smaller limit) get ``max_body_bytes``.
+Both are enforced before a byte is parsed: a declared Content-Length over the limit is answered
+without reading the body, and a streamed one is cut off as the count passes the limit."""
 
 from __future__ import annotations
 
@@ -10,6 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.limits.errors import Throttled
 
 
+def is_json(scope: Scope) -> bool:
+    """Whether the request says its body is JSON (what FastAPI would parse as JSON)."""
+    content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+    return content_type == b"application/json" or content_type.endswith(b"+json")
+
+
 def _too_large(limit: int) -> str:
     return f"request body is larger than the limit of {limit} bytes"
 
@@ -18,17 +30,21 @@ class BodySizeLimit:
     """Refuses a declared Content-Length over the limit at once, and stops reading a body (chunked or
     lying about its length) the moment it passes the limit: 413, and the server keeps serving."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_bytes: int) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_bytes, self.max_json_bytes = max_bytes, max_json_bytes
+
+    def limit_for(self, scope: Scope) -> int:
+        return self.max_json_bytes if is_json(scope) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await JSONResponse({"detail": _too_large(self.max_bytes)}, status_code=413)(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await JSONResponse({"detail": _too_large(limit)}, status_code=413)(scope, receive, send)
             return
         received = 0
 
@@ -37,8 +53,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:  # FastAPI re-raises HTTPExceptions from body reading
-                    raise HTTPException(413, _too_large(self.max_bytes))
+                if received > limit:  # FastAPI re-raises HTTPExceptions from body reading
+                    raise HTTPException(413, _too_large(limit))
             return message
 
         await self.app(scope, limited_receive, send)

@@ -21,10 +21,10 @@ from fastapi import APIRouter, Query, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
-from app.api.deps import BroadcasterDep, OwnerDep, SettingsDep, StoreDep
+from app.api.deps import BroadcasterDep, CredentialsDep, OwnerDep, SettingsDep, SocketCapsDep, StoreDep
 from app.identity import may_view
 from app.jobs.store import JobStore
-from app.live.broadcast import Subscription
+from app.live.broadcast import Broadcaster, Subscription
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -58,12 +58,26 @@ async def job_stream(
     settings: SettingsDep,
     store: StoreDep,
     broadcaster: BroadcasterDep,
+    caps: SocketCapsDep,
+    who: CredentialsDep,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> None:
     if not origin_allowed(websocket.headers, settings.allowed_origins):
         logger.warning("refused websocket from origin %r", websocket.headers.get("origin"))
         await websocket.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
         return
+    with caps.hold(who.address):  # Throttled before the upgrade: a 429
+        await _stream(websocket, job_id, owner, store, broadcaster, after)
+
+
+async def _stream(
+    websocket: WebSocket,
+    job_id: str,
+    owner: str | None,
+    store: JobStore,
+    broadcaster: Broadcaster,
+    after: int,
+) -> None:
     job = await run_in_threadpool(store.get_job, job_id) if len(job_id) <= 32 else None
     await websocket.accept()
     if job is None or not may_view(owner, job.owner):  # others' student jobs: as unknown

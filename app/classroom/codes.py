@@ -29,9 +29,36 @@ def clean_nickname(raw: str) -> str:
         raise ValueError("nickname is empty")
     if len(text) > NICKNAME_MAX:
         raise ValueError(f"nickname is longer than {NICKNAME_MAX} characters")
-    if any(unicodedata.category(ch)[0] == "C" for ch in text):
-        raise ValueError("nickname contains control or invisible characters")
+    if any(unicodedata.category(ch)[0] == "C" or ch in BLANK_LOOKING for ch in text):
+        raise ValueError("nickname contains control, invisible or blank-looking characters")
+    scripts = _letter_scripts(text)
+    if len(scripts) > 1 and not any(scripts <= together for together in SCRIPTS_WRITTEN_TOGETHER):
+        raise ValueError(
+            f"nickname mixes letters of {' and '.join(s.title() for s in sorted(scripts))} scripts; use one "
+            "(letters that look alike across scripts could pass for another student's name)"
+        )
     return text
+
+
+# Letters that print as nothing (Hangul fillers, the blank braille pattern, Mongolian vowel separator):
+# a name of them looks empty, or looks like another name with a gap.
+BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+# Scripts one name may mix (Unicode's "highly restrictive" profile of UTS #39).
+SCRIPTS_WRITTEN_TOGETHER = (
+    frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "CJK", "BOPOMOFO"}),
+    frozenset({"LATIN", "CJK", "HANGUL"}),
+)
+
+
+def _letter_scripts(text: str) -> set[str]:
+    """The script of each letter, by its Unicode name's first word ("CYRILLIC CAPITAL LETTER A")."""
+    scripts = set()
+    for ch in text:
+        if unicodedata.category(ch).startswith("L"):
+            name = unicodedata.name(ch, "")
+            scripts.add("CJK" if name.startswith("CJK") else name.split(" ")[0])
+    return scripts
 
 
 def nickname_key(nickname: str) -> str:

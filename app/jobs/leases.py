@@ -1,10 +1,12 @@
 """Leases in the database: which server processes are alive, and which one schedules.
 
 Each server process renews a ``server:<id>`` row every few seconds; the jobs it runs name it in
-``claimed_by``. A holder on another host is gone when its lease expired; one on this host when its
-process no longer exists (a kill -9 is noticed at once, and a slow renewal on a busy machine is not
-mistaken for a death). One
-``scheduler`` row says who dispatches the queue; another process takes it over when it expires.
+``claimed_by``. A holder is gone when its lease expired, wherever it runs; on this host also at once
+when its process no longer exists or is a zombie (a kill -9 is noticed at the next sweep). A live pid
+never outlasts the expiry: a killed process's pid may stay unreaped or be reused by another
+process, and either once kept a dead server's jobs ``running`` and its scheduler lease held for
+minutes. One ``scheduler`` row says who dispatches the queue; another process takes it over when it
+expires.
 Time comes from an injected clock so tests can move it.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
@@ -37,13 +40,18 @@ def server_lease(holder: str) -> str:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (a zombie, killed but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: it exists
-        return True
-    return True
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # it ended meanwhile, or there is no /proc (macOS: trust the kill)
+        return not Path("/proc/self").exists()
+    return stat[stat.rindex(")") + 2 :][:1] not in ("Z", "X")  # the state follows "(command) "
 
 
 class Leases:
@@ -106,6 +114,6 @@ class Leases:
 
     @staticmethod
     def _gone(held: Holder, now: float) -> bool:
-        if held.host == HOST:  # on this host the process table knows better than a lapsed lease
-            return not pid_alive(held.pid)  # (a busy machine can delay a renewal, never revive a pid)
-        return held.expires_at < now
+        if held.expires_at < now:
+            return True
+        return held.host == HOST and not pid_alive(held.pid)  # this host: a death is seen before expiry

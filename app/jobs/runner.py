@@ -59,7 +59,7 @@ from app.training.models import ModelCache
 logger = logging.getLogger(__name__)
 
 __all__ = ["STOPPED_REASON", "WORKER_LOST", "JobInfo", "NotInMemory", "QueueFull", "Runner", "SubmitResult"]
-OWNER_LOST = "training server lost (its process stopped renewing its lease)"
+OWNER_LOST = "training server lost: web process {holder} died or stopped renewing its lease"
 
 
 class QueueFull(RuntimeError):
@@ -130,9 +130,9 @@ class Runner:
     def start(self) -> None:
         self.leases.acquire(server_lease(self.holder), self.holder)
         if not self.leases.live_servers(other_than=self.holder):  # every server had stopped: a restart
-            restarted = self.store.fail_unfinished(RESTART_REASON)
+            restarted = self.store.fail_running(RESTART_REASON)  # queued jobs wait for us
             if restarted:
-                logger.warning("marked %d unfinished jobs failed: %s", len(restarted), RESTART_REASON)
+                logger.warning("marked %d running jobs failed: %s", len(restarted), RESTART_REASON)
         else:
             self._sweep()
         self._count()
@@ -140,15 +140,13 @@ class Runner:
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop scheduling; fail waiting jobs if no other server will run them; running jobs of this
-        process end 'server stopped'; the workers exit; the leases go."""
+        """Stop scheduling; running jobs of this process end 'server stopped' (their workers get
+        ``timeout`` s to stop, then are killed); waiting jobs stay queued for whichever server runs
+        next (another one now, or this one after a restart); the workers exit; the leases go."""
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if not self.leases.live_servers(other_than=self.holder):
-            for job in self.store.queue_snapshot().waiting:
-                self._emit(job.id, Failed(error=STOPPED_REASON), only_if=JobState.QUEUED)
         self.pool.stop(timeout)
         self.leases.release(SCHEDULER, self.holder)
         self.leases.release(server_lease(self.holder), self.holder)
@@ -304,7 +302,8 @@ class Runner:
         for job_id, claimed_by, _ in running:
             if (claimed_by or "") in gone:
                 logger.error("job %s: its server %s is gone", job_id, claimed_by)
-                self._emit(job_id, Failed(error=OWNER_LOST), only_if=JobState.RUNNING)
+                reason = OWNER_LOST.format(holder=claimed_by)
+                self._emit(job_id, Failed(error=reason), only_if=JobState.RUNNING)
 
     def _places(self, snapshot: QueueSnapshot) -> dict[str, tuple[int, float]]:
         return schedule(snapshot, self.durations.estimate_job, self._time_left, self.workers)

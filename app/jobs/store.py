@@ -20,7 +20,7 @@ from app.live.pg_relay import EVENTS_CHANNEL
 from app.rows import UNFINISHED_STATES as UNFINISHED
 from app.rows import EventRow, JobRow, TaskRow
 
-RESTART_REASON = "server restarted"
+RESTART_REASON = "server restarted: its process ended while this job ran (queued jobs stay queued)"
 
 
 class StoredEvent(NamedTuple):
@@ -236,10 +236,11 @@ class JobStore:
         with self._sessions() as session:
             return [StoredEvent(seq, type_, data) for seq, type_, data in session.execute(query)]
 
-    def fail_unfinished(self, reason: str = RESTART_REASON) -> list[str]:
-        """After a restart of every server: each queued or running job gets a stored ``failed``."""
+    def fail_running(self, reason: str = RESTART_REASON) -> list[str]:
+        """After a restart of every server: each running job gets a stored ``failed`` (queued jobs stay
+        queued: they run after the restart)."""
         with self._sessions() as session:
-            ids = list(session.scalars(select(JobRow.id).where(JobRow.state.in_(UNFINISHED))))
+            ids = list(session.scalars(select(JobRow.id).where(JobRow.state == JobState.RUNNING.value)))
         return [job_id for job_id in ids if self.emit(job_id, Failed(error=reason)) is not None]
 
     # -- the queue, as every process sees it ----------------------------------------------------

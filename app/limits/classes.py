@@ -12,13 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.identity import INSTRUCTOR_OWNER
 from app.limits.counters import RateLimiter
 from app.limits.errors import Throttled
-from app.limits.policies import JOINS_PER_ADDRESS, SUBMISSIONS_PER_ADDRESS
+from app.limits.policies import JOINS_PER_ADDRESS, SUBMISSIONS_PER_ADDRESS, WRONG_CODES_PER_ADDRESS
 from app.rows import UNFINISHED_STATES, BlockedAddressRow, JobOriginRow, JobRow, SeatOriginRow
 
 # Queued or running jobs per address: a class behind one NAT address shares this, so it is sized for
 # a class whose students each have a job waiting; anonymous use (no seat) gets a personal-size cap.
 MAX_ACTIVE_PER_ADDRESS = 60
 MAX_ACTIVE_ANONYMOUS_PER_ADDRESS = 20  # the compare view queues one job per method at once
+
+
+EVERY_ADDRESS = "*"  # a blocked-address row for it: joining is locked for everyone
 
 
 class Blocked(PermissionError):
@@ -33,9 +36,44 @@ class ClassGuard:
     def admit_join(self, class_code: str, address: str) -> None:
         """Before a join: Blocked for a blocked address, Throttled past JOINS_PER_ADDRESS."""
         with self._sessions() as session:
+            if session.get(BlockedAddressRow, (class_code, EVERY_ADDRESS)) is not None:
+                raise Blocked(f"the instructor of class {class_code} has locked joining for now")
             if session.get(BlockedAddressRow, (class_code, address)) is not None:
                 raise Blocked(f"the instructor of class {class_code} has blocked joins from your address")
         self.limiter.require(f"join:{address}", JOINS_PER_ADDRESS, "joins from your address")
+
+    def lock_joining(self, class_code: str, locked: bool) -> None:
+        """Refuse every join to this class (locked) or no longer (addresses blocked one by one stay)."""
+        with self._sessions.begin() as session:
+            row = session.get(BlockedAddressRow, (class_code, EVERY_ADDRESS))
+            if locked and row is None:
+                session.add(
+                    BlockedAddressRow(class_code=class_code, address=EVERY_ADDRESS, blocked_at=self._now())
+                )
+            elif not locked and row is not None:
+                session.delete(row)
+
+    def reset_joins(self, address: str) -> None:
+        """Clear the address's join window: once a flood's seats are gone, the class joins at once."""
+        self.limiter.reset(f"join:{address}")
+
+    def origin(self, member_id: str) -> str | None:
+        with self._sessions() as session:
+            row = session.get(SeatOriginRow, member_id)
+            return row.address if row else None
+
+    def admit_code_lookup(self, address: str) -> None:
+        """Before looking a join's code up: Throttled while the address is past WRONG_CODES_PER_ADDRESS."""
+        verdict = self.limiter.peek(f"wrong-code:{address}", WRONG_CODES_PER_ADDRESS)
+        if not verdict.allowed:
+            raise Throttled(
+                f"too many unknown class codes from your address ({WRONG_CODES_PER_ADDRESS.describe()}); "
+                f"try again in {verdict.retry_after} s",
+                verdict.retry_after,
+            )
+
+    def wrong_code(self, address: str) -> None:
+        self.limiter.hit(f"wrong-code:{address}", WRONG_CODES_PER_ADDRESS)
 
     def joined(self, class_code: str, member_id: str, address: str) -> None:
         with self._sessions.begin() as session:

@@ -77,6 +77,11 @@ class RateLimiter:
                 verdict.retry_after,
             )
 
+    def reset(self, key: str) -> None:
+        """Forget every event counted for ``key`` (the instructor clearing a flood's window)."""
+        with self._sessions.begin() as session:
+            session.execute(delete(RateCounterRow).where(RateCounterRow.key == key))
+
     def peek(self, key: str, rate: Rate) -> Verdict:
         """The verdict an event now would get, without counting one."""
         now = self._now()

@@ -65,6 +65,12 @@ MAX_ADAPTERS_PER_BASE = 8
 class AdapterLabError(ValueError):
     """A request the lab cannot honour; the message names the reason (the jobs layer maps it to 422)."""
 
+    field: str | None = None  # the request field it is about, where one is
+
+
+class PromptTooLong(AdapterLabError):
+    field = "prompt"
+
 
 @dataclass(frozen=True)
 class TaskScore:
@@ -167,11 +173,17 @@ class AdapterLab:
         self._scores: dict[tuple[str, str], TaskScore] = {}  # (adapter or base key, task) → score
 
     # -- swap -----------------------------------------------------------------------------------
-    def swap_generate(self, source: AdapterSource, prompt: str, max_new_tokens: int) -> SwapAnswer:
-        """Greedy answer with ``source``'s adapter active on its shared base (and the base's own)."""
+    def swap_generate(
+        self, source: AdapterSource, prompt: str, max_new_tokens: int, max_prompt_tokens: int | None = None
+    ) -> SwapAnswer:
+        """Greedy answer with ``source``'s adapter active on its shared base (and the base's own).
+        PromptTooLong when the prompt has more than ``max_prompt_tokens`` of the base's tokens."""
         check_compatible([source])
         start = time.perf_counter()
         base, loaded = self._with_adapter(source)
+        tokens = len(base.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        if max_prompt_tokens is not None and tokens > max_prompt_tokens:
+            raise PromptTooLong(f"the prompt has {tokens} tokens; the limit is {max_prompt_tokens}")
         load_ms = (time.perf_counter() - start) * 1000 if loaded else 0.0
         start = time.perf_counter()
         base.model.set_adapter(source.name, inference_mode=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.training.registry import UnknownModelError, spec_for
+from app.training.registry import MODEL_REGISTRY, UnknownModelError, spec_for
 from app.training.train_config import TrainConfig
 
 if TYPE_CHECKING:
@@ -59,6 +59,11 @@ class MethodSpec:
     starts_as_base: bool = False  # at step 0 it computes what the base computes (unless DoRA rounds)
     virtual_tokens_at: str | None = None  # soft prompts: "input" (k vectors) or "every_layer" (prefixes)
     trl: bool = False  # trained on trl's batches and loss (app/training/trl_methods.py)
+    in_prose: str = ""  # its name inside a sentence of the lesson (default: ``label``)
+
+    @property
+    def prose_name(self) -> str:
+        return self.in_prose or self.label
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -83,6 +88,7 @@ METHODS: dict[str, MethodSpec] = {
             },
             writes_base=True,
             starts_as_base=True,
+            in_prose="full fine-tuning",
         ),
         MethodSpec(
             "lora",
@@ -118,6 +124,7 @@ METHODS: dict[str, MethodSpec] = {
             "soft_prompt",
             {"causal": Defaults(steps=30, lr=3e-2, eval_every=15, spectrum_every=5, **_CHAT)},
             virtual_tokens_at="input",
+            in_prose="prompt tuning",
         ),
         MethodSpec(
             "prefix",
@@ -127,6 +134,7 @@ METHODS: dict[str, MethodSpec] = {
             "soft_prompt",
             {"causal": Defaults(steps=30, lr=1e-2, eval_every=15, spectrum_every=5, **_CHAT)},
             virtual_tokens_at="every_layer",
+            in_prose="prefix tuning",
         ),
         MethodSpec(
             "head",
@@ -139,6 +147,7 @@ METHODS: dict[str, MethodSpec] = {
                     steps=60, lr=3e-3, batch_size=16, seq_len=64, eval_every=20, spectrum_every=60
                 )
             },
+            in_prose="classifier head (MiniLM)",
         ),
         # sft: batch_size counts rows of seq_len tokens into which trl packs whole examples (2.05 SmolLM2
         # tone examples per 192-token row): about lora's 4 examples a step, without computing any padding.
@@ -158,6 +167,7 @@ METHODS: dict[str, MethodSpec] = {
             lora_adapter=True,
             starts_as_base=True,
             trl=True,
+            in_prose="SFT (trl, LoRA)",
         ),
         # dpo: batch_size counts pairs; each step runs the policy and the reference (adapter off) on both
         # answers of each pair (3.5 s a step for SmolLM2 on one CPU thread, lora's: 2.25 s). lr 1e-3: on
@@ -178,6 +188,7 @@ METHODS: dict[str, MethodSpec] = {
             task_kind="preference",
             lora_adapter=True,
             trl=True,
+            in_prose="DPO (trl, LoRA)",
         ),
     )
 }
@@ -215,6 +226,7 @@ def resolve_config(cfg: TrainConfig, task_kind: str | None = None) -> TrainConfi
         )
     _check_task(cfg, method, model.kind, task_kind)
     _check_options(cfg)
+    _check_targets(cfg, model)
     defaults = method.defaults[model.kind]
     filled: dict[str, Any] = {
         key: getattr(defaults, key)
@@ -275,6 +287,28 @@ def _check_task(cfg: TrainConfig, method: MethodSpec, model_kind: str, task_kind
             + (f" (built-in: {', '.join(examples)})" if examples else "")
             + (f"; for a {task_kind} task use {', '.join(fits)}" if fits else ""),
         )
+
+
+# The linear layers of the registry's architectures (Llama for its causal models, BERT for MiniLM).
+# peft matches a target by the end of a module's dotted name, so "q_proj" and "self_attn.q_proj" fit.
+REGISTRY_LINEAR_MODULES = {
+    "causal": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+    "encoder": ("query", "key", "value", "dense"),
+}
+
+
+def _check_targets(cfg: TrainConfig, model: Any) -> None:
+    """A LoRA target the registry's model lacks is a 422 at submission, not a failure in the run
+    (hub models an instructor allows are not known here: peft checks them when the run starts)."""
+    if cfg.method not in LORA_METHODS or not cfg.target_modules or model.name not in MODEL_REGISTRY:
+        return
+    known = REGISTRY_LINEAR_MODULES[model.kind]
+    for name in cfg.target_modules:
+        if name.rsplit(".", 1)[-1] not in known:
+            raise ConfigError(
+                "target_modules",
+                f"{cfg.model} has no module {name!r}; its linear layers are {', '.join(known)}",
+            )
 
 
 def _check_options(cfg: TrainConfig) -> None:

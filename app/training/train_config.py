@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 MethodName = Literal["full", "lora", "qlora", "prompt", "prefix", "head", "sft", "dpo"]
 METHOD_NAMES: tuple[str, ...] = ("full", "lora", "qlora", "prompt", "prefix", "head", "sft", "dpo")
@@ -52,8 +52,8 @@ class TrainConfig(BaseModel):
         description="module names LoRA wraps; default: the attention projections",
         json_schema_extra={"items": {"type": "string", "pattern": MODULE_NAME_PATTERN}},
     )
-    use_dora: bool = Field(False, description="weight-decomposed LoRA (DoRA)")
-    use_rslora: bool = Field(False, description="rank-stabilised scale alpha / sqrt(r)")
+    use_dora: StrictBool = Field(False, description="weight-decomposed LoRA (DoRA)")
+    use_rslora: StrictBool = Field(False, description="rank-stabilised scale alpha / sqrt(r)")
     num_virtual_tokens: int = Field(8, ge=1, le=64, description="soft-prompt / prefix length")
     prompt_init_text: str | None = Field(
         None, max_length=200, description="initialise the soft prompt from text"

@@ -6,7 +6,7 @@ import { api, ApiError } from './api.js';
 import { JobEvents } from './store.js';
 import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
-import { loadRecorded, recordedNames } from './recorded.js';
+import { loadRecorded, notebookLink, recordedNames } from './recorded.js';
 import { getParam, setParams } from './url.js';
 import { bytes, int, num, pct, seconds } from './format.js';
 import { methodStyle } from './palette.js';
@@ -14,9 +14,11 @@ import { methodStyle } from './palette.js';
 // Methods that train on one chat task side by side (dpo needs a preference task, head an encoder).
 const CAUSAL_METHODS = ['full', 'lora', 'qlora', 'prompt', 'prefix', 'sft'];
 const UNCHECKED = new Set(['qlora', 'sft']); // keeps one click's queue near 5 minutes on a 2-core CPU
+// Ten columns (the budget in one, time and memory in one) so the table fits a 1440 px screen; on a
+// phone each row stacks into label: value lines (CSS, from each cell's data-label).
 const COLUMNS = [
-  'method', 'model · task', 'run', 'steps', 'lr', 'batch', 'tokens seen', 'trainable %', 'adapter size',
-  'held-out loss / metric', 'looping replies', 'wall time', 'peak memory', 'state',
+  'method', 'model · task', 'run', 'budget', 'trainable %', 'adapter size',
+  'held-out loss / metric', 'looping replies', 'wall time · peak memory', 'state', 'notebook',
 ];
 
 // The run's budget from its own events: the resolved config of `started`, tokens from `done` (or,
@@ -53,19 +55,30 @@ export async function mount(container) {
   const go = h('button', { type: 'button', class: 'primary' }, 'Queue these methods');
   const note = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
-  const table = h('table', { class: 'data-table' },
-    h('caption', { class: 'muted' }, 'Measured by this server ("recorded" rows come with the lesson, made with ftlab train at the same steps and batch, each at the learning rate a sweep chose). '
-      + 'voice: the share of held-out replies that use the task\'s voice (at least one of its marker words) without looping; looping replies: held-out answers that repeat their word pairs.'),
+  const table = h('table', { class: 'data-table compare-table' },
+    h('caption', { class: 'muted' }, 'Runs measured by this server'),
     h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))), tbody);
+  const about = h('p', { class: 'muted table-note' }, '"Recorded" rows come with the lesson, made with ftlab train at the same steps and batch, each at the learning rate a sweep chose. '
+    + 'Budget: steps, learning rate, batch size and tokens seen. voice: the share of held-out replies that use the task\'s voice (at least one of its marker words) without looping; looping replies: held-out answers that repeat their word pairs.');
+  const kinds = h('div', { class: 'choice', role: 'group', 'aria-label': 'Curves drawn' });
   const chartCell = h('div', { class: 'plot-cell' });
   container.append(
     h('div', { class: 'controls' },
       h('div', { class: 'field' }, h('label', { for: 'compare-model' }, 'model'), modelSel),
       h('div', { class: 'field' }, h('label', { for: 'compare-task' }, 'task'), taskSel),
       h('fieldset', { class: 'choice' }, h('legend', { class: 'choice-label' }, 'methods'), boxes), go),
-    note, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Runs compared (scrolls sideways on a narrow screen)' }, table), chartCell,
+    note, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Runs compared' }, table), about, kinds, chartCell,
   );
-  const chart = new LossChart(chartCell, { height: 320 });
+  // One curve per run at a time (twelve overlaid lines could not be read): training loss first.
+  const chart = new LossChart(chartCell, { height: 320, kinds: 'train' });
+  const kindButtons = [['train', 'training loss'], ['eval', 'held-out loss'], ['both', 'both']].map(([key, text]) => h('button', {
+    type: 'button', 'aria-pressed': String(key === 'train'),
+    onclick: (e) => {
+      for (const b of kindButtons) b.setAttribute('aria-pressed', String(b === e.currentTarget));
+      chart.setKinds(key);
+    },
+  }, text));
+  kinds.append(h('span', { class: 'choice-label' }, 'curves'), ...kindButtons);
   chartCell.after(h('p', { class: 'muted' }, 'The curves show the loss on answer tokens of the language-model runs; '
     + 'DPO (a preference loss) and the MiniLM classifier (a classification loss) are on other scales, so they appear in the table only.'));
 
@@ -77,19 +90,20 @@ export async function mount(container) {
       s.method || '…',
       s.model ? `${s.model} · ${s.task}` : '…',
       store.recorded ? h('span', { class: 'badge recorded' }, 'recorded') : h('span', { class: 'badge live', title: `job ${store.jobId}` }, 'live'),
-      b.steps != null ? String(b.steps) : '–', lrText(b.lr), b.batch != null ? String(b.batch) : '–',
-      b.tokens != null ? int(b.tokens) : '–',
+      [b.steps != null ? `${b.steps} steps` : '– steps', `lr ${lrText(b.lr)}`, `batch ${b.batch ?? '–'}`,
+        `${b.tokens != null ? int(b.tokens) : '–'} tokens`].join(' · '),
       pct(s.trainable_pct), s.adapter_bytes != null ? bytes(s.adapter_bytes) : '–',
       [s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '),
       b.degenerate != null ? pct(100 * b.degenerate) : '–',
-      seconds(s.wall_s), s.peak_memory_bytes ? bytes(s.peak_memory_bytes) : '–', s.state,
+      `${seconds(s.wall_s)} · ${s.peak_memory_bytes ? bytes(s.peak_memory_bytes) : '–'}`, s.state,
+      notebookLink(store),
     ];
   }
 
   function addRun(store, label) {
     const row = h('tr', { 'data-run': store.jobId });
     tbody.append(row);
-    const draw = () => row.replaceChildren(...cells(store).map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))));
+    const draw = () => row.replaceChildren(...cells(store).map((c, i) => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : null, 'data-label': COLUMNS[i] }, c)));
     const plot = (event) => {
       const method = store.started ? store.started.method : null;
       if (!onLossChart(store.started)) return;

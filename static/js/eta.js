@@ -1,29 +1,7 @@
-// Will this run finish inside the server's time limit? The panel's estimate, from the events the
-// run has sent (their `time` is the server's clock), and the advice shown when it will not.
+// Will this run finish inside the server's time limit? The advice shown when it will not (the
+// estimate itself is run-clock.js's, from the run's own events).
 import { h } from './dom.js';
 import { seconds } from './format.js';
-
-// What each loading stage is doing, in words a student can read while waiting.
-const STAGES = {
-  task: 'Reading the task',
-  model: 'Loading the model',
-  tokenizer: 'Loading the tokenizer',
-  quantising: 'Quantising the base to 4 bits',
-  'base samples': "Writing the base model's answers (to compare with after training)",
-  'step-0 evaluation': 'Measuring the held-out loss before training',
-  'tuned samples': "Writing the tuned model's answers",
-};
-
-export function stageText(stage) {
-  return STAGES[stage] || `Loading ${stage}`;
-}
-
-// Seconds the whole run will take (from its first event), or null before its first step: the
-// time spent so far plus the steps left at the pace measured.
-export function projectedRun(runStart, step) {
-  if (runStart == null || !step) return null;
-  return Math.max(0, step.time - runStart) + step.eta_s;
-}
 
 // How many steps fit in the limit at this pace, keeping a tenth of it for the answers at the end.
 export function stepsThatFit(limit, spentBeforeSteps, secondsPerStep) {

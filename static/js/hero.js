@@ -31,7 +31,10 @@ export function summary(event, rows, source) {
 
 export async function mount(container) {
   const canvas = h('canvas', { class: 'hero-canvas', role: 'img', 'aria-label': 'ΔW singular values per layer' });
-  const caption = h('figcaption', { class: 'hero-summary', 'aria-live': 'polite' }, 'Loading a recorded run…');
+  // Not a live region: the replay redraws it every frame, which a screen reader would read out each
+  // time. A replay asked for by the button is announced once, at its end, through `said`.
+  const caption = h('figcaption', { class: 'hero-summary' }, 'Loading a recorded run…');
+  const said = h('p', { class: 'visually-hidden', role: 'status' });
   const replay = h('button', { type: 'button' }, 'Replay the run');
   container.replaceChildren(
     h('div', { class: 'hero-plot' }, canvas,
@@ -39,7 +42,7 @@ export async function mount(container) {
     h('div', { class: 'hero-actions' }, replay,
       h('a', { href: '#widget-spectrum-live' }, 'The same in 3D'),
       h('a', { href: '#widget-live-panel' }, 'Train your own')),
-    caption,
+    caption, said,
   );
   let store = null;
   let source = 'The recorded LoRA run of SmolLM2-135M';
@@ -79,7 +82,7 @@ export async function mount(container) {
     return store ? store.spectra.filter((e) => e.layers && e.layers.length) : [];
   }
 
-  function play() {
+  function play(announce = false) {
     clearTimeout(timer);
     const all = frames();
     if (!all.length) return;
@@ -89,11 +92,12 @@ export async function mount(container) {
       draw(all[i]);
       i += 1;
       if (i < all.length) timer = setTimeout(next, FRAME_MS);
+      else if (announce) said.textContent = caption.textContent;
     };
     next();
   }
 
-  replay.addEventListener('click', play);
+  replay.addEventListener('click', () => play(true));
   window.addEventListener('resize', () => {
     const all = frames();
     if (all.length) draw(all[all.length - 1]);

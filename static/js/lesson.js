@@ -71,6 +71,18 @@ for (const table of document.querySelectorAll('.prose table')) {
   wrap.append(table);
 }
 
+// A link to a go-deeper fold (or to something inside one) opens it, on arrival and on later clicks.
+function openLinkedFold() {
+  const target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  const fold = target?.closest('details.deeper');
+  if (fold && !fold.open) {
+    fold.open = true;
+    target.scrollIntoView();
+  }
+}
+window.addEventListener('hashchange', openLinkedFold);
+openLinkedFold();
+
 // The first screen's figure draws at once (a 2D canvas, no plotly).
 const hero = document.querySelector('.hero-body');
 if (hero) import('./hero.js').then(({ mount }) => mount(hero)).catch((err) => console.warn(err));
@@ -86,5 +98,19 @@ for (const el of document.querySelectorAll('[data-quiz]')) {
   import('./quiz.js').then(({ mount }) => mount(el, el.dataset.quiz));
 }
 highlightNav();
+// The contents fold to one line on narrow screens (they sit above the lesson there) and stay open
+// as the side column on wide ones; a jump from the folded list folds it again.
+const fold = document.querySelector('.sidenav-fold');
+if (fold) {
+  const wide = window.matchMedia('(min-width: 901px)');
+  const fit = () => { fold.open = wide.matches; };
+  fit();
+  wide.addEventListener('change', fit);
+  fold.addEventListener('click', (e) => {
+    if (!wide.matches && e.target.closest('a[data-nav]')) fold.open = false;
+  });
+}
+// A class experiment (a student's cell, the class result) or, for a solo learner, the recorded one.
+import('./experiment/lesson-experiment.js').catch((err) => console.warn(err));
 // Tests and instructors can ask for every widget at once.
 window.ftlabMountAll = () => Promise.all(slots.map(mountWidget));

@@ -56,6 +56,11 @@ class Bars extends Chart {
   }
 }
 
+// The calculator's settings when the URL names none (left out of the URL when unchanged).
+const URL_DEFAULTS = {
+  mem_model: '7', mem_precision: 'fp32', mem_method: 'full', mem_rank: '16', mem_seq: '512', mem_ckpt: '0', mem_opt: 'adamw', mem_gpus: '1',
+};
+
 export function mount(container) {
   const modelKeys = Object.keys(MODELS);
   const state = {
@@ -82,6 +87,7 @@ export function mount(container) {
   const tbody = h('tbody');
   const table = h('table', { class: 'data-table' }, h('caption', { class: 'muted' }, 'The same numbers as the bars'), tbody);
   const cell = h('div', { class: 'plot-cell' });
+  container.classList.add('memory-calc'); // on a phone the chart comes before the controls (CSS)
   container.append(
     h('div', { class: 'controls' }, model.el, precision.el, method.el),
     h('div', { class: 'controls' }, rank.el, seq.el),
@@ -102,10 +108,13 @@ export function mount(container) {
       precision.set('4bit');
     }
     rank.el.hidden = !['lora', 'qlora'].includes(state.method);
-    setParams({
+    // Only what the student changed goes in the URL (a default is left out, so an untouched
+    // calculator leaves the address alone).
+    const params = {
       mem_model: state.model, mem_precision: state.precision, mem_method: state.method, mem_rank: state.rank,
       mem_seq: state.seqLen, mem_ckpt: state.checkpointing ? '1' : '0', mem_opt: state.optimizer, mem_gpus: state.gpus,
-    });
+    };
+    setParams(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v) === URL_DEFAULTS[k] ? null : v])));
     try {
       state.result = memory(state);
       state.error = '';

@@ -54,4 +54,7 @@ export const PLOT_CONFIG = {
   showEditInChartStudio: false,
   showLink: false,
   scrollZoom: false,
+  // 3D scenes draw at one device pixel per CSS pixel (plotly's default, 2, draws four times as many
+  // pixels: with software WebGL each frame of a drag took that much longer).
+  plotGlPixelRatio: 1,
 };

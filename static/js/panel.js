@@ -8,17 +8,18 @@ import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
 import { Spectrum3D } from './charts/spectrum3d.js';
 import { SoftPrompt3D } from './charts/softprompt3d.js';
-import { loadRecorded } from './recorded.js';
+import { loadRecorded, notebookLink, notebookUrl } from './recorded.js';
 import { generateBox } from './generate.js';
 import { baseGroups } from './adapterlab-data.js';
 import { setLiveJob } from './live.js';
 import { getParam, setParams } from './url.js';
 import { bytes, compact, int, num, pct, seconds } from './format.js';
-import { LimitWarning, projectedRun, stageText, stepsThatFit } from './eta.js';
+import { LimitWarning, stepsThatFit } from './eta.js';
+import { RunClock, timeLeftText } from './run-clock.js';
 
 const STATS = [
   ['state', 'state'], ['queue', 'queue position'], ['step', 'step'], ['trainable', 'trainable params'],
-  ['share', 'trainable share'], ['tps', 'tokens / s'], ['eta', 'time left'], ['memory', 'peak memory'], ['device', 'device'],
+  ['share', 'trainable share'], ['tps', 'tokens / s'], ['eta', 'time left'], ['memory', 'peak memory'], ['device', 'device'], ['weights', 'weights from'],
 ];
 
 export async function mount(container) {
@@ -31,6 +32,7 @@ export async function mount(container) {
   const warning = h('div', { class: 'eta-warning-slot' });
   const note = h('p', { class: 'panel-note', role: 'status' }); // what a fix did (outlives the run's events)
   let runStart = null; // server time of the run's first event after the queue
+  const clock = new RunClock(); // the status line and time left, from the run's events
   const statEls = {};
   const stats = h('dl', { class: 'stats' }, STATS.map(([key, label]) => {
     statEls[key] = h('dd', { 'data-stat': key }, '–');
@@ -63,36 +65,45 @@ export async function mount(container) {
     statEls[key].textContent = text;
   }
 
-  // One place turns events into what the panel shows, for live and recorded stores alike.
+  // One place turns events into what the panel shows, for live and recorded stores alike. The
+  // status line and the time left come from the run clock at every event, so they always agree
+  // with the step count.
   function render(event, s) {
+    clock.add(event);
+    if (!['done', 'failed', 'cancelled'].includes(event.type)) {
+      status.textContent = clock.status();
+      if (clock.step || clock.phase === 'finishing') setStat('eta', timeLeftText(clock.remaining(), seconds));
+    }
     switch (event.type) {
       case 'queued':
         setStat('queue', event.position === 0 ? 'next' : `${event.position} ahead`);
-        status.textContent = `Queued: ${event.position} job(s) ahead${event.eta_s != null ? `; starts in about ${seconds(event.eta_s)}` : ''}.`;
+        // The server's estimate counts the running jobs' time left; under a second means "any moment".
+        status.textContent = `${clock.status()}${event.eta_s != null ? `; starts in ${event.eta_s < 1 ? 'a moment' : `about ${seconds(event.eta_s)}`}` : ''}.`;
         warnIfOver(event.run_s, { queued: true, spent: 0, pace: null, s });
         break;
       case 'loading':
         setStat('queue', '–'); // out of the queue: this job holds a worker now
         if (runStart == null) runStart = event.time;
-        status.textContent = `${stageText(event.stage)}…${event.progress > 0 ? ` ${Math.round(event.progress * 100)}%` : ''}`;
         break;
       case 'started':
         setStat('queue', '–');
+        for (const label of container.querySelectorAll('[data-run-label]')) label.textContent = ` Live run: ${event.method} on ${event.model}`;
         setStat('trainable', compact(event.trainable_params));
         setStat('share', pct(event.trainable_pct));
         setStat('device', event.device);
-        status.textContent = `Training ${event.method} on ${event.model}${event.task ? `, task ${event.task}` : ''}.`;
+        setStat('weights', event.weights || 'not recorded');
         useGeometry(event.method);
         break;
       case 'step':
         loss.addPoint('train', event.step, event.loss);
         setStat('step', `${event.step}${s.started && s.started.steps ? ` / ${s.started.steps}` : ''}`);
         setStat('tps', int(event.tokens_per_s));
-        setStat('eta', seconds(event.eta_s));
         setStat('memory', bytes(event.memory_bytes));
         if (!s.recorded) {
           const start = runStart ?? s.started?.time;
-          warnIfOver(projectedRun(start, event), { queued: false, spent: event.time - start - event.elapsed_s, pace: event.elapsed_s / event.step, s });
+          const left = clock.remaining();
+          const projected = left == null ? null : Math.max(0, event.time - start) + left;
+          warnIfOver(projected, { queued: false, spent: event.time - start - event.elapsed_s, pace: clock.pace(), s });
         }
         break;
       case 'eval':
@@ -107,7 +118,14 @@ export async function mount(container) {
         break;
       case 'done':
         status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`;
-        if (!s.recorded) showTryIt(s);
+        if (notebookUrl(s)) {
+          container.querySelector('.panel-badge')?.append(' ', notebookLink(s), ' (a notebook that reproduces it)');
+        }
+        if (!s.recorded) {
+          showTryIt(s);
+          // The quiz adds questions computed from this run's events.
+          window.dispatchEvent(new CustomEvent('ftlab:run-done', { detail: { jobId: s.jobId } }));
+        }
         break;
       case 'failed': status.textContent = `Failed: ${event.error}`; break;
       case 'cancelled': status.textContent = 'Cancelled.'; break;
@@ -199,6 +217,7 @@ export async function mount(container) {
     warning.replaceChildren();
     note.textContent = '';
     runStart = null;
+    clock.reset();
     for (const key of Object.keys(statEls)) setStat(key, '–');
   }
 
@@ -213,7 +232,7 @@ export async function mount(container) {
     const what = next.started ? `${next.started.method} on ${next.started.model}` : 'run';
     status.before(h('p', { class: 'panel-badge' }, label, badge === 'recorded'
       ? ` A recorded ${what}, shipped with the lesson (real numbers from ftlab train). Press Start to train your own.`
-      : ` Job ${next.jobId}`));
+      : h('span', { 'data-run-label': '' }, ` Live run${next.started ? `: ${what}` : ''}`))); // not the job id: it says nothing to a student
     for (const event of next.events) render(event, next); // the store keeps them in seq order
     unsubscribe();
     unsubscribe = next.subscribe(render);
@@ -271,6 +290,11 @@ export async function mount(container) {
       status.textContent = `Could not cancel: ${err.message}`;
       cancel.disabled = false;
     }
+  });
+
+  // A class experiment's cell (experiment/cell.js) hands the panel the student's run to play.
+  window.addEventListener('ftlab:follow-job', (e) => {
+    if (store?.jobId !== e.detail.jobId) followJob(e.detail.jobId);
   });
 
   const jobId = getParam('job');

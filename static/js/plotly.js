@@ -1,5 +1,6 @@
-// Loads the vendored plotly.js (served by our own server from the installed Python package) once,
-// on first need, so text and controls render before the 1.4 MB library arrives.
+// Loads plotly.js (served by our own server: a partial bundle built by scripts/plotly-bundle) once,
+// on first need, so text and controls render before the library arrives. The server sends a partial
+// bundle (scatter, bar, scatter3d, surface, mesh3d: 0.57 MB gzipped, not 1.47 MB) from scripts/plotly-bundle.
 const SRC = '/static/vendor/plotly.min.js';
 let loading = null;
 

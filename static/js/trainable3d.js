@@ -148,7 +148,7 @@ export async function mount(container) {
       h('p', {}, 'Drawn: ', h('strong', { 'data-count': 'share' }, pct((100 * state.view.trained) / state.view.total)),
         ` of ${state.view.arch.label}'s ${int(state.view.total)} weights trained (${int(state.view.trained)}).`),
       m ? h('p', {}, h('span', { class: 'badge recorded' }, 'recorded'),
-        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`) : null,
+        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`) : '', // replaceChildren would print null as text
     );
     volume.invalidate();
   }

@@ -1,4 +1,5 @@
-"""A server killed mid-job: on restart the job is failed 'server restarted' and its events stay readable."""
+"""A server killed mid-job: on restart the running job is failed 'server restarted', its events stay
+readable, and the job that waited is still queued and runs."""
 
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ def test_a_killed_server_fails_its_jobs_on_restart_and_keeps_their_events(settin
         process.wait(30)
 
     with TestClient(create_app(settings)) as client:
-        for job_id in (running, waiting):
-            job = client.get(f"/api/jobs/{job_id}").json()
-            assert job["state"] == "failed" and job["error"] == RESTART_REASON
-            events = client.get(f"/api/jobs/{job_id}/events").json()
-            check_stream(events)
-            assert events[-1]["type"] == "failed" and events[-1]["error"] == RESTART_REASON
+        job = client.get(f"/api/jobs/{running}").json()
+        assert job["state"] == "failed" and job["error"] == RESTART_REASON
+        events = client.get(f"/api/jobs/{running}/events").json()
+        check_stream(events)
+        assert events[-1]["type"] == "failed" and events[-1]["error"] == RESTART_REASON
+        assert client.get(f"/api/jobs/{waiting}").json()["state"] in ("queued", "running")  # kept
+        assert client.post(f"/api/jobs/{waiting}/cancel").status_code == 200
         events = client.get(f"/api/jobs/{running}/events").json()
         assert events[: len(before)] == before  # what a browser saw before the crash is all still there
         with client.websocket_connect(f"/ws/jobs/{running}?after={before[-1]['seq']}") as socket:

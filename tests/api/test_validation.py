@@ -64,7 +64,7 @@ def test_malformed_json_and_generate_limits(client: TestClient) -> None:
 
 
 def test_body_size_limit(client: TestClient) -> None:
-    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    limit = client.app.state.settings.max_json_body_bytes  # type: ignore[attr-defined]
     big = b'{"model": "' + b"x" * limit + b'"}'
     response = client.post("/api/jobs", content=big, headers={"content-type": "application/json"})
     assert response.status_code == 413
@@ -87,3 +87,13 @@ def test_a_full_queue_is_503_with_retry_after_and_the_server_keeps_serving(clien
     assert response.status_code == 503 and response.headers["retry-after"] == "30"
     assert "the queue is full" in response.json()["detail"]
     assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_an_unknown_target_is_refused_at_submission(client: TestClient) -> None:
+    response = client.post("/api/jobs", json={**TINY_JOB, "target_modules": ["q_proj", "nope"]})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "target_modules"] and "no module 'nope'" in error["msg"]
+    assert "q_proj" in error["msg"]  # it says which ones exist
+    fine = client.post("/api/jobs", json={**TINY_JOB, "target_modules": ["self_attn.q_proj", "down_proj"]})
+    assert fine.status_code == 201, fine.text

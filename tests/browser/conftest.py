@@ -115,6 +115,23 @@ def page(browser, base_url: str, request: pytest.FixtureRequest) -> Iterator[obj
     assert not unexpected, "\n".join(unexpected)
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser, base_url: str) -> Iterator[object]:
+    """A fresh page on a 390×844 touch phone; no page error may happen on it."""
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, base_url=base_url, bypass_csp=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
 def open_lesson(page, query: str = "") -> None:
     page.goto(f"/lessons/{LESSON}{query}")
     page.wait_for_selector("section.lesson-section")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 # The page shows the recorded run (already done) until the new job's badge replaces it.
 OWN_RUN_DONE = (
-    f"document.querySelector('{PANEL} .panel-badge')?.textContent.includes('Job') && "
+    f"document.querySelector('{PANEL} .panel-badge')?.textContent.includes('Live run') && "
     f"document.querySelector('{PANEL} [data-stat=state]')?.textContent === 'done'"
 )
 # [hidden, plots] of the ΔW cell and of the soft-prompt cell

@@ -40,13 +40,15 @@ def test_compare_rows_show_steps_lr_and_tokens(page) -> None:
     run = lesson_runs.recorded_runs()["lora"]
     table = mounted(page, "compare", "tbody tr th").locator("table")
     headers = table.locator("thead th").all_inner_texts()
-    for column in ("steps", "lr", "batch", "tokens seen", "looping replies"):
+    for column in ("budget", "looping replies"):
         assert column in headers, headers
     row = table.locator("tbody tr", has=page.locator("th", has_text=re.compile(r"^lora$"))).first
     cells = row.locator("td").all_inner_texts()
-    at = {name: cells[headers.index(name) - 1] for name in ("steps", "batch", "tokens seen")}
-    assert at["steps"] == str(run.config["steps"]) and at["batch"] == str(run.config["batch_size"])
-    assert at["tokens seen"].replace(",", "") == str(run.summary["tokens_seen"])
+    budget = cells[headers.index("budget") - 1]  # "20 steps · lr 2e-5 · batch 4 · 12,345 tokens"
+    steps, lr, batch, tokens = budget.split(" · ")
+    assert steps == f"{run.config['steps']} steps" and batch == f"batch {run.config['batch_size']}"
+    assert lr.startswith("lr ") and float(lr[3:]) == pytest.approx(run.config["lr"], rel=0.05)
+    assert tokens.replace(",", "") == f"{run.summary['tokens_seen']} tokens"
 
 
 def test_explorer_approximates_the_recorded_full_runs_delta(page) -> None:

@@ -1,11 +1,13 @@
 """Leases with an injected clock: one scheduler at a time, taken over when its holder is gone (an
-expired lease on another host; at once when the holder's process on this host is dead)."""
+expired lease on any host; at once when the holder's process on this host is dead or a zombie)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -60,8 +62,23 @@ def test_a_dead_process_on_this_host_is_gone_at_once(leases: tuple[Leases, Clock
     assert store.live_servers(other_than="b") == set()
 
 
-def test_a_slow_renewal_on_this_host_is_not_a_death(leases: tuple[Leases, Clock]) -> None:
+def test_a_live_pid_on_this_host_does_not_outlast_the_expiry(leases: tuple[Leases, Clock]) -> None:
+    """A killed server's pid reused by another process (here: this test's own pid, alive) keeps
+    the lease only until it expires, and its scheduler lease passes on then."""
     store, clock = leases
+    assert store.acquire(server_lease("a"), "a") and store.acquire(SCHEDULER, "a")
+    clock.now += 14.9
+    assert store.gone({"a"}) == set() and not store.acquire(SCHEDULER, "b")
+    clock.now += 0.2  # past the expiry: a live pid does not revive a lease nobody renewed
+    assert store.gone({"a"}) == {"a"} and store.acquire(SCHEDULER, "b")
+
+
+def test_a_zombie_on_this_host_is_gone_at_once(leases: tuple[Leases, Clock]) -> None:
+    store, _ = leases
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    while Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] != "Z":  # exited, not reaped
+        time.sleep(0.01)
     assert store.acquire(server_lease("a"), "a")
-    clock.now += 60  # a busy machine delayed the renewal; the process is alive
-    assert store.gone({"a"}) == set()
+    _move(store, server_lease("a"), pid=zombie.pid)
+    assert store.gone({"a"}) == {"a"}  # os.kill(pid, 0) still succeeds on a zombie
+    zombie.wait()

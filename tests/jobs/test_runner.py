@@ -63,16 +63,17 @@ def test_the_wall_time_limit_ends_a_job(make_runner) -> None:  # noqa: ANN001
     assert max((e["step"] for e in events if e["type"] == "step"), default=0) < LONG.config.steps
 
 
-def test_stop_fails_running_and_queued_jobs(make_runner) -> None:  # noqa: ANN001
+def test_stop_fails_running_jobs_and_keeps_queued_ones(make_runner) -> None:  # noqa: ANN001
     runner = make_runner()
     running = runner.submit(LONG).id
     _wait(runner, running, {"running"})
     waiting = runner.submit(LONG).id
     runner.stop()
-    for job_id in (running, waiting):
-        events = _events(runner, job_id)
-        check_stream(events)
-        assert events[-1] == {**events[-1], "type": "failed", "error": STOPPED_REASON}
+    events = _events(runner, running)
+    check_stream(events)
+    assert events[-1] == {**events[-1], "type": "failed", "error": STOPPED_REASON}
+    assert runner.get(waiting).state.value == "queued"  # type: ignore[union-attr]
+    assert [e["type"] for e in _events(runner, waiting)] == ["queued"]
 
 
 READS: list[str] = []  # in the worker process: the bases it read from disk

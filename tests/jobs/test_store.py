@@ -72,7 +72,7 @@ def test_finished_jobs_reject_new_states(store: JobStore) -> None:
         set_state(store, "nope", JobState.RUNNING)
 
 
-def test_restart_fails_unfinished_jobs_and_keeps_their_events(store: JobStore) -> None:
+def test_restart_fails_running_jobs_keeps_queued_ones_and_all_events(store: JobStore) -> None:
     store.create_job("running", CONFIG)
     store.create_job("queued", CONFIG)
     store.create_job("finished", CONFIG)
@@ -80,9 +80,10 @@ def test_restart_fails_unfinished_jobs_and_keeps_their_events(store: JobStore) -
     set_state(store, "finished", JobState.CANCELLED)
     _append(store, EventStamper("running"), Loading(stage="model", progress=0.5))
 
-    assert sorted(store.fail_unfinished()) == ["queued", "running"]
+    assert store.fail_running() == ["running"]
+    assert store.get_job("queued").state == JobState.QUEUED  # type: ignore[union-attr]
 
-    for job_id in ("running", "queued"):
+    for job_id in ("running",):
         job = store.get_job(job_id)
         assert job is not None and job.state == JobState.FAILED and job.error == RESTART_REASON
         events = [parse_event(e.data).model_dump() for e in store.events_after(job_id)]
@@ -90,7 +91,7 @@ def test_restart_fails_unfinished_jobs_and_keeps_their_events(store: JobStore) -
         assert events[-1]["error"] == RESTART_REASON
     assert len(store.events_after("running")) == 2
     assert store.get_job("finished").state == JobState.CANCELLED  # type: ignore[union-attr]
-    assert store.fail_unfinished() == []
+    assert store.fail_running() == []
 
 
 def test_list_jobs_newest_first_and_by_owner(store: JobStore) -> None:

@@ -13,12 +13,18 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 
-def test_javascript_units() -> None:
+def node_binary() -> str:
+    """node, or a skip (a failure in CI, which must run the JavaScript tests)."""
     node = shutil.which("node")
     if node is None:
         if os.environ.get("CI"):
             pytest.fail("node is not installed; CI must run the JavaScript unit tests")
         pytest.skip("node is not installed")
+    return node
+
+
+def test_javascript_units() -> None:
+    node = node_binary()
     files = sorted(str(p) for p in HERE.glob("*.test.mjs"))
     assert files, "no JavaScript tests found"
     result = subprocess.run([node, "--test", *files], capture_output=True, text=True, timeout=120)
@@ -30,11 +36,7 @@ def test_memory_widget_matches_server_calculator() -> None:
     """memory-math.js (the widget) and app.lesson.calculators (the lesson's numbers) agree on a grid."""
     from app.lesson.calculators import PRESETS, CalculatorError, training_memory
 
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is not installed; CI must run the JavaScript unit tests")
-        pytest.skip("node is not installed")
+    node = node_binary()
     cases = [
         {"model": key, "precision": precision, "method": method, "rank": rank, "seqLen": seq}
         for key in PRESETS

@@ -1,17 +1,11 @@
 // node --test: the pure parts of the page's time estimates, keyboard camera and spectrum rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { projectedRun, stepsThatFit, stageText } from '../../static/js/eta.js';
+import { stepsThatFit } from '../../static/js/eta.js';
+import { stageText } from '../../static/js/run-clock.js';
 import { turn } from '../../static/js/charts/camera.js';
 import { groupByLayer } from '../../static/js/spectrum-rows.js';
 import { pct } from '../../static/js/format.js';
-
-test('a run is projected from its start to its last step plus the steps left', () => {
-  // Started loading at t=100; step 11 of 40 arrived at t=460 with 29 × 30 s left.
-  assert.equal(projectedRun(100, { time: 460, eta_s: 870 }), 360 + 870);
-  assert.equal(projectedRun(null, { time: 460, eta_s: 870 }), null);
-  assert.equal(projectedRun(100, null), null);
-});
 
 test('steps that fit keep a tenth of the limit for the answers after training', () => {
   // 900 s limit, 60 s spent loading, 30 s a step: (810 - 60) / 30 = 25 steps.
@@ -22,7 +16,8 @@ test('steps that fit keep a tenth of the limit for the answers after training', 
 
 test('loading stages are named in words, unknown ones still shown', () => {
   assert.match(stageText('base samples'), /base model's answers/);
-  assert.equal(stageText('shards'), 'Loading shards');
+  assert.equal(stageText('copying'), "Copying the base model's weights");
+  assert.equal(stageText('shards'), 'Preparing (shards)');
 });
 
 test('arrow keys turn the camera 15 degrees about the vertical axis, keeping its distance', () => {
@@ -54,4 +49,16 @@ test('spectrum rows pool the matrices of a transformer layer', () => {
 test('tiny trainable shares read as percentages, not exponents', () => {
   assert.equal(pct(0.0034), '0.0034%');
   assert.equal(pct(0.68), '0.680%');
+});
+
+test("the presenter's quiz summary puts the least often right first, unanswered last", async () => {
+  const { orderQuestions } = await import('../../static/js/classroom/dashboard-view.js');
+  const qs = [
+    { id: 'a', answered: 10, share_correct: 0.9 },
+    { id: 'b', answered: 0, share_correct: null },
+    { id: 'c', answered: 10, share_correct: 0.24 },
+    { id: 'd', answered: 5, share_correct: 0.6 },
+  ];
+  assert.deepEqual(orderQuestions(qs, true).map(([q, i]) => `${q.id}${i + 1}`), ['c3', 'd4', 'a1', 'b2']);
+  assert.deepEqual(orderQuestions(qs, false).map(([q]) => q.id), ['a', 'b', 'c', 'd']);
 });

@@ -13,7 +13,8 @@ import pytest
 
 from app.config import Settings
 from app.limits import classes as class_limits
-from app.limits.policies import JOINS_PER_ADDRESS
+from app.limits.counters import Rate
+from app.limits.policies import JOINS_PER_ADDRESS, WRONG_CODES_PER_ADDRESS
 from app.main import create_app
 from tests.classroom.conftest import settings  # noqa: F401  (fixture)
 from tests.classroom.helpers import instructor, open_class, student
@@ -134,3 +135,55 @@ def test_the_per_address_cap_holds_under_concurrent_submissions(
         for job in teacher.get("/api/jobs").json():
             if job["state"] in ("queued", "running"):
                 teacher.post(f"/api/jobs/{job['id']}/cancel")
+
+
+def test_class_code_guessing_is_throttled_per_address(server: str, clock: FakeClock) -> None:
+    code = open_class(server)
+    guesses = [
+        _join(server, f"ZZZ{i:03d}", f"g{i}").status_code for i in range(WRONG_CODES_PER_ADDRESS.limit)
+    ]
+    assert guesses == [404] * WRONG_CODES_PER_ADDRESS.limit
+    refused = _join(server, code, "Ada")  # past the limit even the right code waits: guessing stops
+    assert refused.status_code == 429 and "unknown class codes" in refused.json()["detail"]
+    clock.advance(2 * WRONG_CODES_PER_ADDRESS.window_s)
+    assert _join(server, code, "Ada").status_code == 201
+
+
+def test_a_flood_keeps_the_class_out_at_most_two_windows_and_one_action_clears_it(
+    server: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind one NAT address: a flood uses up the address's joins; a real student waits at most two
+    windows (the sliding counter's reach), or until the instructor's one action: joining locked, the
+    flood's seats removed, the window cleared; reopening lets the class in at once."""
+    rate = Rate(20, JOINS_PER_ADDRESS.window_s)  # the policy's shape, small enough to flood quickly
+    monkeypatch.setattr(class_limits, "JOINS_PER_ADDRESS", rate)
+    code = open_class(server)
+    assert _join(server, code, "Ada").status_code == 201  # a real student, before the flood
+    flood = [_join(server, code, f"flood{i}").status_code for i in range(rate.limit + 5)]
+    assert flood == [201] * (rate.limit - 1) + [429] * 6
+    assert _join(server, code, "Bob").status_code == 429  # the class is kept out...
+    with instructor(server) as teacher:
+        roster = teacher.get(f"/api/classes/{code}/dashboard").json()["students"]
+        first = next(s["id"] for s in roster if s["name"] == "flood0")
+        undone = teacher.post(f"/api/classes/{code}/flood", json={"first_member": first})
+        assert undone.status_code == 200, undone.text
+        assert len(undone.json()["removed"]) == rate.limit - 1 and undone.json()["joining_locked"]
+        names = [s["name"] for s in teacher.get(f"/api/classes/{code}/dashboard").json()["students"]]
+        assert names == ["Ada"]  # the flood is gone, the real student stays
+        locked = _join(server, code, "Bob")
+        assert locked.status_code == 403 and "locked joining" in locked.json()["detail"]
+        assert teacher.post(f"/api/classes/{code}/joining", json={"open": True}).status_code == 200
+    assert _join(server, code, "Bob").status_code == 201  # ...until the one action, then at once
+
+
+def test_without_the_instructor_a_flood_ends_within_two_windows(
+    server: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rate = Rate(20, JOINS_PER_ADDRESS.window_s)
+    monkeypatch.setattr(class_limits, "JOINS_PER_ADDRESS", rate)
+    code = open_class(server)
+    assert [_join(server, code, f"flood{i}").status_code for i in range(rate.limit + 1)][-1] == 429
+    clock.advance(rate.window_s)
+    assert _join(server, code, "Bob").status_code == 429  # the previous window still weighs
+    clock.advance(rate.window_s)
+    assert _join(server, code, "Bob").status_code == 201  # the stated bound: two windows (600 s)

@@ -12,8 +12,11 @@ from bench.processes import stop_web_process as stop_server
 __all__ = ["start_server", "stop_server"]
 
 
-def start_server(settings: Settings, port: int, **env: str) -> subprocess.Popen[bytes]:
-    """Start the app on 127.0.0.1:``port`` and wait until it answers /api/health."""
+def start_server(
+    settings: Settings, port: int, command: list[str] | None = None, **env: str
+) -> subprocess.Popen[bytes]:
+    """Start the app on 127.0.0.1:``port`` (under uvicorn, or ``command`` given ``--port``) and wait
+    until it answers /api/health."""
     environment = {
         "FTLAB_DATA_DIR": str(settings.data_dir),
         "FTLAB_MODEL_DIR": str(settings.model_dir),
@@ -22,4 +25,4 @@ def start_server(settings: Settings, port: int, **env: str) -> subprocess.Popen[
         "FTLAB_INSTRUCTOR_TOKEN": settings.instructor_token,
         **env,
     }
-    return start_web_process(port, environment)
+    return start_web_process(port, environment, command=command)

@@ -24,7 +24,12 @@ def live_server(app: FastAPI, ws_ping_interval: float | None = 20.0) -> Iterator
     """Serve ``app`` (lifespan included) and yield its base URL, ``http://127.0.0.1:<port>``."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws_ping_interval=ws_ping_interval
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_ping_interval=ws_ping_interval,
+        proxy_headers=False,  # as ``ftlab serve``: forwarded headers only via FTLAB_TRUSTED_PROXIES
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)

@@ -12,7 +12,12 @@ as the local pool: the actor keeps its ``StepPace`` reports (and, on SQLite, its
 until the pool's waiter thread collects them (``take_reports``, every ``REPORT_EVERY_S``), so Ray
 jobs feed the ETA and the live fan-out the same way. Adapters are written under ``FTLAB_DATA_DIR``,
 which must be a directory every node and web process shares. A killed actor fails only its job
-('training worker lost') and is replaced.
+('training worker lost') and is replaced. So does an actor whose node dies (its raylet killed, the
+machine gone): Ray reports the actor unreachable or dead within seconds, the job fails at once, and a
+replacement is sought in the background. A replacement that cannot be placed (no node has room) is
+given up after ``PLACE_TIMEOUT_S`` and tried again, for as long as the pool runs, while the other
+actors keep taking jobs. The thread that waits for jobs never blocks on placement and survives any
+error.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[3]  # where the ``app`` package lives, f
 REPORT_EVERY_S = 0.5  # how often the waiter collects the busy actors' reports
 COLLECT_TIMEOUT_S = 30.0
 MAX_KEPT_REPORTS = 10_000  # an actor whose reports nobody collects drops the oldest
+PLACE_TIMEOUT_S = 60.0  # how long one try to place a (replacement) actor waits for room on a node
+RETRY_PLACE_S = 5.0  # the pause between tries
 
 
 class TrainingActor:
@@ -157,15 +164,21 @@ class RayPool(Slots[_Actor]):
         else:
             ray.init(address=self.address, runtime_env=runtime_env, logging_level=logging.WARNING)
 
-    def _make_actor(self, index: int) -> _Actor:
+    def _make_actor(self, index: int, timeout: float = 300) -> _Actor:
+        """A placed actor; GetTimeoutError after ``timeout`` s without room (the actor is killed)."""
         import ray
+        from ray.exceptions import GetTimeoutError
 
         remote = ray.remote(TrainingActor).options(
             num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_concurrency=8, max_restarts=0
         )
         config = replace(self.config, name=f"{self.config.name}-ray{index}")
         handle = remote.remote(config)
-        node_id, pid = ray.get(handle.node.remote(), timeout=300)
+        try:
+            node_id, pid = ray.get(handle.node.remote(), timeout=timeout)
+        except GetTimeoutError:
+            ray.kill(handle)  # its pending placement would otherwise take the room when it comes
+            raise
         for job_id in self._pinned:
             handle.pin.remote(job_id, True)
         return _Actor(index, handle, node_id, pid)
@@ -243,38 +256,54 @@ class RayPool(Slots[_Actor]):
 
     # -- finished and lost jobs -----------------------------------------------------------------
     def _wait(self) -> None:
-        import ray
-        from ray.exceptions import RayActorError
-
-        next_collect = 0.0
+        next_collect = [0.0]
         while True:
-            with self._lock:
-                pending = {a.ref: a for a in self._members if a.ref is not None}
-                if self._stopping and not pending:
+            try:
+                if self._wait_once(next_collect):
                     return
-            if not pending:
-                threading.Event().wait(0.1)
-                continue
-            if time.monotonic() >= next_collect:
-                next_collect = time.monotonic() + REPORT_EVERY_S
-                self._collect(list(pending.values()))
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=REPORT_EVERY_S)
-            for ref in ready:
-                actor = pending[ref]
-                job_id = actor.job_id
-                try:
-                    finished: JobFinished = ray.get(ref)
-                except RayActorError as exc:
-                    self._replace(actor)
-                    logger.error("Ray actor on node %s died running job %s: %s", actor.node_id, job_id, exc)
-                    if job_id is not None:
-                        self.report(JobLost(job_id, f"{WORKER_LOST} (its Ray actor died)"))
-                    continue
-                self._collect([actor])  # its last steps and events come before its end
+            except Exception:  # a Ray hiccup must not end the thread that ends jobs
+                logger.exception("waiting for Ray jobs failed; waiting again")
+                threading.Event().wait(1.0)
+
+    def _wait_once(self, next_collect: list[float]) -> bool:
+        """One round of collecting reports and waiting for a finished job (True: the pool stopped)."""
+        import ray
+        from ray.exceptions import RayError, RayTaskError
+
+        with self._lock:
+            pending = {a.ref: a for a in self._members if a.ref is not None}
+            if self._stopping and not pending:
+                return True
+        if not pending:
+            threading.Event().wait(0.1)
+            return False
+        if time.monotonic() >= next_collect[0]:
+            next_collect[0] = time.monotonic() + REPORT_EVERY_S
+            self._collect(list(pending.values()))
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=REPORT_EVERY_S)
+        for ref in ready:
+            actor = pending[ref]
+            job_id = actor.job_id
+            try:
+                finished: JobFinished = ray.get(ref)
+            except RayTaskError as exc:  # run raised past run_safely: the job failed, the actor lives
                 actor.ref = None
                 if job_id:
-                    self._finished(actor, job_id, finished.state)
-                    self.report(finished)
+                    self._finished(actor, job_id, "failed")
+                    self.report(JobLost(job_id, f"training worker failed: {exc}"))
+                continue
+            except RayError as exc:  # the actor died: killed, or its node (raylet) is gone
+                logger.error("Ray actor on node %s died running job %s: %s", actor.node_id, job_id, exc)
+                if job_id:  # first the job, then (in the background) a new actor
+                    self.report(JobLost(job_id, f"{WORKER_LOST} ({_why_lost(exc, actor)})"))
+                self._replace_later(actor)
+                continue
+            self._collect([actor])  # its last steps and events come before its end
+            actor.ref = None
+            if job_id:
+                self._finished(actor, job_id, finished.state)
+                self.report(finished)
+        return False
 
     def _collect(self, actors: list[_Actor]) -> None:
         """Pass on the reports the actors kept (step paces; on SQLite their stored events too)."""
@@ -294,15 +323,55 @@ class RayPool(Slots[_Actor]):
             for report in reports:
                 self.report(report)
 
-    def _replace(self, actor: _Actor) -> None:
+    def _replace_later(self, actor: _Actor) -> None:
         with self._lock:
             if self._stopping or actor not in self._members:
                 if actor in self._members:
                     self._members.remove(actor)
                 return
-            position = self._members.index(actor)
             actor.job_id, actor.ref = "", None  # not free: nothing is dispatched to a dead actor
-        fresh = self._make_actor(actor.index)
-        with self._lock:
-            self._members[position] = fresh
-            self.replaced += 1
+        name = f"ftlab-ray-replace-{actor.index}"
+        threading.Thread(target=self._replace, args=(actor,), name=name, daemon=True).start()
+
+    def _replace(self, actor: _Actor) -> None:
+        """Place a new actor in the dead one's slot: tries of PLACE_TIMEOUT_S until one is placed
+        or the pool stops (its slot meanwhile takes no jobs; the other actors go on)."""
+        import ray
+        from ray.exceptions import GetTimeoutError
+
+        tries = 0
+        while not self._stopping:
+            tries += 1
+            try:
+                fresh = self._make_actor(actor.index, timeout=PLACE_TIMEOUT_S)
+            except GetTimeoutError:
+                logger.warning(
+                    "no Ray node has room for a replacement actor (try %d, %.0f s); trying again",
+                    tries,
+                    PLACE_TIMEOUT_S,
+                )
+            except Exception:
+                logger.exception("placing a replacement Ray actor failed (try %d)", tries)
+            else:
+                with self._lock:
+                    if actor in self._members and not self._stopping:
+                        self._members[self._members.index(actor)] = fresh
+                        self.replaced += 1
+                        return
+                ray.kill(fresh.handle)  # the pool stopped meanwhile
+                return
+            threading.Event().wait(RETRY_PLACE_S)
+
+
+def _why_lost(exc: Exception, actor: _Actor) -> str:
+    """What the job's reason says: the node when Ray says it is gone, else what Ray saw."""
+    import ray
+    from ray.exceptions import ActorUnavailableError, NodeDiedError
+
+    node = actor.node_id[:16]
+    alive = any(n["NodeID"] == actor.node_id and n["Alive"] for n in ray.nodes())
+    if isinstance(exc, NodeDiedError) or not alive:
+        return f"its Ray node {node} was lost"
+    if isinstance(exc, ActorUnavailableError):  # what a killed raylet looks like at first
+        return f"its Ray actor on node {node} became unreachable: the node or the actor's process was lost"
+    return f"its Ray actor on node {node} died"

@@ -43,7 +43,7 @@ from app.jobs.executors.protocol import (
 
 logger = logging.getLogger(__name__)
 
-STOPPED_REASON = "server stopped"
+STOPPED_REASON = "server stopped while this job ran (queued jobs stay queued and run after a restart)"
 NO_RESULT = "the training loop ended without a result"
 # Training takes every core it is given; the web process on the same machine must still answer
 # requests, websockets and health checks in milliseconds, so workers run at a lower OS priority

@@ -88,14 +88,25 @@ class AdapterService:
 
     # -- swap and merge a job's adapter -------------------------------------------------------
     def swap_generate(
-        self, job_id: str, adapter_job_id: str, prompt: str, max_new_tokens: int, viewer: str | None
+        self,
+        job_id: str,
+        adapter_job_id: str,
+        prompt: str,
+        max_new_tokens: int,
+        viewer: str | None,
+        max_prompt_tokens: int | None = None,
     ) -> SwapAnswer:
-        """Job ``job_id``'s base answering with job ``adapter_job_id``'s adapter active."""
+        """Job ``job_id``'s base answering with job ``adapter_job_id``'s adapter active; a prompt over
+        ``max_prompt_tokens`` of the base's tokens is a 422 naming ``prompt``."""
         own = self._source(job_id, viewer)
         other = own if adapter_job_id == job_id else self._source(adapter_job_id, viewer, field="adapter")
         self._check(check_compatible, [own, other], field="adapter")
         call = functools.partial(
-            AdapterLab.swap_generate, source=other, prompt=prompt, max_new_tokens=max_new_tokens
+            AdapterLab.swap_generate,
+            source=other,
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
+            max_prompt_tokens=max_prompt_tokens,
         )
         return self._run(own.config.model, call)
 
@@ -161,7 +172,12 @@ class AdapterService:
         return self.combined_root / combined_id  # ids are server-made hex: never user input
 
     def generate_combined(
-        self, combined_id: str, prompt: str, max_new_tokens: int, viewer: str | None
+        self,
+        combined_id: str,
+        prompt: str,
+        max_new_tokens: int,
+        viewer: str | None,
+        max_prompt_tokens: int | None = None,
     ) -> SwapAnswer:
         view = self.get(combined_id, viewer)
         config = TrainConfig.model_validate(view.base_config)
@@ -169,7 +185,11 @@ class AdapterService:
         task = self._task(first["task"])
         source = AdapterSource(f"combined-{combined_id}", config, self.combined_root / combined_id, task)
         call = functools.partial(
-            AdapterLab.swap_generate, source=source, prompt=prompt, max_new_tokens=max_new_tokens
+            AdapterLab.swap_generate,
+            source=source,
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
+            max_prompt_tokens=max_prompt_tokens,
         )
         return self._run(config.model, call)
 
@@ -218,7 +238,7 @@ class AdapterService:
         try:
             return self.run_on_tuned_models(base_model, call)
         except AdapterLabError as exc:
-            raise AdapterServiceError(str(exc)) from None
+            raise AdapterServiceError(str(exc), exc.field) from None
         except (FileNotFoundError, ModelNotAvailable) as exc:
             raise NotFinished(f"the adapter or its base model is not available: {exc}") from None
         except NotInMemory as exc:  # the worker died or timed out: it is replaced, a retry may work

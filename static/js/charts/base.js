@@ -6,16 +6,25 @@
 import { loadPlotly } from '../plotly.js';
 import { BASE_LAYOUT, PLOT_CONFIG } from '../palette.js';
 import { turn } from './camera.js';
+import { calmScene } from './gl-calm.js';
 
 let uid = 0;
 const charts = new WeakMap(); // plot element -> chart
+// A finger, not a mouse: 3D plots let swipes scroll the page until a tap on the plot activates it.
+const touchFirst = () => window.matchMedia?.('(pointer: coarse)').matches ?? false;
+// Phones get shorter plots: seven plots at 45 % of the screen each were most of a phone's scrolling.
+const PHONE_WIDTH = 600;
+export function plotHeight(height, width = window.innerWidth) {
+  return width <= PHONE_WIDTH ? Math.min(height, Math.max(240, Math.round(width * 0.75))) : height;
+}
 const observer = typeof IntersectionObserver !== 'undefined'
   ? new IntersectionObserver((entries) => {
     for (const entry of entries) charts.get(entry.target)?.setOnScreen(entry.isIntersecting);
   }, { rootMargin: '300px 0px' })
   : null;
 
-// Draws waiting their turn: one per macrotask, so the browser can paint and take input in between.
+// Draws waiting their turn: one per animation frame, so the browser can paint and take input in
+// between, and a slider dragged across twenty values redraws once per frame, not twenty times.
 const waiting = [];
 let pumping = false;
 function queueDraw(chart) {
@@ -29,9 +38,35 @@ function queueDraw(chart) {
       return;
     }
     chart.draw();
-    setTimeout(next, 0);
+    requestAnimationFrame(next);
   };
-  setTimeout(next, 0);
+  requestAnimationFrame(next);
+}
+
+// What a 3D scene does under the mouse, for speed with software WebGL: no spike lines to the walls
+// and no contour lines following the cursor on surfaces (plotly recomputes and redraws those on every
+// mouse move: 0.8 s frames with SwiftShader); the hover label with the values stays.
+const QUIET_AXIS = { showspikes: false };
+const QUIET_CONTOURS = { x: { highlight: false }, y: { highlight: false }, z: { highlight: false } };
+export function quietScene(scene) {
+  const axis = (name) => ({ ...QUIET_AXIS, ...(scene[name] || {}) });
+  return { ...scene, xaxis: axis('xaxis'), yaxis: axis('yaxis'), zaxis: axis('zaxis') };
+}
+export function quietTrace(trace) {
+  return trace.type === 'surface' ? { contours: QUIET_CONTOURS, ...trace } : trace;
+}
+
+// Projector mode (or a chart's own larger font): sizes a chart set itself (3D tick labels, legends,
+// titles) grow by the same factor as the base font, so no text stays at laptop size on the wall.
+export function scaleFonts(value, factor) {
+  if (Array.isArray(value)) return value.map((v) => scaleFonts(v, factor));
+  if (!value || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, v] of Object.entries(value)) {
+    if ((key === 'font' || key === 'tickfont') && v && typeof v.size === 'number') out[key] = { ...v, size: Math.round(v.size * factor) };
+    else out[key] = scaleFonts(v, factor);
+  }
+  return out;
 }
 
 export class Chart {
@@ -48,7 +83,7 @@ export class Chart {
     this.tools.className = 'chart-tools';
     this.plot = document.createElement('div');
     this.plot.className = 'plot';
-    this.plot.style.minHeight = `${height}px`;
+    this.plot.style.minHeight = `${plotHeight(height)}px`;
     this.summary = document.createElement('figcaption');
     this.summary.className = 'chart-summary';
     this.summary.id = `chart-summary-${uid}`;
@@ -112,15 +147,16 @@ export class Chart {
   fullLayout() {
     const projector = document.documentElement.classList.contains('projector');
     const size = this.fontSize || (projector ? 20 : BASE_LAYOUT.font.size);
-    const own = this.layout();
+    const factor = size / BASE_LAYOUT.font.size;
+    const own = factor === 1 ? this.layout() : scaleFonts(this.layout(), factor);
     const layout = {
       ...BASE_LAYOUT,
       font: { ...BASE_LAYOUT.font, size },
-      height: projector ? Math.round(this.height * 1.25) : this.height,
+      height: projector ? Math.round(this.height * 1.25) : plotHeight(this.height),
       uirevision: 'keep', // a redraw with new data keeps the user's zoom and camera
       ...own,
     };
-    if (own.title && (this.fontSize || projector)) layout.title = { ...own.title, font: { ...own.title.font, size: size + 2 } };
+    if (layout.scene) layout.scene = quietScene(layout.scene);
     if (layout.scene && this.camera) layout.scene = { ...layout.scene, camera: this.camera };
     return layout;
   }
@@ -132,7 +168,8 @@ export class Chart {
     this.setThreeD(Boolean(layout.scene));
     // Series arrays grow in place; Plotly.react redraws them only when datarevision changes.
     this.revision = (this.revision || 0) + 1;
-    this.drawing = this.Plotly.react(this.plot, this.traces(), { ...layout, datarevision: this.revision }, PLOT_CONFIG);
+    this.drawing = this.Plotly.react(this.plot, this.traces().map(quietTrace), { ...layout, datarevision: this.revision }, PLOT_CONFIG);
+    if (this.is3d) this.drawing.then(() => calmScene(this.plot)).catch(() => {});
     this.drawn = true;
     this.plot.dataset.drawn = 'yes';
     this.summary.textContent = this.describe();
@@ -147,13 +184,33 @@ export class Chart {
       this.plot.setAttribute('aria-label', `${this.label}. Arrow keys turn the view; + and − zoom.`);
       this.plot.setAttribute('aria-describedby', this.summary.id);
       this.hint.textContent = 'Click the plot, then arrow keys turn it, + and − zoom.';
+      if (touchFirst()) this.holdTouch(true);
     } else {
+      this.holdTouch(false);
       this.plot.removeAttribute('tabindex');
       this.plot.removeAttribute('role');
       this.plot.removeAttribute('aria-label');
       this.plot.removeAttribute('aria-describedby');
       this.hint.textContent = '';
     }
+  }
+
+  // On touch screens a 3D plot starts "held": its scene ignores fingers (CSS .touch-held), so a swipe
+  // over it scrolls the page. A tap on it (or focusing it by keyboard) lets it turn; a tap elsewhere
+  // holds it again.
+  holdTouch(on) {
+    this.plot.classList.toggle('touch-held', on);
+    if (on) this.hint.textContent = 'Swipe to scroll past. Tap the plot to turn it with a finger.';
+    if (this.touchWired || !on) return;
+    this.touchWired = true;
+    this.plot.addEventListener('click', () => {
+      if (!this.plot.classList.contains('touch-held')) return;
+      this.plot.classList.remove('touch-held');
+      this.hint.textContent = 'Turn the plot with a finger; tap outside it to scroll again.';
+    });
+    document.addEventListener('pointerdown', (e) => {
+      if (this.is3d && !this.plot.contains(e.target) && touchFirst()) this.holdTouch(true);
+    });
   }
 
   currentCamera() {

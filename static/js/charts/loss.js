@@ -7,6 +7,7 @@ export class LossChart extends Chart {
   constructor(container, options = {}) {
     super(container, { label: options.label || 'Loss against training step', height: options.height || 340, fontSize: options.fontSize });
     this.log = false;
+    this.kinds = options.kinds || 'both'; // 'train', 'eval' or 'both': which curves each run draws
     this.series = new Map(); // key -> {label, method, train: {x, y}, eval: {x, y}}
   }
 
@@ -37,9 +38,16 @@ export class LossChart extends Chart {
     this.invalidate();
   }
 
+  setKinds(kinds) {
+    this.kinds = kinds;
+    this.invalidate();
+  }
+
   traces() {
     const traces = [];
     const several = this.series.size > 1;
+    const showTrain = this.kinds !== 'eval';
+    const showEval = this.kinds !== 'train';
     for (const [key, s] of this.series) {
       const style = s.method ? methodStyle(s.method) : { color: COLORS.blue, dash: 'solid' };
       // Several runs: one legend entry per run (train and held-out toggle together); a recorded
@@ -47,14 +55,14 @@ export class LossChart extends Chart {
       const recorded = String(key).startsWith('recorded-');
       const width = several ? (recorded ? 1.5 : 4) : 2;
       const opacity = several && recorded ? 0.7 : 1;
-      traces.push({
+      if (showTrain) traces.push({
         type: 'scatter', mode: 'lines', name: several ? s.label : 'train', x: s.train.x, y: s.train.y,
         legendgroup: key, opacity,
         line: { color: style.color, dash: several ? style.dash : 'solid', width },
       });
-      traces.push({
+      if (showEval) traces.push({
         type: 'scatter', mode: 'lines+markers', name: several ? `${s.label} held-out` : 'held-out', x: s.eval.x, y: s.eval.y,
-        legendgroup: key, showlegend: !several, opacity,
+        legendgroup: key, showlegend: !several || !showTrain, opacity,
         line: { color: several ? style.color : COLORS.vermillion, dash: 'dot', width },
         marker: { symbol: several ? style.symbol : 'diamond', size: recorded ? 7 : 10 },
       });
@@ -64,8 +72,9 @@ export class LossChart extends Chart {
 
   layout() {
     return {
-      xaxis: { title: { text: 'step' }, zeroline: false },
-      yaxis: { title: { text: 'loss' }, type: this.log ? 'log' : 'linear' },
+      // automargin: with a large font (presenter, projector) the titles move out past the tick labels
+      xaxis: { title: { text: 'step', standoff: 8 }, zeroline: false, automargin: true },
+      yaxis: { title: { text: 'loss', standoff: 8 }, type: this.log ? 'log' : 'linear', automargin: true },
       // Many runs: legend at the side, so it never sits on the axis title.
       legend: this.series.size > 1 ? { orientation: 'v', x: 1.02, y: 1 } : { orientation: 'h', y: -0.3 },
       margin: { l: 60, r: 20, t: 20, b: this.series.size > 1 ? 50 : 90 },

@@ -23,7 +23,8 @@ async function start() {
   const fold = h('details', { class: 'banner-fold' }, h('summary', {}, "The instructor's pinned run"), runBox);
   slot.replaceChildren(h('div', { class: 'banner-line' }, who, ' ', note, ' ', leave, fold));
   slot.hidden = false;
-  const pinned = new PinnedRun(runBox, { height: 220 });
+  // Unfolded, the chart takes at most a quarter of the screen: the banner sticks above the lesson.
+  const pinned = new PinnedRun(runBox, { height: Math.max(140, Math.min(220, Math.round(window.innerHeight * 0.25))) });
   fold.before(runBox.querySelector('.pinned-head')); // the run's status stays in view; its chart folds
 
   function apply(next) {
@@ -36,6 +37,8 @@ async function start() {
   const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(state.code)}`, {
     onMessage: (data) => {
       if (data.type === 'class') apply(data);
+      // Other parts of the page (the class experiment) hear the same channel.
+      window.dispatchEvent(new CustomEvent('ftlab:class-message', { detail: data }));
     },
     onStatus: (status) => {
       if (status === 'class closed') note.textContent = 'This class has ended.';

@@ -10,7 +10,9 @@ export function renderRoster(el, countEl, students, { onRemove = null } = {}) {
       class: 'student',
       'data-member': s.id,
       title: `${s.answered} answered, ${s.correct} correct, ${s.runs} run(s)`,
-    }, h('span', { class: 'student-name' }, s.name));
+    }, h('span', { class: 'student-name' }, s.name),
+    // The score in view (not only in the tooltip): right answers of those given.
+    h('span', { class: 'student-score', 'data-score': '' }, ` ${s.correct}/${s.answered}`));
     if (onRemove) {
       item.append(h('button', {
         type: 'button', class: 'remove-member', 'aria-label': `Remove ${s.name}`, onclick: () => onRemove(s),
@@ -20,9 +22,18 @@ export function renderRoster(el, countEl, students, { onRemove = null } = {}) {
   }));
 }
 
-export function renderQuestions(el, countEl, questions, { onReset = null, students = null } = {}) {
+// Questions in lesson order, or (hardestFirst, the presenter's view) the least often right first,
+// unanswered ones last; each keeps its number in the lesson.
+export function orderQuestions(questions, hardestFirst) {
+  const numbered = questions.map((q, i) => [q, i]);
+  if (!hardestFirst) return numbered;
+  const key = ([q]) => (q.answered ? q.share_correct ?? 0 : 2);
+  return numbered.sort((a, b) => key(a) - key(b) || a[1] - b[1]);
+}
+
+export function renderQuestions(el, countEl, questions, { onReset = null, students = null, hardestFirst = false } = {}) {
   countEl.textContent = String(questions.reduce((n, q) => n + q.answered, 0));
-  el.replaceChildren(...questions.map((q, i) => {
+  el.replaceChildren(...orderQuestions(questions, hardestFirst).map(([q, i]) => {
     const share = q.share_correct ?? 0;
     const bar = h('div', { class: 'bar', role: 'img', 'aria-label': `${pct(q.share_correct)} correct` },
       h('span', { class: 'bar-fill', style: `width: ${Math.round(share * 100)}%` }));

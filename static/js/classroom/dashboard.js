@@ -62,6 +62,7 @@ function render(snapshot) {
     onRemove: presenting ? null : removeMember,
   });
   renderQuestions($('[data-questions]'), $('[data-answer-count]'), snapshot.questions, {
+    hardestFirst: presenting, // the presenter's first look: what the class got wrong most
     students: snapshot.students.length,
     onReset: presenting ? null : (q) => {
       if (!window.confirm(`Clear every answer to "${q.text}"?`)) return;
@@ -83,6 +84,7 @@ function render(snapshot) {
 
 const socket = new ClassSocket(`/ws/classes/${encodeURIComponent(code)}/dashboard`, {
   onMessage: (data) => {
+    window.dispatchEvent(new CustomEvent('ftlab:dashboard', { detail: data })); // experiment-admin.js listens too
     if (data.type !== 'dashboard') return;
     render(data);
     if (!data.class.closed) connection.textContent = `Live · ${new Date().toLocaleTimeString()}`;

@@ -4,7 +4,8 @@ import { h } from '../dom.js';
 import { JobEvents } from '../store.js';
 import { follow } from '../ws.js';
 import { LossChart } from '../charts/loss.js';
-import { num } from '../format.js';
+import { num, seconds } from '../format.js';
+import { RunClock, timeLeftText } from '../run-clock.js';
 
 export class PinnedRun {
   constructor(container, { height = 240, title = "The instructor's run", fontSize = null } = {}) {
@@ -36,11 +37,12 @@ export class PinnedRun {
     if (!this.chart) this.chart = new LossChart(this.chartBox, { height: this.height, fontSize: this.fontSize });
     this.chart.reset();
     if (lesson) {
-      this.link.href = `/lessons/${encodeURIComponent(lesson)}?job=${encodeURIComponent(jobId)}#live-panel`;
+      this.link.href = `/lessons/${encodeURIComponent(lesson)}?job=${encodeURIComponent(jobId)}#widget-live-panel`;
       this.link.hidden = false;
     }
     this.line.textContent = 'connecting…';
     this.line.dataset.jobId = jobId;
+    this.clock = new RunClock();
     this.store = new JobEvents(jobId);
     this.store.subscribe((event, store) => this.render(event, store));
     this.stream = follow(jobId, this.store, () => {});
@@ -48,20 +50,23 @@ export class PinnedRun {
 
   render(event, store) {
     const started = store.started;
+    this.clock.add(event);
+    const left = timeLeftText(this.clock.remaining(), seconds);
+    const leftPart = left === '–' ? '' : `, ${left} left`; // the time left on the run, once measurable
     const total = started && started.steps ? ` / ${started.steps}` : '';
     switch (event.type) {
       case 'queued':
         this.line.textContent = `queued, ${event.position} job(s) ahead`;
         break;
       case 'loading':
-        this.line.textContent = `loading ${event.stage} ${Math.round(event.progress * 100)}%`;
+        this.line.textContent = `${this.clock.status()}${this.clock.phase === 'finishing' ? leftPart : ''}`;
         break;
       case 'started':
         this.line.textContent = `${event.method} on ${event.model}: started`;
         break;
       case 'step':
         this.chart.addPoint('train', event.step, event.loss);
-        this.line.textContent = `${started ? `${started.method} on ${started.model}: ` : ''}step ${event.step}${total}, loss ${num(event.loss)}`;
+        this.line.textContent = `${started ? `${started.method} on ${started.model}: ` : ''}step ${event.step}${total}, loss ${num(event.loss)}${leftPart}`;
         break;
       case 'eval':
         this.chart.addPoint('eval', event.step, event.eval_loss);
