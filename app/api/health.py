@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from app.api.deps import ModelCacheDep, RunnerDep, SettingsDep
 from app.events import event_json_schema
+from app.lesson.notebook_export import METHODS as NOTEBOOK_METHODS
 from app.training.methods import METHODS
 from app.training.registry import MODEL_REGISTRY
 from app.training.stages import STAGE_WORDS
@@ -70,11 +71,13 @@ def stages() -> dict[str, str]:
 
 @cache
 def page_facts() -> str:
-    """The method specs (as ``/api/methods`` serves them, without the limits) and the stage words, as
-    JSON for a page's ``<script type="application/json" id="ftlab-facts">`` (``<`` escaped)."""
+    """The method specs (as ``/api/methods`` serves them, without the limits), the stage words and the
+    methods the notebook export covers, as JSON for a page's ``<script type="application/json"
+    id="ftlab-facts">`` (``<`` escaped)."""
     facts = {
         "methods": [_method_info(name, spec) for name, spec in METHODS.items()],
         "stages": STAGE_WORDS,
+        "notebook_methods": list(NOTEBOOK_METHODS),
     }
     return json.dumps(facts).replace("<", "\\u003c")
 

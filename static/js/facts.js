@@ -27,3 +27,5 @@ export const taskKind = (spec, kind) => spec.task_kind || (kind === 'encoder' ? 
 export const loraMethods = () => methodNames((m) => m.lora_adapter);
 export const basePrecision = (name) => methodSpec(name)?.base_precision || 'dense';
 export const stageWords = (stage) => read().stages[stage];
+// the methods app/lesson/notebook_export.py can write a notebook for
+export const notebookMethods = () => read().notebook_methods || [];
