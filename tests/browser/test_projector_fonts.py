@@ -25,7 +25,8 @@ SIZES = f"""() => {{
 def sizes(page, query: str) -> dict:
     open_lesson(page, query)
     page.evaluate("document.querySelector('#widget-spectrum-live').scrollIntoView({block: 'start'})")
-    page.wait_for_function(f"{PLOT} && {PLOT}.dataset.drawn === 'yes' && {PLOT}._fullLayout.scene", timeout=60_000)
+    drawn = f"{PLOT} && {PLOT}.dataset.drawn === 'yes' && {PLOT}._fullLayout.scene"
+    page.wait_for_function(drawn, timeout=60_000)
     return page.evaluate(SIZES)
 
 
@@ -36,6 +37,7 @@ def test_3d_ticks_and_legend_scale_with_the_body_font(page) -> None:
     assert growth > 1.2, (laptop, wall)  # projector mode does enlarge the page's type
     for key in ("tick", "ztick", "legend", "title"):
         # Each chart font grows by the body's factor (to the nearest whole pixel), never stays put.
-        assert wall[key] / laptop[key] == pytest.approx(growth, abs=0.5 / laptop[key] + 0.01), (key, laptop, wall)
+        rounding = 0.5 / laptop[key] + 0.01
+        assert wall[key] / laptop[key] == pytest.approx(growth, abs=rounding), (key, laptop, wall)
     # In projector mode no 3D tick label is smaller than 60 % of the body text.
     assert min(wall["tick"], wall["ztick"]) >= 0.6 * wall["body"], wall
