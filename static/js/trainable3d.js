@@ -125,6 +125,17 @@ class Volume extends Chart {
   }
 }
 
+// Why the measured total differs from the drawn one: peft counts every parameter of the loaded
+// model, so norm weights (not drawn) and the adapter's own parameters are in it.
+function measuredGap(m, view) {
+  const gap = m.total_params - view.total;
+  if (!gap) return [];
+  const adapter = m.total_params > m.trainable_params ? Math.min(m.trainable_params, gap) : 0;
+  const parts = [[adapter, 'adapter parameters'], [gap - adapter, 'norm and other small weights']]
+    .filter(([n]) => n > 0).map(([n, what]) => `${int(n)} ${what}`);
+  return [h('span', { 'data-count': 'measured-gap' }, ` That total counts all ${int(m.total_params)}: the ${int(view.total)} drawn plus ${parts.join(' and ')}.`)];
+}
+
 export async function mount(container) {
   // r = 16 and 20 virtual tokens: the conventions of the lesson's comparison table.
   const state = { method: METHODS.some(([m]) => m === getParam('share')) ? getParam('share') : 'lora', rank: 16 };
@@ -146,9 +157,11 @@ export async function mount(container) {
     const m = measured[state.method]?.started;
     info.replaceChildren(
       h('p', {}, 'Drawn: ', h('strong', { 'data-count': 'share' }, pct((100 * state.view.trained) / state.view.total)),
-        ` of ${state.view.arch.label}'s ${int(state.view.total)} weights trained (${int(state.view.trained)}).`),
+        ` of ${state.view.arch.label}'s ${int(state.view.total)} weights trained (${int(state.view.trained)}):`,
+        ' the weight matrices and the embedding table only, the model\'s own parameters without any adapter.'),
       m ? h('p', {}, h('span', { class: 'badge recorded' }, 'recorded'),
-        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`) : '', // replaceChildren would print null as text
+        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`,
+        ...measuredGap(m, state.view)) : '', // replaceChildren would print null as text
     );
     volume.invalidate();
   }

@@ -4,6 +4,8 @@ phone its chart comes before its controls."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import open_lesson
@@ -55,3 +57,18 @@ def test_hero_caption_is_announced_once_not_every_frame(page) -> None:
     page.wait_for_function("document.querySelector('.hero [role=status]').textContent.includes('step')")
     page.wait_for_timeout(500)
     assert page.evaluate("window.__said") == 1
+
+
+def test_two_parameter_totals_say_which_is_which(page) -> None:
+    open_lesson(page)
+    widget = page.locator("#widget-trainable-share")
+    widget.scroll_into_view_if_needed()
+    gap = widget.locator("[data-count=measured-gap]")
+    gap.wait_for(timeout=60_000)
+    counts = widget.locator(".counts").inner_text()
+    assert "without any adapter" in counts  # the drawn total says what it counts
+    numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\d", gap.inner_text())]
+    measured_total, drawn, adapter, small = numbers
+    # The two totals differ by exactly the parts named: the adapter and the norm weights.
+    assert measured_total == drawn + adapter + small, gap.inner_text()
+    assert f"{drawn:,}" in counts.split("\n")[0] and f"of {measured_total:,}" in counts

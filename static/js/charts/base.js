@@ -6,6 +6,7 @@
 import { loadPlotly } from '../plotly.js';
 import { BASE_LAYOUT, PLOT_CONFIG } from '../palette.js';
 import { turn } from './camera.js';
+import { rovingFocus } from '../dom.js';
 import { calmScene } from './gl-calm.js';
 
 let uid = 0;
@@ -121,11 +122,15 @@ export class Chart {
     };
     this.hint = document.createElement('span');
     this.hint.className = 'chart-hint';
-    this.tools.append(
+    // One toolbar, one Tab stop: the arrow keys go from Reset view to Download PNG.
+    const buttons = [
       button('Reset view', `Reset the view of: ${this.label}`, () => this.resetView()),
       button('Download PNG', `Save ${this.label} as a PNG image`, () => this.download()),
-      this.hint,
-    );
+    ];
+    this.tools.setAttribute('role', 'toolbar');
+    this.tools.setAttribute('aria-label', `Tools for: ${this.label}`);
+    this.tools.append(...buttons, this.hint);
+    rovingFocus(this.tools, buttons);
     this.plot.addEventListener('keydown', (e) => this.onKey(e));
   }
 
