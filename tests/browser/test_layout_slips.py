@@ -116,6 +116,6 @@ def test_soft_prompt_labels_do_not_pile_up(page) -> None:
     for i, p in enumerate(shown):
         for q in shown[:i]:
             gap = sum(((p[a] - q[a]) / extent[a]) ** 2 for a in range(3)) ** 0.5
-            assert gap >= 0.25, (p, q, gap)  # two labels never sit on top of each other
+            assert gap >= 0.4, (p, q, gap)  # two labels never sit on top of each other
     # The recorded run's eight tokens include a cluster: not all of them can be labelled apart.
     assert len(shown) < len(data["points"]), data["text"]

@@ -8,7 +8,7 @@ const TRAIL_COLORS = [COLORS.orange, COLORS.blue, COLORS.vermillion, COLORS.gree
 
 // Which points get a text label: greedily, a point is labelled when it lies at least `gap` (a share
 // of the cloud's extent on each axis) from every point labelled before it; the rest show on hover.
-export function spacedOut(points, cloud = [], gap = 0.25) {
+export function spacedOut(points, cloud = [], gap = 0.4) {
   const all = points.concat(cloud);
   const extent = [0, 1, 2].map((a) => (Math.max(...all.map((p) => p[a])) - Math.min(...all.map((p) => p[a]))) || 1);
   const kept = [];
@@ -88,7 +88,7 @@ export class SoftPrompt3D extends Chart {
       legend: { orientation: 'h', y: 0 },
       scene: {
         xaxis: { title: { text: 'PC 1' } }, yaxis: { title: { text: 'PC 2' } }, zaxis: { title: { text: 'PC 3' } },
-        camera: { eye: { x: 1.5, y: 1.5, z: 0.8 } },
+        camera: { eye: { x: 1.5, y: 1.5, z: 0.8 }, center: { x: 0, y: 0, z: -0.2 } }, // see spectrum3d.js
       },
     };
   }
