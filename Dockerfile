@@ -6,11 +6,20 @@
 #                     --build-arg BASE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04 \
 #                     --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu126 .
 #   run:            docker run -p 8000:8000 -v ftlab-data:/data ftlab      (GPU: add --gpus all)
+#
+# Machines without Docker Hub or download.pytorch.org (scripts/container_check.sh does this): any
+# Debian/Ubuntu base with python3 and python3-venv as BASE, TORCH_SPEC naming a CPU torch the machine
+# holds (PIP_FIND_LINKS: a wheel dir mounted at build time) or TORCH_INDEX serves, PIP_INDEX_URL for the
+# rest, and PIP_CERT naming a CA bundle mounted at build time (podman build -v HOST:CONTAINER:ro).
 ARG BASE=python:3.12-slim-bookworm
 FROM ${BASE}
 
 ARG TORCH_SPEC=torch
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Unset unless given: pip's own defaults then apply.
+ARG PIP_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_CERT
 
 ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -33,7 +42,9 @@ WORKDIR /opt/ftlab/src
 RUN python3 -m venv "$FTLAB_VENV" && pip install -q --upgrade pip \
  && pip install -q --index-url "$TORCH_INDEX" "$TORCH_SPEC"
 COPY --chown=ftlab:ftlab . .
-RUN scripts/setup.sh
+# Optional extras of the package, e.g. EXTRAS=ray for deploy/compose.yaml's Ray nodes.
+ARG EXTRAS=
+RUN scripts/setup.sh && if [ -n "$EXTRAS" ]; then pip install -q -e ".[$EXTRAS]"; fi
 
 # Everything the lesson needs is in the image now; never reach a model hub at run time.
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -41,4 +52,6 @@ VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/health', timeout=4)"
+# Exec form: ftlab is PID 1 and gets the engine's SIGTERM itself (uvicorn stops on it).
+STOPSIGNAL SIGTERM
 CMD ["ftlab", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -9,9 +9,9 @@ setup:            ## venv, torch, ftlab and the default models
 run: setup        ## set up, then serve on http://127.0.0.1:8000
 	$(BIN)/ftlab serve
 
-test:             ## set up (with test tools and Chromium), then the whole suite
+test:             ## set up (test tools, Chromium, PostgreSQL), then the whole suite (it starts PostgreSQL and Ray itself)
 	scripts/setup.sh --test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs --durations=40
 
 test-fast:        ## unit tests only: no real models, no browser
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

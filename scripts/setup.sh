@@ -2,7 +2,8 @@
 # Sets up ftlab in .venv: torch (CPU build unless an NVIDIA GPU is present), the package,
 # and the default models in the cache. Idempotent: a second run takes seconds.
 #   scripts/setup.sh          runtime only
-#   scripts/setup.sh --test   also the test tools and a system Chromium for the browser tests
+#   scripts/setup.sh --test   also the test tools, a system Chromium for the browser tests and the
+#                             PostgreSQL server binaries (the tests start a throwaway cluster of their own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${FTLAB_VENV:-.venv}
@@ -44,6 +45,17 @@ if [ $want_test = 1 ] && [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "[setup] no /usr/bin/chromium: browser tests will be skipped (they fail when CI is set)"
+  fi
+fi
+
+# PostgreSQL for the store tests: the session starts its own throwaway cluster with Debian's initdb and
+# pg_ctl (tests/utils/services.py), so only the binaries are needed.
+if [ $want_test = 1 ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing Debian's postgresql for the store tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "[setup] no PostgreSQL server binaries: the PostgreSQL tests will be skipped (they fail when CI is set)"
   fi
 fi
 

@@ -1,11 +1,19 @@
-"""Shared test setup: every test gets its own data dir; the model cache is the real one (filled by setup)."""
+"""Shared test setup: every test gets its own data dir; the model cache is the real one (filled by setup).
+
+The services some tests need are started here, once per session, when the environment does not name
+them: a throwaway PostgreSQL cluster (FTLAB_TEST_POSTGRES_URL) and a two-node loopback Ray cluster with
+token auth (FTLAB_TEST_RAY_ADDRESS). Each is exported for the test servers the session spawns and
+stopped at the end. A machine set up by ``scripts/setup.sh --test`` has what they need."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.utils.services import TempPostgres, TempRayCluster
 
 # Nothing in the tests may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,3 +26,65 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("FTLAB_DATA_DIR", str(path))
     return path
+
+
+def _unavailable(what: str, error: Exception) -> None:
+    message = f"{what} could not be started: {error}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def test_postgres_url() -> Iterator[str]:
+    """A PostgreSQL server URL: FTLAB_TEST_POSTGRES_URL, else a throwaway cluster for this session."""
+    if os.environ.get("FTLAB_TEST_POSTGRES_URL"):
+        yield os.environ["FTLAB_TEST_POSTGRES_URL"]
+        return
+    cluster = TempPostgres()
+    try:
+        url = cluster.start()
+    except (RuntimeError, OSError, KeyError) as error:
+        cluster.stop()
+        _unavailable("a throwaway PostgreSQL cluster", error)
+    os.environ["FTLAB_TEST_POSTGRES_URL"] = url
+    try:
+        yield url
+    finally:
+        del os.environ["FTLAB_TEST_POSTGRES_URL"]
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def test_ray_address() -> Iterator[str]:
+    """A Ray cluster address: FTLAB_TEST_RAY_ADDRESS, else a two-node loopback cluster for this session."""
+    if os.environ.get("FTLAB_TEST_RAY_ADDRESS"):
+        yield os.environ["FTLAB_TEST_RAY_ADDRESS"]
+        return
+    cluster = TempRayCluster()
+    try:
+        address = cluster.start()
+    except (RuntimeError, OSError) as error:
+        _unavailable("a two-node Ray cluster", error)
+    exported = {
+        "FTLAB_TEST_RAY_ADDRESS": address,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(cluster.token_path),
+    }
+    saved = {name: os.environ.get(name) for name in exported}
+    os.environ.update(exported)
+    try:
+        yield address
+    finally:
+        try:
+            import ray  # the test process's driver connection goes before its cluster
+
+            ray.shutdown()
+        except ImportError:
+            pass
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        cluster.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -23,6 +24,7 @@ from app.api.params import ID_PATTERN, JobId
 from app.identity import may_cancel, may_view, visible_owner_filter
 from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, SubmitResult
+from app.lesson.notebook_export import MEDIA_TYPE, NotebookUnsupported, notebook_bytes, notebook_for_run
 from app.limits.generation import MAX_PROMPT_CHARS, BoundedGenerate, PromptTooLong
 from app.training.train_config import TrainConfig
 
@@ -119,6 +121,24 @@ class GenerateResponse(BaseModel):
     base: str
     adapter: str  # the job whose adapter answered
     switch_ms: float | None = None  # set_adapter's time, when "adapter" was asked for
+
+
+@router.get(
+    "/{job_id}/notebook",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "a Jupyter notebook reproducing the run"}},
+)
+def job_notebook(job_id: JobId, runner: RunnerDep, store: StoreDep, owner: OwnerDep) -> Response:
+    """The finished run as a notebook (plain transformers + peft): 409 until it is done, or for a method
+    or task the export does not cover (the message says which)."""
+    _job_or_404(runner, job_id, owner)
+    events = [json.loads(e.data) for e in store.events_after(job_id, after=0)]
+    try:
+        notebook = notebook_for_run(events, f"ftlab run {job_id}")
+    except NotebookUnsupported as exc:
+        raise HTTPException(409, str(exc)) from None
+    headers = {"Content-Disposition": f'attachment; filename="ftlab-{job_id}.ipynb"'}
+    return Response(notebook_bytes(notebook), media_type=MEDIA_TYPE, headers=headers)
 
 
 @router.post("/{job_id}/generate", response_model=GenerateResponse)

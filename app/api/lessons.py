@@ -6,20 +6,22 @@ open class of the lesson has the answers recorded for the instructor's dashboard
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.api.deps import AnyClassroomDep, CredentialsDep
+from app.api.deps import AnyClassroomDep, CredentialsDep, OwnerDep, RunnerDep, StoreDep
 from app.classroom.room import Classroom
-from app.identity import Credentials
+from app.identity import Credentials, may_view
 from app.lesson import content as lessons
-from app.lesson.quiz import PublicQuiz, QuizAnswerError, QuizResult
+from app.lesson import own_run_quiz
+from app.lesson.quiz import PublicQuestion, PublicQuiz, QuizAnswerError, QuizResult
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -28,6 +30,8 @@ MAX_ANSWERS = 100
 QUIZ_COOKIE = "ftlab_quiz"
 QUIZ_COOKIE_AGE_S = 365 * 24 * 3600
 QUIZ_SEED = re.compile(r"[A-Za-z0-9_-]{8,64}")
+JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="the student's finished run")]
+OwnChoiceId = Annotated[str, StringConstraints(pattern=r"^c[0-9a-f]{10}$")]
 Slug = Annotated[str, Path(pattern=lessons.SLUG_PATTERN, max_length=64, description="the lesson's slug")]
 AnswerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -56,6 +60,20 @@ class QuizAnswers(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     answers: dict[AnswerId, AnswerId] = Field(max_length=MAX_ANSWERS, json_schema_extra=_answers_schema)
+
+
+class OwnRunAnswers(BaseModel):
+    """``{"answers": {question id: choice id}}`` for the questions about one's own run."""
+
+    model_config = ConfigDict(extra="forbid")
+    answers: dict[Literal[tuple(own_run_quiz.OWN_RUN_TEXT)], OwnChoiceId] = Field(  # type: ignore[valid-type]
+        max_length=len(own_run_quiz.OWN_RUN_TEXT)
+    )
+
+
+class OwnRunQuiz(BaseModel):
+    job_id: str
+    questions: list[PublicQuestion]
 
 
 def _lesson_or_404(slug: str) -> lessons.Lesson:
@@ -102,6 +120,61 @@ def answer_quiz(slug: Slug, body: QuizAnswers, room: AnyClassroomDep, who: Crede
         raise RequestValidationError(errors) from None
     if room is not None:
         _record_for_class(room, who, slug, body.answers, result)
+    return result
+
+
+def _own_run_events(job_id: str, runner: Any, store: Any, owner: str | None) -> list[dict[str, Any]]:
+    """The stored events of a run the requester may see (404 otherwise), parsed."""
+    job = runner.get(job_id)
+    if job is None or not may_view(owner, job.owner):
+        raise HTTPException(404, f"no job {job_id!r}")
+    return [json.loads(e.data) for e in store.events_after(job_id, after=0)]
+
+
+@router.get("/{slug}/quiz/own-run/{job_id}")
+def own_run_questions(
+    slug: Slug, job_id: JobId, request: Request, runner: RunnerDep, store: StoreDep, owner: OwnerDep
+) -> OwnRunQuiz:
+    """Two or three questions computed from the requester's finished run (its stored events): 404 for
+    a run they cannot see, 409 while it has not ended in ``done``."""
+    _lesson_or_404(slug)
+    events = _own_run_events(job_id, runner, store, owner)
+    seed = request.cookies.get(QUIZ_COOKIE, "")
+    try:
+        questions = own_run_quiz.public_questions(job_id, events, seed)
+    except own_run_quiz.RunNotFinished as exc:
+        raise HTTPException(409, str(exc)) from None
+    return OwnRunQuiz(job_id=job_id, questions=[PublicQuestion(**q) for q in questions])
+
+
+@router.post("/{slug}/quiz/own-run/{job_id}/answers")
+def answer_own_run(
+    slug: Slug,
+    job_id: JobId,
+    body: OwnRunAnswers,
+    runner: RunnerDep,
+    store: StoreDep,
+    owner: OwnerDep,
+    room: AnyClassroomDep,
+    who: CredentialsDep,
+) -> QuizResult:
+    """Grade the answers about one's own run from its stored events; a seated student's answers count
+    in the class results like the lesson quiz's."""
+    _lesson_or_404(slug)
+    events = _own_run_events(job_id, runner, store, owner)
+    try:
+        given: dict[str, str] = dict(body.answers)
+        result = own_run_quiz.grade_own_run(job_id, events, given)
+    except own_run_quiz.RunNotFinished as exc:
+        raise HTTPException(409, str(exc)) from None
+    except QuizAnswerError as exc:
+        errors: list[dict[str, Any]] = [
+            {"type": "value_error", "loc": ("body", "answers", qid), "msg": msg, "input": given.get(qid)}
+            for qid, msg in exc.problems
+        ]
+        raise RequestValidationError(errors) from None
+    if room is not None:
+        _record_for_class(room, who, slug, given, result)
     return result
 
 

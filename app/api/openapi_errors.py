@@ -34,11 +34,14 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("post", "/api/jobs"): {403, 429, 503},
     ("post", "/api/jobs/{job_id}/cancel"): {403, 409},
     ("get", "/api/jobs/{job_id}/adapter"): {409},
+    ("get", "/api/jobs/{job_id}/notebook"): {409},
     ("post", "/api/jobs/{job_id}/generate"): {409, 429, 503},
     ("post", "/api/jobs/{job_id}/merge"): {409, 429, 503},  # 503: the adapter lab's worker was lost
     ("post", "/api/adapters/combine"): {404, 409, 429, 503},  # 404: a job it names does not exist
     ("post", "/api/adapters/{adapter_id}/generate"): {409, 429, 503},
     ("post", "/api/tasks"): {403, 409},
+    ("get", "/api/lessons/{slug}/quiz/own-run/{job_id}"): {409},
+    ("post", "/api/lessons/{slug}/quiz/own-run/{job_id}/answers"): {409},
     ("post", "/api/classes"): INSTRUCTOR,
     ("get", "/api/classes"): INSTRUCTOR,
     ("post", "/api/classes/{code}/join"): {403, 409},

@@ -7,16 +7,18 @@ the widgets are ES modules under ``static/js`` that mount into the slots each se
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.api.deps import get_templates
+from app.lesson.notebook_export import MEDIA_TYPE, NotebookUnsupported, notebook_bytes, notebook_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
@@ -114,3 +116,19 @@ def recorded_stream(slug: str, name: str) -> FileResponse:
     return FileResponse(
         path, media_type="application/x-ndjson", headers={"Cache-Control": "public, max-age=3600"}
     )
+
+
+@router.get("/lessons/{slug}/recorded/{name}.ipynb")
+def recorded_notebook(slug: str, name: str) -> Response:
+    """A recorded run as a Jupyter notebook that reproduces it (app.notebook_export); 404 for a recorded
+    run whose method the export does not cover."""
+    if not RECORDED_NAME.match(slug) or not RECORDED_NAME.match(name) or name not in recorded_runs(slug):
+        raise HTTPException(404, "no such recorded run")
+    path = LESSONS_DIR / slug / "recorded" / f"{name}.jsonl"
+    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        notebook = notebook_for_run(events, f"ftlab recorded run: {name} ({slug})")
+    except NotebookUnsupported as exc:
+        raise HTTPException(404, f"no notebook for recorded run {name!r}: {exc}") from None
+    headers = {"Content-Disposition": f'attachment; filename="ftlab-recorded-{name}.ipynb"'}
+    return Response(notebook_bytes(notebook), media_type=MEDIA_TYPE, headers=headers)

@@ -11,8 +11,13 @@ from app.lesson.quiz import PublicQuestion, QuizResult
 
 
 def questions(slug: str) -> list[PublicQuestion]:
-    """The quiz of lesson ``slug`` without answers; KeyError for an unknown lesson."""
-    return content.public_quiz(slug).questions
+    """The quiz of lesson ``slug`` without answers, then one column per kind of question about a
+    student's own run (each student's numbers differ; right or wrong is what the class sees).
+    KeyError for an unknown lesson."""
+    from app.lesson.own_run_quiz import OWN_RUN_TEXT
+
+    own = [PublicQuestion(id=qid, text=text, choices=[], section="") for qid, text in OWN_RUN_TEXT.items()]
+    return [*content.public_quiz(slug).questions, *own]
 
 
 def grade(slug: str, answers: dict[str, str]) -> tuple[dict[str, Any], list[Answer]]:

@@ -112,9 +112,17 @@ class ModelShape:
     layers: int
     heads: int
     kv_dim: int
+    ffn: int = 0  # width of the MLP's hidden layer (gate/up/down projections)
 
     def lora_targets(self) -> list[tuple[int, int]]:
         per_layer = [(self.d_model, self.d_model), (self.kv_dim, self.d_model)]  # q_proj, v_proj
+        return per_layer * self.layers
+
+    def all_linear_targets(self) -> list[tuple[int, int]]:
+        """Every linear layer of a block, as QLoRA (Dettmers et al. 2023) adapted: q, k, v, o and the
+        MLP's gate, up and down projections (d_out, d_in)."""
+        d, kv, ffn = self.d_model, self.kv_dim, self.ffn
+        per_layer = [(d, d), (kv, d), (kv, d), (d, d), (ffn, d), (ffn, d), (d, ffn)]
         return per_layer * self.layers
 
 
@@ -123,12 +131,13 @@ PRESETS: dict[str, ModelShape] = {
     m.key: m
     for m in (
         # SmolLM2-135M: 134,515,008 parameters, 9 heads, 3 key/value heads of 64.
-        ModelShape("0.135", "SmolLM2-135M", 134_515_008, 576, 30, 9, 192),
-        ModelShape("1", "1B (Llama-3.2-1B shapes)", 1e9, 2048, 16, 32, 512),
-        ModelShape("7", "7B (Llama-2-7B shapes)", 7e9, 4096, 32, 32, 4096),
-        ModelShape("13", "13B (Llama-2-13B shapes)", 13e9, 5120, 40, 40, 5120),
-        ModelShape("65", "65B (LLaMA-65B shapes)", 65e9, 8192, 80, 64, 8192),
-        ModelShape("70", "70B (Llama-2-70B shapes)", 70e9, 8192, 80, 64, 1024),
+        # ffn: intermediate_size of each model's published config.json.
+        ModelShape("0.135", "SmolLM2-135M", 134_515_008, 576, 30, 9, 192, 1536),
+        ModelShape("1", "1B (Llama-3.2-1B shapes)", 1e9, 2048, 16, 32, 512, 8192),
+        ModelShape("7", "7B (Llama-2-7B shapes)", 7e9, 4096, 32, 32, 4096, 11008),
+        ModelShape("13", "13B (Llama-2-13B shapes)", 13e9, 5120, 40, 40, 5120, 13824),
+        ModelShape("65", "65B (LLaMA-65B shapes)", 65e9, 8192, 80, 64, 8192, 22016),
+        ModelShape("70", "70B (Llama-2-70B shapes)", 70e9, 8192, 80, 64, 1024, 28672),
     )
 }
 

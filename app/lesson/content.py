@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +54,9 @@ WidgetId = Literal[
 ]
 WORDLIKE = re.compile(r"[^\W_]")
 HEADING = re.compile(r"^ {0,3}#{1,2}\s", re.MULTILINE)
+# A "go deeper" fold: a line "::: deeper Title", markdown, then a line ":::". Rendered as a native
+# <details> (closed, keyboard-operable) with id "<section>-deeper-<n>"; its words are not in the core count.
+DEEPER = re.compile(r"^::: deeper (?P<title>[^\n]+)\n(?P<body>.*?)\n:::[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 class UnknownLessonError(KeyError):
@@ -98,14 +102,17 @@ class Section(BaseModel):
     title: str
     html: str
     widgets: list[str]
-    minutes: int
+    minutes: int = Field(description="reading time of the core text (folds excluded)")
+    core_words: int = Field(description="words of the core path: the text outside the go-deeper folds")
+    deeper_words: int = Field(description="words inside the section's go-deeper folds")
 
 
 class Lesson(BaseModel):
     slug: str
     title: str
     summary: str
-    minutes: int
+    minutes: int = Field(description="reading time of the core path (go-deeper folds excluded)")
+    core_words: int
     sections: list[Section]
 
 
@@ -146,17 +153,60 @@ def split_front_matter(text: str, path: Path) -> tuple[object, str]:
         raise LessonError(f"{path}: {exc}") from exc
 
 
+def split_folds(body: str) -> tuple[str, list[tuple[str, str]]]:
+    """The core text (each fold replaced by a marker line) and the folds as [(title, markdown)]."""
+    folds: list[tuple[str, str]] = []
+
+    def one(match: re.Match[str]) -> str:
+        folds.append((match.group("title").strip(), match.group("body")))
+        return f"\n\x00fold{len(folds) - 1}\x00\n"
+
+    core = DEEPER.sub(one, body)
+    if re.search(r"^:::", core, re.MULTILINE):
+        raise ValueError("an unclosed or malformed '::: deeper' fold")
+    return core, folds
+
+
+def render_with_folds(body: str, section_id: str) -> tuple[str, int, int]:
+    """Markdown with go-deeper folds → (HTML, core words, fold words). Each fold is a closed
+    ``<details id="<section>-deeper-<n>">`` whose summary reads "Go deeper: <title>"."""
+    core, folds = split_folds(body)
+    parts = re.split(r"\n\x00fold(\d+)\x00\n", core)
+    html_parts = []
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            html_parts.append(render_markdown(part))
+            continue
+        number = int(part)
+        title, text = folds[number]
+        html_parts.append(
+            f'<details class="deeper" id="{section_id}-deeper-{number + 1}">'
+            f"<summary>Go deeper: {escape(title)}</summary>\n{render_markdown(text)}</details>\n"
+        )
+    core_words = count_words(" ".join(parts[0::2]))
+    fold_words = sum(count_words(f"{title} {text}") for title, text in folds)
+    return "".join(html_parts), core_words, fold_words
+
+
 def load_section(path: Path, section_id: str) -> tuple[Section, int]:
-    """One section file → (the rendered section, its word count)."""
+    """One section file → (the rendered section, its core word count)."""
     meta_data, body = split_front_matter(path.read_text(encoding="utf-8"), path)
     meta = validated(FrontMatter, meta_data, path)
     if HEADING.search(body):
         raise LessonError(f"{path}: use ### or deeper headings; the section title is the ## heading")
     body = fill_figures(body, str(path))
-    words = count_words(body)
-    html = render_markdown(body)
+    try:
+        html, words, fold_words = render_with_folds(body, section_id)
+    except ValueError as exc:
+        raise LessonError(f"{path}: {exc}") from exc
     section = Section(
-        id=section_id, title=meta.title, html=html, widgets=list(meta.widgets), minutes=reading_minutes(words)
+        id=section_id,
+        title=meta.title,
+        html=html,
+        widgets=list(meta.widgets),
+        minutes=reading_minutes(words),
+        core_words=words,
+        deeper_words=fold_words,
     )
     return section, words
 
@@ -179,7 +229,12 @@ def load_lesson(folder: Path) -> Lesson:
         sections.append(section)
         words += count
     return Lesson(
-        slug=slug, title=index.title, summary=index.summary, minutes=reading_minutes(words), sections=sections
+        slug=slug,
+        title=index.title,
+        summary=index.summary,
+        minutes=reading_minutes(words),
+        core_words=words,
+        sections=sections,
     )
 
 

@@ -19,6 +19,7 @@ from app.lesson.calculators import (
     classifier_head_params,
     dense_params,
     kv_cache_bytes,
+    lora_model_params,
     lora_params,
     nf4_bits_per_param,
     preset,
@@ -69,6 +70,11 @@ def _memory_figures() -> dict[str, str]:
     out["b7_fp32_states"] = bytes_text(fp32.weights + fp32.gradients + fp32.optimizer)
     out["fp32_bytes_per_param"] = count_text((fp32.weights + fp32.gradients + fp32.optimizer) / b7.params)
     out["b7_fp32_activations"] = bytes_text(fp32.activations)
+    out["b7_fp32_total"] = bytes_text(fp32.total)
+    all_linear = lora_model_params(b7.all_linear_targets(), LORA_R)
+    out["b7_all_linear_params"] = count_text(all_linear)
+    out["b7_all_linear_pct"] = pct_text(100 * all_linear / b7.params)
+    out["b7_all_linear_ratio"] = f"{all_linear / lora_model_params(b7.lora_targets(), LORA_R):.1f}"
     mixed = training_memory(b7, "bf16", "full", seq_len=SEQ_LEN)
     out["b7_bf16_weights"] = bytes_text(mixed.weights)
     out["b7_mixed_states"] = bytes_text(mixed.weights + mixed.gradients + mixed.optimizer)
@@ -179,7 +185,28 @@ def lesson_figures() -> dict[str, str]:
     }
     figures |= _memory_figures() | _comparison_figures() | _quantisation_figures() | _hardware_figures()
     figures |= adapter_lab_figures()  # the recorded adapter-lab session (lessons/.../adapter-lab.json)
-    return figures | run_figures() | _adapter_work_figure()
+    return figures | run_figures() | _adapter_work_figure() | _widget_question_figures()
+
+
+QUIZ_LOSS_LINE = 2.0  # the loss level a quiz question asks about on the recorded LoRA curve
+
+
+def _widget_question_figures() -> dict[str, str]:
+    """Answers (and wrong choices) of the quiz questions that are read off a widget: the memory
+    calculator's totals at its default rank and sequence length, and the recorded LoRA run's curve."""
+    out = {}
+    for key in ("13", "70"):
+        shape = preset(key)
+        settings = (("lora", True), ("lora", False), ("qlora", True), ("qlora", False), ("full", True))
+        for method, ckpt in settings:
+            est = training_memory(shape, "bf16", method, rank=LORA_R, seq_len=SEQ_LEN, checkpointing=ckpt)
+            out[f"q{key}_{method}{'_ckpt' if ckpt else ''}_total"] = bytes_text(est.total)
+    lora = recorded_runs().get("lora")
+    if lora is not None:
+        below = next(s["step"] for s in lora.steps if s["loss"] < QUIZ_LOSS_LINE)
+        out["q_loss_line"] = f"{QUIZ_LOSS_LINE:.1f}"
+        out["q_lora_first_below"] = str(below)
+    return out
 
 
 def _adapter_work_figure() -> dict[str, str]:
@@ -369,4 +396,30 @@ def run_figures() -> dict[str, str]:
     runs = recorded_runs()
     if not all(m in runs for m in (*LM_METHODS, "head")):
         return {}
-    return _run_settings(runs) | _rank_figures(runs) | _run_tables(runs)
+    return _run_settings(runs) | _rank_figures(runs) | _run_tables(runs) | _run_sizes(runs)
+
+
+def _run_sizes(runs: dict[str, RecordedRun]) -> dict[str, str]:
+    """Sample sizes behind the recorded runs' shares, and how far 20 steps go through the data."""
+    from app.training.evaluation import EVAL_METRIC_PROMPTS
+    from app.training.tasks import load_builtin_task
+    from app.training.trl_methods import EVAL_PAIRS
+
+    lora, dpo = runs["lora"], runs["dpo"]
+    train = len(load_builtin_task(lora.config["task"]).train)
+    seen = lora.config["steps"] * lora.config["batch_size"]
+    weights = lora.started.get("weights", "not recorded")
+    return {
+        "run_train_examples": count_text(train),
+        "run_examples_seen": count_text(seen),
+        "run_epochs": f"{seen / train:.2f}",
+        "run_eval_replies": count_text(EVAL_METRIC_PROMPTS),
+        "run_reply_points": f"{100 / EVAL_METRIC_PROMPTS:g}",
+        "run_dpo_pairs": count_text(EVAL_PAIRS),
+        "run_dpo_reward_chosen": f"{dpo.summary['reward_chosen']:+.2f}",
+        "run_dpo_reward_rejected": f"{dpo.summary['reward_rejected']:+.2f}",
+        "run_dpo_rejected_share": pct_text(
+            100 * -dpo.summary["reward_rejected"] / dpo.summary["reward_margin"]
+        ),
+        "run_weights_plain": weights.removesuffix(" (noted after recording)"),
+    }

@@ -5,6 +5,7 @@ and grading. Loaded and looked up by slug through ``app.lesson.content``."""
 from __future__ import annotations
 
 import hashlib
+import random
 from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
@@ -33,6 +34,7 @@ class Question(Strict):
     choices: list[Choice] = Field(min_length=3, max_length=4)
     explanation: Text
     practice: bool = False  # one of the lesson's practice questions
+    figure: Id | None = None  # a widget id: answered by reading that figure, not the question text
 
     @model_validator(mode="after")
     def _one_correct(self) -> Question:
@@ -62,6 +64,7 @@ class PublicQuestion(BaseModel):
     text: str
     choices: list[PublicChoice]
     section: str
+    figure: str | None = Field(None, description="the widget whose figure the answer is read from")
 
 
 class PublicQuiz(BaseModel):
@@ -96,24 +99,44 @@ def read_quiz(folder: Path, section_ids: set[str]) -> Quiz:
 
 
 def public_view(quiz: Quiz, seed: str = "") -> PublicQuiz:
-    """The quiz as a student sees it: no correct flags, no explanations, and each question's choices
-    in an order of its own for this ``seed`` (the same student sees the same order every time;
-    grading goes by choice id, so the order never matters to the score)."""
-    questions = [
-        PublicQuestion(
-            id=q.id,
-            text=q.text,
-            section=q.section,
-            choices=[PublicChoice(id=c.id, text=c.text) for c in shuffled(q.choices, f"{seed}:{q.id}")],
-        )
-        for q in quiz.questions
-    ]
-    return PublicQuiz(questions=questions)
+    """The quiz as a student sees it: no correct flags, no explanations, and the choices in an order
+    of this ``seed``'s own (the same student sees the same order every time; grading goes by choice id,
+    so the order never matters to the score). In every student's order each position holds the right
+    answer equally often, give or take one (``balanced_orders``)."""
+    orders = balanced_orders(quiz.questions, seed)
+    return PublicQuiz(
+        questions=[
+            PublicQuestion(
+                id=q.id,
+                text=q.text,
+                section=q.section,
+                figure=q.figure,
+                choices=[PublicChoice(id=c.id, text=c.text) for c in orders[q.id]],
+            )
+            for q in quiz.questions
+        ]
+    )
 
 
-def shuffled(choices: list[Choice], key: str) -> list[Choice]:
-    """A stable shuffle: choices ordered by a hash of ``key`` and their id (no global RNG state)."""
-    return sorted(choices, key=lambda c: hashlib.sha256(f"{key}:{c.id}".encode()).digest())
+def balanced_orders(questions: list[Question], seed: str) -> dict[str, list[Choice]]:
+    """Each question's choices in a seeded order whose right answers are spread evenly over the
+    positions: questions with fewer choices are placed first, each at a least-used position it has
+    (ties drawn at random), so the counts per position differ by at most one whenever the questions
+    allow it. Deterministic per ``seed``; no global random state."""
+    rng = random.Random(hashlib.sha256(f"quiz-order:{seed}".encode()).digest())
+    draw = {q.id: rng.random() for q in questions}
+    counts: dict[int, int] = {}
+    orders: dict[str, list[Choice]] = {}
+    for q in sorted(questions, key=lambda q: (len(q.choices), draw[q.id])):
+        places = range(len(q.choices))
+        fewest = min(counts.get(p, 0) for p in places)
+        place = rng.choice([p for p in places if counts.get(p, 0) == fewest])
+        counts[place] = counts.get(place, 0) + 1
+        right = next(c for c in q.choices if c.correct)
+        others = [c for c in q.choices if not c.correct]
+        rng.shuffle(others)
+        orders[q.id] = [*others[:place], right, *others[place:]]
+    return orders
 
 
 def grade_answers(quiz: Quiz, answers: dict[str, str], slug: str) -> QuizResult:

@@ -46,15 +46,18 @@ def record_session(
     work_dir: Path,
     steps: int | None = None,
     combinations: Sequence[tuple[str, Sequence[float], float | None]] = RECORDED_COMBINATIONS,
+    merge_repeats: int = 5,
 ) -> dict[str, Any]:
-    """Train, swap, combine and merge; returns a JSON-ready dict (see the lesson widget)."""
+    """Train, swap, combine and merge (each merge's latency timed ``merge_repeats`` times); returns a
+    JSON-ready dict (see the lesson widget)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     sources, jobs = [], []
     for task_name in tasks:
         source, job = _train(cache, _config(model, task_name, steps), work_dir)
         sources.append(source)
         jobs.append(job)
-    return {**_header(cache, model), "jobs": jobs, **lab_session(cache, sources, work_dir, combinations)}
+    session = lab_session(cache, sources, work_dir, combinations, merge_repeats=merge_repeats)
+    return {**_header(cache, model), "jobs": jobs, **session}
 
 
 PARTS = ("swaps", "merges", "combinations")
@@ -66,6 +69,7 @@ def lab_session(
     work_dir: Path,
     combinations: Sequence[tuple[str, Sequence[float], float | None]] = RECORDED_COMBINATIONS,
     parts: Sequence[str] = PARTS,
+    merge_repeats: int = 5,
 ) -> dict[str, Any]:
     """Swap, combine and merge finished adapters (``parts`` picks which: a loaded machine can run
     them in separate processes and ``assemble`` the results)."""
@@ -87,7 +91,7 @@ def lab_session(
             result = lab.combine(sources, list(weights), combination, directory, density=density)
             out["combinations"].append(_combined(result, sources))
     if "merges" in parts:
-        out["merges"] = [_merge(lab.merge_report(source)) for source in sources]
+        out["merges"] = [_merge(lab.merge_report(source, repeats=merge_repeats)) for source in sources]
     return out
 
 

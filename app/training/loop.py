@@ -143,6 +143,7 @@ class TrainingRun:
             trainable_pct=p.counts.trainable_pct,
             adapter_bytes=p.counts.adapter_bytes,
             steps=cfg.steps,
+            weights=self.cache.weights_source(cfg.model),
             config=cfg.model_dump(),
         )
 

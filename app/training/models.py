@@ -98,6 +98,11 @@ class ModelCache:
         """The cache directory of a model that is available (raises ModelNotAvailable otherwise)."""
         return self._base(spec_for(name), None).path
 
+    def weights_source(self, name: str) -> str:
+        """Where the cached weights of ``name`` came from (``model_sources.weights_source``)."""
+        spec = spec_for(name)
+        return model_sources.weights_source(spec, self._base(spec, None).path)
+
     def get_tokenizer(self, name: str) -> Any:
         """The model's tokenizer (shared, read-only), without copying the weights."""
         return self._base(spec_for(name), None).tokenizer

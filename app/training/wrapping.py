@@ -51,8 +51,7 @@ class Prepared:
 def prepare(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progress) -> Prepared:
     """The model of one run, wrapped by its method; ``cfg`` must come from ``resolve_config``."""
     spec = spec_for(cfg.model)
-    torch.manual_seed(cfg.seed)  # LoRA's A, the classifier head and sampled soft prompts start from it
-    model, tokenizer = load_base(cfg, task, cache, progress)
+    model, tokenizer = load_base(cfg, task, cache, progress)  # seeds the torch RNG once the weights are in
     progress("method", 0.0)
     prepared = Prepared(model, tokenizer, spec.kind, cache.device, ParamCounts(0, 0, 0))
     WRAPPERS[cfg.method](prepared, cfg, cache, task)
@@ -82,6 +81,10 @@ def load_base(cfg: TrainConfig, task: Task, cache: ModelCache, progress: Progres
         # only full fine-tuning writes to the base weights; every other method freezes them
         loaded = cache.get(cfg.model, progress, share_weights=not spec.writes_base)
         model, tokenizer = loaded.model, loaded.tokenizer
+    # Seeded after the weights are read (reading may draw random numbers; a copy of a cached base does
+    # not): LoRA's A, the classifier head and sampled soft prompts start from the seed alone, so a plain
+    # script that loads the model and then seeds reproduces them.
+    torch.manual_seed(cfg.seed)
     if spec_for(cfg.model).kind == "encoder":
         model = _with_classifier(model, task.labels).to(cache.device, device_dtype(cache.device))
     return model, tokenizer

@@ -69,4 +69,7 @@ export const api = {
     adapter ? { prompt, adapter } : { prompt }),
   quiz: (slug) => request('GET', `/api/lessons/${encodeURIComponent(slug)}/quiz`),
   answer: (slug, answers) => request('POST', `/api/lessons/${encodeURIComponent(slug)}/quiz/answers`, { answers }),
+  ownRunQuiz: (slug, job) => request('GET', `/api/lessons/${encodeURIComponent(slug)}/quiz/own-run/${encodeURIComponent(job)}`),
+  answerOwnRun: (slug, job, answers) => request('POST',
+    `/api/lessons/${encodeURIComponent(slug)}/quiz/own-run/${encodeURIComponent(job)}/answers`, { answers }),
 };

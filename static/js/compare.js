@@ -6,7 +6,7 @@ import { api, ApiError } from './api.js';
 import { JobEvents } from './store.js';
 import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
-import { loadRecorded, recordedNames } from './recorded.js';
+import { loadRecorded, notebookLink, recordedNames } from './recorded.js';
 import { getParam, setParams } from './url.js';
 import { bytes, int, num, pct, seconds } from './format.js';
 import { methodStyle } from './palette.js';
@@ -18,7 +18,7 @@ const UNCHECKED = new Set(['qlora', 'sft']); // keeps one click's queue near 5 m
 // phone each row stacks into label: value lines (CSS, from each cell's data-label).
 const COLUMNS = [
   'method', 'model · task', 'run', 'budget', 'trainable %', 'adapter size',
-  'held-out loss / metric', 'looping replies', 'wall time · peak memory', 'state',
+  'held-out loss / metric', 'looping replies', 'wall time · peak memory', 'state', 'notebook',
 ];
 
 // The run's budget from its own events: the resolved config of `started`, tokens from `done` (or,
@@ -96,6 +96,7 @@ export async function mount(container) {
       [s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '),
       b.degenerate != null ? pct(100 * b.degenerate) : '–',
       `${seconds(s.wall_s)} · ${s.peak_memory_bytes ? bytes(s.peak_memory_bytes) : '–'}`, s.state,
+      notebookLink(store),
     ];
   }
 

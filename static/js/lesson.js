@@ -101,6 +101,18 @@ for (const table of document.querySelectorAll('.prose table')) {
   wrap.append(table);
 }
 
+// A link to a go-deeper fold (or to something inside one) opens it, on arrival and on later clicks.
+function openLinkedFold() {
+  const target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  const fold = target?.closest('details.deeper');
+  if (fold && !fold.open) {
+    fold.open = true;
+    target.scrollIntoView();
+  }
+}
+window.addEventListener('hashchange', openLinkedFold);
+openLinkedFold();
+
 // The first screen's figure draws at once (a 2D canvas, no plotly).
 const hero = document.querySelector('.hero-body');
 if (hero) import('./hero.js').then(({ mount }) => mount(hero)).catch((err) => console.warn(err));

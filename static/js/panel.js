@@ -8,7 +8,7 @@ import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
 import { Spectrum3D } from './charts/spectrum3d.js';
 import { SoftPrompt3D } from './charts/softprompt3d.js';
-import { loadRecorded } from './recorded.js';
+import { loadRecorded, notebookLink, notebookUrl } from './recorded.js';
 import { generateBox } from './generate.js';
 import { baseGroups } from './adapterlab-data.js';
 import { setLiveJob } from './live.js';
@@ -19,7 +19,7 @@ import { RunClock, timeLeftText } from './run-clock.js';
 
 const STATS = [
   ['state', 'state'], ['queue', 'queue position'], ['step', 'step'], ['trainable', 'trainable params'],
-  ['share', 'trainable share'], ['tps', 'tokens / s'], ['eta', 'time left'], ['memory', 'peak memory'], ['device', 'device'],
+  ['share', 'trainable share'], ['tps', 'tokens / s'], ['eta', 'time left'], ['memory', 'peak memory'], ['device', 'device'], ['weights', 'weights from'],
 ];
 
 export async function mount(container) {
@@ -91,6 +91,7 @@ export async function mount(container) {
         setStat('trainable', compact(event.trainable_params));
         setStat('share', pct(event.trainable_pct));
         setStat('device', event.device);
+        setStat('weights', event.weights || 'not recorded');
         useGeometry(event.method);
         break;
       case 'step':
@@ -117,7 +118,14 @@ export async function mount(container) {
         break;
       case 'done':
         status.textContent = `Done${s.recorded ? ' (recorded run)' : ''}. ${summaryText(event.summary)}`;
-        if (!s.recorded) showTryIt(s);
+        if (notebookUrl(s)) {
+          container.querySelector('.panel-badge')?.append(' ', notebookLink(s), ' (a notebook that reproduces it)');
+        }
+        if (!s.recorded) {
+          showTryIt(s);
+          // The quiz adds questions computed from this run's events.
+          window.dispatchEvent(new CustomEvent('ftlab:run-done', { detail: { jobId: s.jobId } }));
+        }
         break;
       case 'failed': status.textContent = `Failed: ${event.error}`; break;
       case 'cancelled': status.textContent = 'Cancelled.'; break;

@@ -1,7 +1,9 @@
 // The quiz: questions from the server (no answers in them), graded by the server, with each
-// question's explanation and a link back to its section. Retry clears the answers.
+// question's explanation and a link back to its section. Retry clears the answers. After the
+// student's own run finishes, a second short quiz asks about that run (computed from its events).
 import { h } from './dom.js';
 import { api } from './api.js';
+import { getParam } from './url.js';
 
 export async function mount(container, slug) {
   let quiz;
@@ -11,37 +13,66 @@ export async function mount(container, slug) {
     container.replaceChildren(h('p', { class: 'error' }, `The quiz could not load: ${err.message}`));
     return;
   }
-  const form = h('form', { class: 'quiz-form', novalidate: true });
+  const questions = quiz.questions || [];
+  const own = h('div', { class: 'own-run-quiz' });
+  container.replaceChildren(
+    h('p', {}, `${questions.length} questions. Answer what you can, then check.`),
+    quizForm(questions, 'q', (answers) => api.answer(slug, answers)),
+    own,
+  );
+
+  // Questions about the student's own run: when a live run finishes here, or for the run in the URL.
+  let offered = null;
+  async function offer(jobId) {
+    if (!jobId || jobId === offered) return;
+    let ownQuiz;
+    try {
+      ownQuiz = await api.ownRunQuiz(slug, jobId);
+    } catch {
+      return; // not finished, or not this student's run: nothing to ask yet
+    }
+    offered = jobId;
+    own.replaceChildren(
+      h('h3', {}, 'About your own run'),
+      h('p', {}, `${ownQuiz.questions.length} questions computed from your run ${jobId}: the server grades them from its recorded events.`),
+      quizForm(ownQuiz.questions, 'own', (answers) => api.answerOwnRun(slug, jobId, answers)),
+    );
+  }
+  window.addEventListener('ftlab:run-done', (e) => offer(e.detail?.jobId));
+  offer(getParam('job'));
+}
+
+// One form of questions: radio groups, a check button, the server's grading shown per question.
+function quizForm(questions, prefix, grade) {
+  const form = h('form', { class: 'quiz-form', novalidate: true, 'data-quiz-form': prefix });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Check my answers');
   const retry = h('button', { type: 'button', hidden: true }, 'Try again');
   // The score sits where focus lands after checking (the screen reader reads it there too).
   const score = h('p', { class: 'score', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
-  const questions = quiz.questions || [];
   const resultEls = {};
+  const name = (q) => `${prefix}-${q.id}`;
 
   questions.forEach((q, n) => {
     const set = h('fieldset', { 'data-question': q.id },
       h('legend', {}, `${n + 1}. ${q.text}`),
       (q.choices || []).map((c) => h('label', {},
-        h('input', { type: 'radio', name: `q-${q.id}`, value: c.id }), ' ', c.text)));
+        h('input', { type: 'radio', name: name(q), value: c.id }), ' ', c.text)));
     resultEls[q.id] = h('div', { class: 'result', hidden: true });
     set.append(resultEls[q.id]);
     form.append(set);
   });
   form.append(score, h('div', { class: 'panel-actions' }, submit, retry));
-  container.replaceChildren(h('p', {}, `${questions.length} questions. Answer what you can, then check.`), form);
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const answers = {};
     for (const q of questions) {
-      const chosen = form.querySelector(`input[name="q-${CSS.escape(q.id)}"]:checked`);
+      const chosen = form.querySelector(`input[name="${CSS.escape(name(q))}"]:checked`);
       if (chosen) answers[q.id] = chosen.value;
     }
     submit.disabled = true;
     try {
-      const result = await api.answer(slug, answers);
-      show(result);
+      show(await grade(answers));
     } catch (err) {
       score.textContent = `Could not check the answers: ${err.message}`;
       submit.disabled = false;
@@ -85,4 +116,5 @@ export async function mount(container, slug) {
     retry.hidden = true;
     form.querySelector('input')?.focus();
   });
+  return form;
 }

@@ -1,5 +1,6 @@
 // Recorded runs: real `ftlab train --jsonl` streams shipped with the lesson, replayed at once
 // so curves, spectra and the comparison show before (or without) any live training.
+import { h } from './dom.js';
 import { JobEvents, parseJsonl } from './store.js';
 
 const cache = new Map();
@@ -16,6 +17,27 @@ export function recordedNames() {
 export function lessonSlug() {
   const main = document.querySelector('main[data-slug]');
   return main ? main.dataset.slug : 'fine-tuning-llms';
+}
+
+// Methods the notebook export covers (app/notebook_export.py): plain transformers + peft.
+const NOTEBOOK_METHODS = new Set(['full', 'lora']);
+
+// Where a run can be downloaded as a Jupyter notebook that reproduces it, or null (running, failed,
+// or a method the export does not cover).
+export function notebookUrl(store) {
+  if (!store || store.terminal?.type !== 'done' || !NOTEBOOK_METHODS.has(store.started?.method)) return null;
+  if (store.recorded) {
+    const name = store.jobId.replace(/^recorded-/, '');
+    return `/lessons/${encodeURIComponent(lessonSlug())}/recorded/${encodeURIComponent(name)}.ipynb`;
+  }
+  return `/api/jobs/${encodeURIComponent(store.jobId)}/notebook`;
+}
+
+// A download link for the run's notebook, or a dash.
+export function notebookLink(store) {
+  const url = notebookUrl(store);
+  const what = store.recorded ? 'recorded run' : `run ${store.jobId}`;
+  return url ? h('a', { href: url, download: '', 'aria-label': `Download the ${what} as a notebook` }, '.ipynb') : '–';
 }
 
 // Resolves to a finished JobEvents labelled recorded, or null when the lesson has no such run.

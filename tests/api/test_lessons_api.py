@@ -50,7 +50,7 @@ def test_list_and_get_lesson(client: TestClient) -> None:
     lesson = client.get(BASE).json()
     assert lesson["slug"] == SLUG and len(lesson["sections"]) == entry["sections"]
     for section in lesson["sections"]:
-        assert set(section) == {"id", "title", "html", "widgets", "minutes"}
+        assert set(section) == {"id", "title", "html", "widgets", "minutes", "core_words", "deeper_words"}
     lora = next(s for s in lesson["sections"] if s["id"] == "lora")
     assert "lora-explorer" in lora["widgets"] and "131,072" in lora["html"]
 
@@ -61,7 +61,7 @@ def test_quiz_leaks_no_answers(client: TestClient) -> None:
     quiz = response.json()
     assert len(quiz["questions"]) >= 20
     for q in quiz["questions"]:
-        assert set(q) == {"id", "text", "choices", "section"}
+        assert set(q) == {"id", "text", "choices", "section", "figure"}
         assert 3 <= len(q["choices"]) <= 4 and all(set(c) == {"id", "text"} for c in q["choices"])
     assert '"correct"' not in response.text and '"explanation"' not in response.text
     # No explanation text travels either.

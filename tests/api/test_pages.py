@@ -98,3 +98,31 @@ def test_recorded_stream_is_valid(path: Path) -> None:
 def test_recorded_runs_exist() -> None:
     """The lesson ships recorded runs of the default methods (the page shows them before any training)."""
     assert {"lora", "full", "prompt"} <= set(pages.recorded_runs(SLUG))
+
+
+def test_the_hero_defines_its_terms_before_drawing_them(client: TestClient) -> None:
+    """The first figure shows σ₁ and the effective rank: the page defines ΔW, σ and effective rank
+    before the figure's body, and the go-deeper folds arrive as closed <details>."""
+    text = client.get(f"/lessons/{SLUG}").text
+    key, body = text.index('id="hero-key"'), text.index('class="hero-body"')
+    assert key < body
+    definition = text[key:body]
+    for term in ("ΔW", "σ₁", "effective rank", "90%"):
+        assert term in definition, term
+    folds = re.findall(r'<details class="deeper" id="([a-z0-9-]+)"[^>]*>', text)
+    assert len(folds) >= 8 and '<details class="deeper" open' not in text
+
+
+def test_recorded_runs_download_as_notebooks(client: TestClient) -> None:
+    import nbformat
+
+    response = client.get(f"/lessons/{SLUG}/recorded/lora.ipynb")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ipynb+json")
+    assert 'filename="ftlab-recorded-lora.ipynb"' in response.headers["content-disposition"]
+    notebook = nbformat.reads(response.text, as_version=4)
+    nbformat.validate(notebook)
+    assert any("get_peft_model" in cell.source for cell in notebook.cells)
+    assert client.get(f"/lessons/{SLUG}/recorded/full.ipynb").status_code == 200
+    assert client.get(f"/lessons/{SLUG}/recorded/prompt.ipynb").status_code == 404  # not covered: said so
+    assert client.get(f"/lessons/{SLUG}/recorded/nope.ipynb").status_code == 404

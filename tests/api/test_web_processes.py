@@ -16,17 +16,23 @@ from app.config import Settings
 from tests.api.conftest import TINY_JOB, submit, wait_for_state
 from tests.classroom.conftest import TOKEN
 from tests.classroom.helpers import BEARER, open_class, student
+from tests.utils.databases import postgres_database_url  # noqa: F401  (fixture)
 from tests.utils.processes import start_server, stop_server
 from tests.utils.server import free_port
 from tests.utils.streams import check_stream, read_stream
 
+pytestmark = pytest.mark.postgres
 SLOW_JOB = {**TINY_JOB, "steps": 400}  # long enough to kill a web process in the middle
 
 
 @pytest.fixture
+def database_url(postgres_database_url: str) -> str:  # noqa: F811
+    """PostgreSQL only: several web processes share their state through it (SQLite is one file)."""
+    return postgres_database_url
+
+
+@pytest.fixture
 def two_servers(settings: Settings) -> object:
-    if not settings.resolved_database_url.startswith("postgresql"):
-        pytest.skip("several web processes share their state through PostgreSQL")
     settings = settings.model_copy(update={"instructor_token": TOKEN})  # the classroom helpers' token
     ports = free_port(), free_port()
     processes = [start_server(settings, ports[0])]

@@ -173,7 +173,8 @@ def test_lesson_by_keyboard_in_at_most_150_tab_stops(visit) -> None:  # noqa: AN
           const controls = [...document.querySelectorAll(
             'main a[href], main button, main input, main select, main textarea, main [tabindex="0"]')]
             .filter((el) => !el.disabled && el.getClientRects().length
-              && getComputedStyle(el).visibility !== 'hidden');
+              && getComputedStyle(el).visibility !== 'hidden'
+              && !el.closest('details:not([open])'));  // a closed go-deeper fold: its summary is the stop
           const reached = (el) => window.__stops.includes(el) || (el.type === 'radio'
             && window.__stops.some((s) => s.type === 'radio' && s.name === el.name));
           return controls.filter((el) => !reached(el)).map((el) => el.outerHTML.slice(0, 120));

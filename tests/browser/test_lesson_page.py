@@ -199,3 +199,20 @@ def test_first_load_transfer_size(page) -> None:
     plotly = next(v for u, v in by_url if u.endswith("plotly.min.js"))
     assert plotly < 1_700_000, f"plotly.js travelled {plotly} bytes: not compressed?"
     assert everything < 2_500_000, f"{everything} bytes on first load"
+
+
+def test_go_deeper_folds_open_by_keyboard_and_by_link(page) -> None:
+    """Folds are closed at first, open with Enter on their summary, and a link to a fold's id opens it."""
+    open_lesson(page)
+    folds = page.locator("details.deeper")
+    assert folds.count() >= 8
+    assert page.evaluate("[...document.querySelectorAll('details.deeper')].every(d => !d.open)")
+    first = folds.first
+    first.locator("summary").focus()
+    page.keyboard.press("Enter")
+    assert first.evaluate("d => d.open")
+    page.keyboard.press("Enter")
+    assert not first.evaluate("d => d.open")
+    target = folds.nth(2).get_attribute("id")
+    page.evaluate("(id) => { location.hash = id; }", target)
+    page.wait_for_function("(id) => document.getElementById(id).open", arg=target, timeout=5_000)

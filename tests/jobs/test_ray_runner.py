@@ -1,7 +1,7 @@
-"""The Ray runner on a real two-node Ray cluster (``scripts/ray_cluster.sh start``; its address in
-FTLAB_TEST_RAY_ADDRESS): jobs land on both nodes (the node is recorded per job), a killed actor
-fails only its job and is replaced, the adapter lab runs on an actor, one SmolLM2 LoRA job runs end to
-end (slow)."""
+"""The Ray runner on a real two-node Ray cluster (``scripts/ray_cluster.sh``, started for the session
+unless FTLAB_TEST_RAY_ADDRESS names one): jobs land on both nodes (the node is recorded per job), a
+killed actor fails only its job and is replaced, the adapter lab runs on an actor, one SmolLM2 LoRA job
+runs end to end (slow)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
-from tests.utils.databases import required_service
 from tests.utils.jobs import LONG, TINY
 from tests.utils.jobs import stored_events as _events
 from tests.utils.streams import check_stream
@@ -32,9 +31,9 @@ from tests.utils.worker_probes import lab_bases, worker_pid
 
 
 @pytest.fixture
-def ray_address() -> str:
-    """The test cluster (``scripts/ray_cluster.sh start``, which .ci/run does)."""
-    return required_service("FTLAB_TEST_RAY_ADDRESS", "the Ray runner's tests")
+def ray_address(test_ray_address: str) -> str:
+    """The session's test cluster (FTLAB_TEST_RAY_ADDRESS, else started by tests/conftest.py)."""
+    return test_ray_address
 
 
 @pytest.fixture

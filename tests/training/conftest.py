@@ -1,5 +1,6 @@
 """Fixtures of the real-model tests: the model cache and the measured SmolLM2 step time (each slow test
-checks its budget against it)."""
+checks its budget against it). Both are session-scoped: SmolLM2 and MiniLM load once, however many
+modules use them, and the step-time probe runs once."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from app.training.train_config import TrainConfig
 from tests.utils.real_models import stream
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cache() -> ModelCache:
     return ModelCache(get_settings().model_dir, device="cpu")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def smollm2_step_s(cache: ModelCache) -> float:
     """Seconds per SmolLM2 LoRA step on this machine now (a 2-step run after the model is loaded)."""
     config = TrainConfig(

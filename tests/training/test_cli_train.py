@@ -32,6 +32,7 @@ def test_jsonl_prints_a_valid_stream_that_ends_in_done(capsys: pytest.CaptureFix
     assert code == 0 and events[-1]["type"] == "done"
     started = next(e for e in events if e["type"] == "started")
     assert started["config"]["target_modules"] == ["q_proj"] and started["steps"] == 2
+    assert started["weights"] == "built in-process (random weights)"  # the source of the base weights
     assert len({e["job_id"] for e in events}) == 1 and events[0]["job_id"].startswith("cli-")
     assert (tmp_path / "adapter_model.safetensors").stat().st_size == started["adapter_bytes"]
 
