@@ -175,8 +175,12 @@ def test_lesson_by_keyboard_in_at_most_150_tab_stops(visit) -> None:  # noqa: AN
             .filter((el) => !el.disabled && el.getClientRects().length
               && getComputedStyle(el).visibility !== 'hidden'
               && !el.closest('details:not([open])'));  // a closed go-deeper fold: its summary is the stop
+          // A row of buttons with one roving Tab stop (option rows, chart toolbars) is reached when
+          // the row's stop is: the arrow keys move inside it.
+          const row = (el) => el.closest('.choice, [role=toolbar]');
           const reached = (el) => window.__stops.includes(el) || (el.type === 'radio'
-            && window.__stops.some((s) => s.type === 'radio' && s.name === el.name));
+            && window.__stops.some((s) => s.type === 'radio' && s.name === el.name))
+            || (row(el) && window.__stops.some((s) => row(s) === row(el)));
           return controls.filter((el) => !reached(el)).map((el) => el.outerHTML.slice(0, 120));
         }"""
     )

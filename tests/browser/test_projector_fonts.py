@@ -25,7 +25,10 @@ SIZES = f"""() => {{
 def sizes(page, query: str) -> dict:
     open_lesson(page, query)
     page.evaluate("document.querySelector('#widget-spectrum-live').scrollIntoView({block: 'start'})")
-    drawn = f"{PLOT} && {PLOT}.dataset.drawn === 'yes' && {PLOT}._fullLayout.scene"
+    # drawn is set when plotly starts; its full layout (legend, title, scene) is complete a little later
+    full = f"{PLOT}._fullLayout"
+    drawn = f"{PLOT}?.dataset.drawn === 'yes' && {full}?.legend?.font && {full}.title?.font"
+    drawn += f" && {full}.scene?.xaxis"
     page.wait_for_function(drawn, timeout=60_000)
     return page.evaluate(SIZES)
 
