@@ -54,7 +54,7 @@ export class PanelForm {
     this.form.addEventListener('submit', (e) => e.preventDefault());
     this.formError = h('p', { class: 'error', role: 'alert' });
     container.append(this.form, this.formError);
-    this.model = this.select('model', models.map((m) => [m.name, m.untrained ? `${m.label || m.name} (untrained, for tests)` : m.label || m.name]));
+    this.model = this.select('model', models.map((m) => [m.name, m.untrained && !/untrained/.test(m.label || '') ? `${m.label || m.name} (untrained, for tests)` : m.label || m.name]));
     this.method = this.select('method', []);
     this.task = this.select('task', []);
     this.model.input.addEventListener('change', () => this.refresh());

@@ -123,7 +123,7 @@ class Volume extends Chart {
         xaxis: { title: { text: 'parameters →' }, showticklabels: false },
         yaxis: { title: { text: 'layer' } },
         zaxis: { visible: false },
-        camera: { eye: { x: -0.5, y: -1.15, z: 0.9 } },
+        camera: { eye: { x: -0.5, y: -1.15, z: 0.9 }, center: { x: 0, y: 0, z: -0.25 } }, // scene higher, axis title in view
       },
     };
   }
@@ -132,6 +132,17 @@ class Volume extends Chart {
     const v = this.state.view;
     return `${this.state.method}: ${int(v.trained)} of ${int(v.total)} parameters of ${v.arch.label} are trained (${pct((100 * v.trained) / v.total)}). Each layer is a row of its weight matrices, width ∝ parameters; the deep block in front is the token-embedding table.`;
   }
+}
+
+// Why the measured total differs from the drawn one: peft counts every parameter of the loaded
+// model, so norm weights (not drawn) and the adapter's own parameters are in it.
+function measuredGap(m, view) {
+  const gap = m.total_params - view.total;
+  if (!gap) return [];
+  const adapter = m.total_params > m.trainable_params ? Math.min(m.trainable_params, gap) : 0;
+  const parts = [[adapter, 'adapter parameters'], [gap - adapter, 'norm and other small weights']]
+    .filter(([n]) => n > 0).map(([n, what]) => `${int(n)} ${what}`);
+  return [h('span', { 'data-count': 'measured-gap' }, ` That total counts all ${int(m.total_params)}: the ${int(view.total)} drawn plus ${parts.join(' and ')}.`)];
 }
 
 export async function mount(container) {
@@ -156,9 +167,11 @@ export async function mount(container) {
     const m = measured[state.method]?.started;
     info.replaceChildren(
       h('p', {}, 'Drawn: ', h('strong', { 'data-count': 'share' }, pct((100 * state.view.trained) / state.view.total)),
-        ` of ${state.view.arch.label}'s ${int(state.view.total)} weights trained (${int(state.view.trained)}).`),
+        ` of ${state.view.arch.label}'s ${int(state.view.total)} weights trained (${int(state.view.trained)}):`,
+        ' the weight matrices and the embedding table only, the model\'s own parameters without any adapter.'),
       m ? h('p', {}, h('span', { class: 'badge recorded' }, 'recorded'),
-        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`) : '', // replaceChildren would print null as text
+        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`,
+        ...measuredGap(m, state.view)) : '', // replaceChildren would print null as text
     );
     volume.invalidate();
   }
