@@ -75,9 +75,14 @@ if [ "${engine[0]}" != docker ]; then
     sleep 2
   done
   sleep 5
-  for service in ray-head ray-worker web1 web2; do
+  # then the Ray head, and once it answers, the nodes that join it (the web processes join too)
+  "${engine[@]}" start "${PROJECT}_ray-head_1" >/dev/null 2>&1 || true
+  for _ in $(seq 60); do
+    "${engine[@]}" healthcheck run "${PROJECT}_ray-head_1" >/dev/null 2>&1 && break
+    sleep 2
+  done
+  for service in ray-worker web1 web2 proxy; do
     "${engine[@]}" start "${PROJECT}_${service}_1" >/dev/null 2>&1 || true
-    [ "$service" = ray-head ] && sleep 10
   done
 fi
 for _ in $(seq 150); do
