@@ -10,7 +10,7 @@
 # FTLAB_PROXY_IMAGE name them for the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PROJECT=ftlabcheck
+PROJECT=${FTLAB_COMPOSE_PROJECT:-ftlabcheck}
 export FTLAB_PORT=${FTLAB_PORT:-18490}
 WORK=$(mktemp -d /tmp/ftlab-compose-check-XXXXXX)
 HOST_PY=${HOST_PY:-.venv/bin/python}
