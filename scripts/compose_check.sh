@@ -97,7 +97,10 @@ container() {  # the container of a compose service
 }
 web1=$(container web1)
 worker=$(container ray-worker)
-say "running the class; $web1 and $worker are killed mid-job"
-"$HOST_PY" deploy/class_drive.py "$base" "$FTLAB_INSTRUCTOR_TOKEN" \
-  "${engine[*]} kill $web1 >/dev/null" "${engine[*]} kill $worker >/dev/null" | tee "$WORK/result.json"
+# A crash, not an admin's stop: SIGKILL the container's main process from the host, so the restart
+# policy brings it back (an engine's `kill` counts as stopped by the user and stays down).
+crash() { echo "kill -KILL \$(${engine[*]} inspect --format '{{.State.Pid}}' $1)"; }
+say "running the class; $web1 and $worker crash mid-job"
+"$HOST_PY" deploy/class_drive.py "$base" "$FTLAB_INSTRUCTOR_TOKEN" "$(crash "$web1")" "$(crash "$worker")" \
+  | tee "$WORK/result.json"
 say "PASS"
