@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -34,9 +35,11 @@ def run_class(
     budget_s: float,
     override: dict[str, Any] | None = None,
     timeout_s: float = 4 * 3600,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``preset`` as a class would on ``server``: students join, the instructor makes the
-    experiment, every student predicts and starts their cell. Returns the plan, the final results,
+    experiment, every student predicts and starts their cell (``progress`` gets the results each
+    time another run finishes). Returns the plan, the final results,
     per-run latencies (done event → its point on the dashboard socket) and the wall times."""
     from websockets.sync.client import connect
 
@@ -86,8 +89,12 @@ def run_class(
         pupil.post(f"{base}/cell/prediction", json={"choice": choices[index % 3]}).raise_for_status()
         pupil.post(f"{base}/cell/start").raise_for_status()
     deadline = time.monotonic() + timeout_s
+    finished = -1
     while time.monotonic() < deadline:
         results = teacher.get(f"{base}/results").json()
+        if progress is not None and results["finished"] != finished:
+            finished = results["finished"]
+            progress(results)
         if results["state"] == "complete":
             break
         time.sleep(1.0)
