@@ -43,6 +43,7 @@ def run_class(
     per-run latencies (done event → its point on the dashboard socket) and the wall times."""
     from websockets.sync.client import connect
 
+    deadline = time.monotonic() + timeout_s  # for the whole class, planning included
     token = server.settings.instructor_token
     teacher = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=600)
     code = teacher.post("/api/classes", json={"title": f"bench {preset}", "anonymous": True}).json()["code"]
@@ -53,7 +54,8 @@ def run_class(
         pupils.append(pupil)
     body = {"preset": preset, "budget_s": budget_s, **(override or {})}
     made_at = time.time()
-    made = teacher.post(f"/api/classes/{code}/experiments", json=body)
+    # planning may first run a calibration (minutes on a loaded CPU): the request waits for it
+    made = teacher.post(f"/api/classes/{code}/experiments", json=body, timeout=deadline - time.monotonic())
     if made.status_code != 201:
         raise RuntimeError(f"the experiment was refused: {made.status_code} {made.text}")
     experiment = made.json()
@@ -88,7 +90,6 @@ def run_class(
         pupil.get(f"{base}/cell").raise_for_status()
         pupil.post(f"{base}/cell/prediction", json={"choice": choices[index % 3]}).raise_for_status()
         pupil.post(f"{base}/cell/start").raise_for_status()
-    deadline = time.monotonic() + timeout_s
     finished = -1
     while time.monotonic() < deadline:
         results = teacher.get(f"{base}/results").json()

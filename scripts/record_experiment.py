@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,15 @@ def main() -> int:
     )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the server's data dir, kept (default: a fresh one): earlier runs' step times there plan this",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="fix every run's steps (the planner checks the budget)"
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="tiny-llama, the first 3 values: a check of this script (needs --out)",
@@ -47,15 +57,37 @@ def main() -> int:
             parser.error("--smoke writes only to --out: a smoke run is not the preset's recording")
         fixed = {**preset.fixed, "model": "tiny-llama", "batch_size": 2, "max_new_tokens": 4}
         override = {"values": preset.values[:3], "fixed": fixed}
+    if args.steps is not None:
+        override = override or {}
+        override["fixed"] = {**override.get("fixed", preset.fixed), "steps": args.steps}
     students = args.students or (
         3 * preset.run_count() // len(preset.values) if args.smoke else preset.run_count()
     )
     load_before = os.getloadavg()
     began = time.time()
-    with LoadSampler() as load, running_server(cpu_workers=1, device="cpu", job_time_limit_s=3600) as server:
-        outcome = run_class(
-            server, preset.id, students, args.budget_s, override, timeout_s=args.timeout_s, progress=report
-        )
+    with (
+        LoadSampler() as load,
+        running_server(args.data_dir, cpu_workers=1, device="cpu", job_time_limit_s=3600) as server,
+    ):
+        # a calibration run under load can outlast the server's default wait (600 s)
+        server.state.experiments.calibrate_timeout_s = args.timeout_s
+        try:
+            outcome = run_class(
+                server,
+                preset.id,
+                students,
+                args.budget_s,
+                override,
+                timeout_s=args.timeout_s,
+                progress=report,
+            )
+        except RuntimeError as exc:  # refused or out of time: what ran goes to the log, never the lesson
+            print(f"not recorded: {exc}", flush=True)
+            if LATEST:
+                partial = Path(tempfile.gettempdir()) / f"ftlab-record-{preset.id}.partial.json"
+                partial.write_text(json.dumps(LATEST, indent=1) + "\n")
+                print(f"what ran: {LATEST.get('summary')}; the last results are in {partial}", flush=True)
+            return 1
     results = outcome["results"]
     record = {
         "preset": preset.id,
@@ -95,8 +127,13 @@ def main() -> int:
     return 0
 
 
+LATEST: dict[str, Any] = {}  # the class's last results, for the log when a recording cannot finish
+
+
 def report(results: dict[str, Any]) -> None:
     """One line each time another run finishes (a recording takes many minutes)."""
+    LATEST.clear()
+    LATEST.update(results)
     stamp = time.strftime("%H:%M:%S")
     print(
         f"{stamp} {results['finished']}/{len(results['runs'])} runs finished, load {os.getloadavg()[0]:.1f}",
