@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.state.clock = clock
     app.state.socket_caps = SocketCaps()
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
+    app.state.templates.env.globals["page_facts"] = health.page_facts  # the JSON tag in base.html
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(ThrottledAnswers)
     app.add_middleware(StrictJsonBodies)  # inside the size limit: reads only bodies under it

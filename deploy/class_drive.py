@@ -95,7 +95,16 @@ def main(base: str, token: str, kill_web: str, kill_ray: str) -> int:
             for _ in range(JOBS_EACH):
                 job_id = client.call("POST", "/api/jobs", TINY)["id"]
                 events, reconnects = client.stream(job_id, training)
-                results.append({"id": job_id, "events": events, "reconnects": reconnects, "client": client})
+                ended = time.monotonic()
+                results.append(
+                    {
+                        "id": job_id,
+                        "events": events,
+                        "reconnects": reconnects,
+                        "client": client,
+                        "ended": ended,
+                    }
+                )
         except Exception as error:  # reported below: the check fails
             errors.append(f"student {index}: {error!r}")
 
@@ -107,7 +116,8 @@ def main(base: str, token: str, kill_web: str, kill_ray: str) -> int:
     time.sleep(2)
     subprocess.run(kill_web, shell=True, check=True)  # noqa: S602  (the check script's own command)
     subprocess.run(kill_ray, shell=True, check=True)  # noqa: S602
-    killed_at = time.monotonic() - started
+    killed = time.monotonic()
+    killed_at = killed - started
     for thread in threads:
         thread.join(1800)
     assert not errors, errors
@@ -126,12 +136,28 @@ def main(base: str, token: str, kill_web: str, kill_ray: str) -> int:
     listed = {job["id"] for job in teacher.call("GET", "/api/jobs?limit=500")}
     assert {r["id"] for r in results} <= listed, "a job is missing from the store"
     failed = [r["events"][-1]["error"] for r in results if r["events"][-1]["type"] == "failed"]
+    # the jobs a fault touched: a stream cut by the web kill (reconnected), or a job failed by the node
+    # loss; what the student saw last and how long after the kills the job reached its terminal state
+    touched = [
+        {
+            "id": r["id"],
+            "reconnects": r["reconnects"],
+            "terminal": r["events"][-1]["type"],
+            "error": r["events"][-1].get("error"),
+            "terminal_after_kill_s": round(r["ended"] - killed, 1),
+            "events": len(r["events"]),
+        }
+        for r in results
+        if r["reconnects"] or r["events"][-1]["type"] == "failed"
+    ]
     print(
         json.dumps(
             {
                 "jobs": len(results),
                 "outcome": outcome,
                 "failed_reasons": failed,
+                "touched_by_faults": touched,
+                "events_lost": 0,  # every stream equalled the stored events (asserted above)
                 "reconnects": sum(r["reconnects"] for r in results),
                 "killed_after_s": round(killed_at, 1),
                 "wall_s": round(time.monotonic() - started, 1),

@@ -1,10 +1,12 @@
 """The floor plan, checked: which packages may import which, no file circles, and no method name
-compared in a literal outside the method specs. Imports are read from the source (``ast``), lazy
-ones inside functions and ``TYPE_CHECKING`` blocks included: a hidden arrow is still an arrow."""
+compared in a literal outside the method specs (in the app's Python and in static/js). Imports are
+read from the source (``ast``), lazy ones inside functions and ``TYPE_CHECKING`` blocks included: a
+hidden arrow is still an arrow."""
 
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from pathlib import Path
 
@@ -179,6 +181,82 @@ def test_the_method_grep_finds_a_comparison() -> None:
 def test_no_method_name_compared_in_a_literal() -> None:
     """A method's facts live on its ``MethodSpec``; other modules read them there."""
     assert literal_method_comparisons() == []
+
+
+# The front end reads the same facts from the page (static/js/facts.js); a method name written into a
+# comparison or a written-out list of methods is a second copy of a fact. JavaScript is not parsed
+# here: these patterns find the shapes such copies take (the tests below show each one caught).
+JS_DIR = ROOT / "static" / "js"
+_NAME = "(?:" + "|".join(re.escape(m) for m in METHODS) + ")"
+_LITERAL = rf"""['"`]{_NAME}['"`]"""
+_HOLDER = r"""[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*|\(['"][\w$]*['"]\))*"""  # state.method, getParam('m')
+_JS_COPIES = (
+    # state.method === 'qlora', 'full' !== job.method
+    re.compile(rf"(?P<a>{_HOLDER})\s*[!=]==?\s*{_LITERAL}"),
+    re.compile(rf"{_LITERAL}\s*[!=]==?\s*(?P<a>{_HOLDER})"),
+    # ['lora', 'qlora'].includes(method), new Set(['sft']).has(job.method)
+    re.compile(rf"\[[^\]]*{_LITERAL}[^\]]*\]\)?\s*\.(?:includes|has)\((?P<a>[^)]*\)?)\)"),
+    # case 'lora': in a switch on a method
+    re.compile(rf"case\s+{_LITERAL}\s*:(?P<a>)"),
+)
+# a list that writes out two or more method names: ['full', 'lora', ...]
+_JS_LIST = re.compile(rf"\[\s*{_LITERAL}\s*,\s*{_LITERAL}")
+
+
+def js_method_copies(source: str) -> list[int]:
+    """Lines of JavaScript that compare a method-holding name with a method-name literal, switch on
+    one, or write out a list of method names."""
+    lines = set()
+    for number, line in enumerate(source.splitlines(), start=1):
+        code = line.split("//", 1)[0] if line.lstrip().startswith("//") else line
+        for pattern in _JS_COPIES:
+            for match in pattern.finditer(code):
+                if pattern.pattern.startswith("case") or "method" in match.group("a").lower():
+                    lines.add(number)
+        if _JS_LIST.search(code):
+            lines.add(number)
+    return sorted(lines)
+
+
+def js_literal_method_copies() -> list[str]:
+    found = []
+    for path in sorted(JS_DIR.rglob("*.js")):
+        if "vendor" in path.relative_to(JS_DIR).parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT).as_posix()
+        found += [f"{where}:{n}: {text.splitlines()[n - 1].strip()}" for n in js_method_copies(text)]
+    return found
+
+
+def test_the_js_grep_finds_a_copy() -> None:
+    """The JavaScript search catches the shapes it is meant to, among them the lines this check
+    replaced (so an empty result below means something)."""
+    for line in (
+        "  return method === 'qlora' ? 'nf4' : 'dense';",
+        "return !started || (started.method !== 'dpo' && started.model !== 'minilm-l6');",
+        "if ('full' != job.method) return;",
+        "rank.el.hidden = !['lora', 'qlora'].includes(state.method);",
+        "method: ['full', 'lora'].includes(getParam('mem_method')) ? getParam('mem_method') : 'full',",
+        "if (new Set(['sft']).has(run.method)) skip();",
+        'switch (spec.name) { case "head": break; }',
+        "export const LORA_METHODS = ['lora', 'qlora', 'sft', 'dpo'];",
+        "const CAUSAL_METHODS = [ 'full', 'lora' ];",
+    ):
+        assert js_method_copies(line), line
+    for line in (
+        "h('td', { 'data-rank': 'full' }, text)",
+        "const DEFAULT_METHOD = 'lora'; // the lesson's running example",
+        "if (kind === 'lora') draw();",
+        "const recorded = await loadRecorded('prompt');",
+        "// compares method === 'lora' in a comment",
+    ):
+        assert not js_method_copies(line), line
+
+
+def test_no_method_name_compared_in_a_literal_in_js() -> None:
+    """The front end reads a method's facts from the page facts (its spec), not from a copy."""
+    assert js_literal_method_copies() == []
 
 
 SOFT_LINES = 500  # above this a module most likely holds two concepts: a warning names it

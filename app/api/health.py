@@ -1,8 +1,11 @@
-"""Server facts the page needs: health, models, methods (defaults and limits), the event schema."""
+"""Server facts the page needs: health, models, methods (defaults and limits), loading stages, the
+event schema. ``page_facts`` is what every page carries in a JSON script tag (read by static/js/facts.js),
+built from the same specs as the routes, so the page renders before any API call."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from functools import cache
 from typing import Any
 
@@ -10,8 +13,10 @@ from fastapi import APIRouter
 
 from app.api.deps import ModelCacheDep, RunnerDep, SettingsDep
 from app.events import event_json_schema
+from app.lesson.notebook_export import METHODS as NOTEBOOK_METHODS
 from app.training.methods import METHODS
 from app.training.registry import MODEL_REGISTRY
+from app.training.stages import STAGE_WORDS
 from app.training.train_config import TrainConfig
 
 router = APIRouter(prefix="/api", tags=["server"])
@@ -56,6 +61,25 @@ def methods() -> list[dict[str, Any]]:
     """Each method with its defaults (what ``None`` in a TrainConfig becomes) and every field's limits."""
     limits = config_limits()
     return [{**_method_info(name, spec), "limits": limits} for name, spec in METHODS.items()]
+
+
+@router.get("/stages")
+def stages() -> dict[str, str]:
+    """Each loading stage a run reports (``loading`` events' ``stage``) with its words for the page."""
+    return STAGE_WORDS
+
+
+@cache
+def page_facts() -> str:
+    """The method specs (as ``/api/methods`` serves them, without the limits), the stage words and the
+    methods the notebook export covers, as JSON for a page's ``<script type="application/json"
+    id="ftlab-facts">`` (``<`` escaped)."""
+    facts = {
+        "methods": [_method_info(name, spec) for name, spec in METHODS.items()],
+        "stages": STAGE_WORDS,
+        "notebook_methods": list(NOTEBOOK_METHODS),
+    }
+    return json.dumps(facts).replace("<", "\\u003c")
 
 
 @router.get("/events/schema")

@@ -1,19 +1,19 @@
 // The adapter lab's data, without the DOM: which finished runs can share a base, the score table of a
 // combination (the API's answer and the recorded session have the same shape), and the merge figures.
-export const LORA_METHODS = ['lora', 'qlora', 'sft', 'dpo'];
+import { basePrecision, loraMethods } from './facts.js';
+
 export const COMBINATIONS = ['linear', 'cat', 'ties', 'svd', 'ties_svd', 'dare_linear', 'dare_ties', 'magnitude_prune'];
 export const PRUNING = new Set(['ties', 'ties_svd', 'dare_linear', 'dare_ties', 'magnitude_prune']);
 
-export function precisionOf(method) {
-  return method === 'qlora' ? 'nf4' : 'dense';
-}
+// the LoRA methods and each one's base precision are the method specs' (facts.js)
+export const precisionOf = basePrecision;
 
 // Finished LoRA-family runs grouped by the base they need: [{key, model, precision, jobs: [...]}],
 // largest group first (the lab can only swap and combine within one group).
 export function baseGroups(jobs) {
   const groups = new Map();
   for (const job of jobs) {
-    if (job.state !== 'done' || !job.has_adapter || !LORA_METHODS.includes(job.method)) continue;
+    if (job.state !== 'done' || !job.has_adapter || !loraMethods().includes(job.method)) continue;
     const precision = precisionOf(job.method);
     const key = `${job.model}|${precision}`;
     if (!groups.has(key)) groups.set(key, { key, model: job.model, precision, jobs: [] });

@@ -10,10 +10,13 @@ import { loadRecorded, notebookLink, recordedNames } from './recorded.js';
 import { getParam, setParams } from './url.js';
 import { bytes, int, num, pct, seconds } from './format.js';
 import { methodStyle } from './palette.js';
+import { methodNames, methodSpec, taskKind, trains } from './facts.js';
 
-// Methods that train on one chat task side by side (dpo needs a preference task, head an encoder).
-const CAUSAL_METHODS = ['full', 'lora', 'qlora', 'prompt', 'prefix', 'sft'];
-const UNCHECKED = new Set(['qlora', 'sft']); // keeps one click's queue near 5 minutes on a 2-core CPU
+// Methods that train on one chat task side by side (from the specs: dpo needs a preference task,
+// head an encoder). A 4-bit base or trl's trainer makes a step slower on the CPU: those start
+// unchecked, which keeps one click's queue near 5 minutes on a 2-core CPU.
+const chatMethods = () => methodNames((m) => m.available && trains(m, 'causal') && taskKind(m, 'causal') === 'chat');
+const startsChecked = (spec) => spec.base_precision === 'dense' && !spec.trl;
 // Ten columns (the budget in one, time and memory in one) so the table fits a 1440 px screen; on a
 // phone each row stacks into label: value lines (CSS, from each cell's data-label).
 const COLUMNS = [
@@ -43,15 +46,17 @@ const lrText = (lr) => (lr == null ? '–' : Number(lr).toExponential(1).replace
 // The chart shares one axis: a language model's loss on its answer tokens. DPO's preference loss and
 // an encoder's classification loss are on other scales; their numbers stay in the table.
 function onLossChart(started) {
-  return !started || (started.method !== 'dpo' && started.model !== 'minilm-l6');
+  if (!started) return true;
+  const spec = methodSpec(started.method);
+  return (!spec || taskKind(spec, 'causal') === 'chat') && started.model !== 'minilm-l6';
 }
 
 export async function mount(container) {
   const runs = []; // {store, row}
   const modelSel = h('select', { id: 'compare-model' });
   const taskSel = h('select', { id: 'compare-task' });
-  const boxes = CAUSAL_METHODS.map((m) => h('label', { class: 'check' },
-    h('input', { type: 'checkbox', value: m, checked: !UNCHECKED.has(m) }), ` ${m} `));
+  const boxes = chatMethods().map((m) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', value: m, checked: startsChecked(methodSpec(m)) }), ` ${m} `));
   const go = h('button', { type: 'button', class: 'primary' }, 'Queue these methods');
   const note = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const tbody = h('tbody');
@@ -127,7 +132,7 @@ export async function mount(container) {
   }
 
   // Recorded runs first: the table is never empty, even where no training may run.
-  const order = ['full', 'lora', 'qlora', 'prompt', 'prefix', 'head', 'sft', 'dpo'];
+  const order = methodNames(); // the specs' order
   const names = recordedNames().sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99);
   const recorded = await Promise.all(names.map((n) => loadRecorded(n).catch(() => null)));
   for (const store of recorded.filter(Boolean)) addRun(store, (m) => `${m} (recorded)`);

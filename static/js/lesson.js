@@ -32,6 +32,36 @@ async function mountWidget(slot) {
   }
 }
 
+// Widgets that near the viewport together mount one after another, yielding to the main thread
+// between them, so two plotly figures never build in one long task (a scroll or a key press can run
+// in between).
+const mountQueue = [];
+let draining = false;
+
+function yieldToMain() {
+  if (globalThis.scheduler?.yield) return globalThis.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+async function drainMounts() {
+  if (draining) return;
+  draining = true;
+  try {
+    while (mountQueue.length) {
+      await mountWidget(mountQueue.shift());
+      await yieldToMain();
+    }
+  } finally {
+    draining = false;
+  }
+}
+
+function queueMount(slot) {
+  if (slot.dataset.mounted || mountQueue.includes(slot)) return;
+  mountQueue.push(slot);
+  drainMounts();
+}
+
 function lazyMount(elements, mount) {
   if (!('IntersectionObserver' in window)) {
     elements.forEach(mount);
@@ -92,7 +122,7 @@ const slots = [...document.querySelectorAll('figure.widget[data-widget]')];
 if (new URLSearchParams(location.search).has('job')) {
   slots.filter((s) => s.dataset.widget === 'live-panel').forEach(mountWidget);
 }
-lazyMount(slots, mountWidget);
+lazyMount(slots, queueMount);
 // The quiz mounts at once (one small request): it is in the Tab order without scrolling to it first.
 for (const el of document.querySelectorAll('[data-quiz]')) {
   import('./quiz.js').then(({ mount }) => mount(el, el.dataset.quiz));

@@ -4,6 +4,8 @@
 
 // Nominal sizes (the lesson's "7B" is 7e9) with the shapes of the named published models.
 // kv: width of the value projection (smaller than d with grouped-query attention).
+import { methodNames, methodSpec, trains } from './facts.js';
+
 export const MODELS = {
   '0.135': { params: 134515008, d: 576, layers: 30, heads: 9, kv: 192, label: 'SmolLM2-135M' },
   1: { params: 1e9, d: 2048, layers: 16, heads: 32, kv: 512, label: '1B' },
@@ -24,13 +26,19 @@ export const MAX_GPUS = 1024;
 const MASTER_BYTES = 4; // mixed precision keeps an fp32 master copy of 16-bit trained weights
 const ADAPTER_BYTES = 4; // adapters train and are saved in fp32
 
+// The methods it sizes (as app.lesson.calculators.METHODS): the causal methods that add no trainer of
+// their own (trl's sft and dpo train a LoRA adapter, sized as lora). What each trains: its spec.
+export const sizedMethods = () => methodNames((m) => trains(m, 'causal') && !m.trl);
+
 export function trainableParams({ model, method, rank = 16, virtualTokens = 20 }) {
   const m = MODELS[model];
-  if (method === 'full') return m.params;
+  const spec = methodSpec(method);
+  if (!spec) throw new Error(`unknown method ${method}`);
+  if (spec.writes_base) return m.params;
   // LoRA on the query (d×d) and value (kv×d) projections of every layer, as Hu et al. (2021).
-  if (method === 'lora' || method === 'qlora') return m.layers * (rank * (m.d + m.d) + rank * (m.kv + m.d));
-  if (method === 'prompt') return virtualTokens * m.d; // k vectors at the input
-  if (method === 'prefix') return 2 * m.layers * virtualTokens * m.kv; // k keys + k values per layer
+  if (spec.lora_adapter) return m.layers * (rank * (m.d + m.d) + rank * (m.kv + m.d));
+  if (spec.virtual_tokens_at === 'input') return virtualTokens * m.d; // k vectors at the input
+  if (spec.virtual_tokens_at === 'every_layer') return 2 * m.layers * virtualTokens * m.kv; // k keys + k values per layer
   throw new Error(`unknown method ${method}`);
 }
 
@@ -51,13 +59,14 @@ export function memory({
 }) {
   if (!MODELS[model]) throw new Error(`model must be one of ${Object.keys(MODELS).join(', ')}, not '${model}'`);
   if (!(precision in BYTES)) throw new Error(`precision must be one of fp32, bf16, 4bit, not '${precision}'`);
-  if (!['full', 'lora', 'qlora', 'prompt', 'prefix'].includes(method)) throw new Error(`method must be one of full, lora, qlora, prompt, prefix, not '${method}'`);
+  if (!sizedMethods().includes(method)) throw new Error(`method must be one of ${sizedMethods().join(', ')}, not '${method}'`);
   if (rank < 1) throw new Error(`rank must be at least 1, not ${rank}`);
   if (!(optimizer in OPTIMIZER_BYTES)) throw new Error(`optimizer must be one of ${Object.keys(OPTIMIZER_BYTES).join(', ')}, not '${optimizer}'`);
   if (!(gpus >= 1 && gpus <= MAX_GPUS)) throw new Error(`gpus must be between 1 and ${MAX_GPUS}, not ${gpus}`);
   const stateBytes = OPTIMIZER_BYTES[optimizer];
-  const base = method === 'qlora' ? '4bit' : precision;
-  const full = method === 'full';
+  const spec = methodSpec(method);
+  const base = spec.base_precision === 'nf4' ? '4bit' : precision;
+  const full = spec.writes_base;
   if (full && base === '4bit') {
     throw new Error('full fine-tuning cannot update 4-bit weights: choose fp32 or bf16, or QLoRA');
   }
@@ -79,7 +88,7 @@ export function memory({
     saved = trainable * ADAPTER_BYTES;
   }
   // Soft-prompt vectors travel through every layer like real tokens.
-  const tokens = seqLen + (method === 'prompt' ? virtualTokens : 0);
+  const tokens = seqLen + (spec.virtual_tokens_at === 'input' ? virtualTokens : 0);
   const activations = activationBytes({ model, precision: base === 'fp32' ? 'fp32' : 'bf16', seqLen: tokens, batch, checkpointing });
   weights /= gpus;
   gradients /= gpus;

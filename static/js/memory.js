@@ -4,7 +4,8 @@
 import { h, choice, slider } from './dom.js';
 import { Chart } from './charts/base.js';
 import { COLORS } from './palette.js';
-import { MODELS, OPTIMIZER_BYTES, memory } from './memory-math.js';
+import { MODELS, OPTIMIZER_BYTES, memory, sizedMethods } from './memory-math.js';
+import { methodSpec } from './facts.js';
 import { bytes, int, pct } from './format.js';
 import { getNumber, getParam, setParams } from './url.js';
 
@@ -66,7 +67,7 @@ export function mount(container) {
   const state = {
     model: modelKeys.includes(getParam('mem_model')) ? getParam('mem_model') : '7',
     precision: ['fp32', 'bf16', '4bit'].includes(getParam('mem_precision')) ? getParam('mem_precision') : 'fp32',
-    method: ['full', 'lora', 'qlora', 'prompt', 'prefix'].includes(getParam('mem_method')) ? getParam('mem_method') : 'full',
+    method: sizedMethods().includes(getParam('mem_method')) ? getParam('mem_method') : URL_DEFAULTS.mem_method,
     rank: getNumber('mem_rank', 16, { min: 1, max: 256 }),
     seqLen: getNumber('mem_seq', 512, { min: 128, max: 4096 }),
     checkpointing: getParam('mem_ckpt') === '1',
@@ -75,7 +76,7 @@ export function mount(container) {
   };
   const model = choice({ label: 'model', value: state.model, options: modelKeys.map((k) => [k, MODELS[k].label]), onChange: (v) => update({ model: v }) });
   const precision = choice({ label: 'precision', value: state.precision, options: [['fp32', 'FP32'], ['bf16', 'BF16'], ['4bit', '4-bit NF4']], onChange: (v) => update({ precision: v }) });
-  const method = choice({ label: 'method', value: state.method, options: [['full', 'full'], ['lora', 'LoRA'], ['qlora', 'QLoRA'], ['prompt', 'prompt tuning'], ['prefix', 'prefix tuning']], onChange: (v) => update({ method: v }) });
+  const method = choice({ label: 'method', value: state.method, options: sizedMethods().map((name) => [name, methodSpec(name).in_prose || methodSpec(name).label]), onChange: (v) => update({ method: v }) });
   const rank = slider({ label: 'LoRA rank r', name: 'mem-rank', min: 1, max: 256, value: state.rank, onInput: (v) => update({ rank: v }) });
   const seq = slider({ label: 'sequence length (batch 1)', name: 'mem-seq', min: 128, max: 4096, step: 128, value: state.seqLen, onInput: (v) => update({ seqLen: v }) });
   const ckptBox = h('input', { type: 'checkbox', id: 'mem-ckpt', checked: state.checkpointing });
@@ -103,11 +104,11 @@ export function mount(container) {
 
   function update(change) {
     Object.assign(state, change);
-    if (state.method === 'qlora' && state.precision !== '4bit') {
+    if (methodSpec(state.method).base_precision === 'nf4' && state.precision !== '4bit') {
       state.precision = '4bit';
       precision.set('4bit');
     }
-    rank.el.hidden = !['lora', 'qlora'].includes(state.method);
+    rank.el.hidden = !methodSpec(state.method).lora_adapter;
     // Only what the student changed goes in the URL (a default is left out, so an untouched
     // calculator leaves the address alone).
     const params = {
@@ -129,7 +130,7 @@ export function mount(container) {
       row('trainable', 'trained parameters', `${int(r.trainable)} (${pct(r.trainablePct)})`),
       ...PARTS.map(([key, label]) => row(key, label, bytes(r[key]))),
       row('total', state.gpus > 1 ? `total while training, per GPU of ${state.gpus}` : 'total while training', bytes(r.total)),
-      row('saved', state.method === 'full' ? 'saved model' : 'saved adapter (fp32)', bytes(r.saved)),
+      row('saved', methodSpec(state.method).writes_base ? 'saved model' : 'saved adapter (fp32)', bytes(r.saved)),
     ] : []));
     bars.invalidate();
   }

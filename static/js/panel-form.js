@@ -54,7 +54,7 @@ export class PanelForm {
     this.form.addEventListener('submit', (e) => e.preventDefault());
     this.formError = h('p', { class: 'error', role: 'alert' });
     container.append(this.form, this.formError);
-    this.model = this.select('model', models.map((m) => [m.name, m.untrained ? `${m.label || m.name} (untrained, for tests)` : m.label || m.name]));
+    this.model = this.select('model', models.map((m) => [m.name, m.untrained && !/untrained/.test(m.label || '') ? `${m.label || m.name} (untrained, for tests)` : m.label || m.name]));
     this.method = this.select('method', []);
     this.task = this.select('task', []);
     this.model.input.addEventListener('change', () => this.refresh());
@@ -99,9 +99,7 @@ export class PanelForm {
     const model = this.models.find((m) => m.name === this.model.input.value) || {};
     const kind = model.kind || 'causal';
     const methods = this.methods.filter((m) => {
-      const kinds = methodKinds(m);
-      if (kinds) return kinds.includes(kind);
-      return kind === 'encoder' ? m.name === 'head' : m.name !== 'head';
+      return (methodKinds(m) || [kind]).includes(kind);
     });
     this.kind = kind;
     this.setOptions(this.method.input, methods.map((m) => [m.name, m.available === false ? `${m.label || m.name} (${m.note || 'not available'})` : m.label || m.name]));

@@ -123,7 +123,8 @@ export async function mount(container) {
         }
         if (!s.recorded) {
           showTryIt(s);
-          // The quiz adds questions computed from this run's events.
+          // The quiz adds questions computed from this run's events (now, or when it mounts later).
+          document.documentElement.dataset.runDone = s.jobId;
           window.dispatchEvent(new CustomEvent('ftlab:run-done', { detail: { jobId: s.jobId } }));
         }
         break;

@@ -3,7 +3,6 @@
 // student's own run finishes, a second short quiz asks about that run (computed from its events).
 import { h } from './dom.js';
 import { api } from './api.js';
-import { getParam } from './url.js';
 
 export async function mount(container, slug) {
   let quiz;
@@ -21,7 +20,9 @@ export async function mount(container, slug) {
     own,
   );
 
-  // Questions about the student's own run: when a live run finishes here, or for the run in the URL.
+  // Questions about the student's own run: when a live run on this page finishes (the panel marks it on
+  // the document too, for a quiz that mounts after the run ended). A run still going is never asked
+  // about, so the server's 409 for an unfinished run is not met here.
   let offered = null;
   async function offer(jobId) {
     if (!jobId || jobId === offered) return;
@@ -39,7 +40,7 @@ export async function mount(container, slug) {
     );
   }
   window.addEventListener('ftlab:run-done', (e) => offer(e.detail?.jobId));
-  offer(getParam('job'));
+  offer(document.documentElement.dataset.runDone);
 }
 
 // One form of questions: radio groups, a check button, the server's grading shown per question.

@@ -2,6 +2,7 @@
 // so curves, spectra and the comparison show before (or without) any live training.
 import { h } from './dom.js';
 import { JobEvents, parseJsonl } from './store.js';
+import { notebookMethods } from './facts.js';
 
 const cache = new Map();
 
@@ -19,13 +20,11 @@ export function lessonSlug() {
   return main ? main.dataset.slug : 'fine-tuning-llms';
 }
 
-// Methods the notebook export covers (app/notebook_export.py): plain transformers + peft.
-const NOTEBOOK_METHODS = new Set(['full', 'lora']);
 
 // Where a run can be downloaded as a Jupyter notebook that reproduces it, or null (running, failed,
-// or a method the export does not cover).
+// or a method the export does not cover: app/lesson/notebook_export.py's list, from the page facts).
 export function notebookUrl(store) {
-  if (!store || store.terminal?.type !== 'done' || !NOTEBOOK_METHODS.has(store.started?.method)) return null;
+  if (!store || store.terminal?.type !== 'done' || !notebookMethods().includes(store.started?.method)) return null;
   if (store.recorded) {
     const name = store.jobId.replace(/^recorded-/, '');
     return `/lessons/${encodeURIComponent(lessonSlug())}/recorded/${encodeURIComponent(name)}.ipynb`;

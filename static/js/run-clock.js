@@ -7,28 +7,11 @@
 //           + writing the tuned model's answers, as long as writing the base model's took.
 // Step times are measured from the event before each step, so an evaluation is never counted as
 // a slow step.
+import { stageWords } from './facts.js';
 
-// Loading stages in words (the training loop and model sources name them; one table for the page).
-const STAGES = {
-  task: 'Reading the task',
-  cached: 'Finding the model on this server',
-  download: 'Fetching the model',
-  unpack: 'Unpacking the model',
-  convert: 'Converting the model',
-  save: 'Saving the model',
-  build: 'Building the tiny test model',
-  model: 'Loading the model',
-  copying: "Copying the base model's weights",
-  method: 'Adding the trainable parts of the method',
-  tokenizer: 'Loading the tokenizer',
-  quantising: 'Quantising the base to 4 bits',
-  'base samples': "Writing the base model's answers (to compare with after training)",
-  'step-0 evaluation': 'Measuring the held-out loss before training',
-  'tuned samples': "Writing the tuned model's answers",
-};
-
+// Loading stages in words: app/training/stages.py's table, read through the page facts.
 export function stageText(stage) {
-  return STAGES[stage] || `Preparing (${stage})`;
+  return stageWords(stage) || `Preparing (${stage})`;
 }
 
 const RECENT_STEPS = 7; // the median of this many step times is the pace

@@ -4,6 +4,7 @@ import { h, slider } from './dom.js';
 import { SoftPrompt3D } from './charts/softprompt3d.js';
 import { loadRecorded } from './recorded.js';
 import { onLiveJob } from './live.js';
+import { methodSpec } from './facts.js';
 
 export async function mount(container) {
   const label = h('p', { class: 'side-label' });
@@ -75,7 +76,7 @@ export async function mount(container) {
 
   onLiveJob((live) => {
     const take = () => {
-      if (live.started && ['prompt', 'prefix'].includes(live.started.method)) attach(live, 'live');
+      if (live.started && methodSpec(live.started.method)?.virtual_tokens_at) attach(live, 'live'); // prompt or prefix
     };
     if (live.started) take();
     else live.subscribe((event) => { if (event.type === 'started') take(); });

@@ -6,10 +6,12 @@ import { h, slider } from './dom.js';
 import { Spectrum3D, shortName } from './charts/spectrum3d.js';
 import { loadRecorded } from './recorded.js';
 import { onLiveJob } from './live.js';
+import { methodSpec } from './facts.js';
 
+// A live run joins the side of its spectrum kind (the method spec's `spectrum`: W − W₀ or LoRA's B·A).
 const SIDES = [
-  { key: 'full', title: 'Full fine-tuning', recorded: 'full', methods: ['full'] },
-  { key: 'lora', title: 'LoRA', recorded: 'lora', methods: ['lora', 'qlora', 'sft', 'dpo'] },
+  { key: 'full', title: 'Full fine-tuning', recorded: 'full', spectrum: 'dense' },
+  { key: 'lora', title: 'LoRA', recorded: 'lora', spectrum: 'lora' },
 ];
 
 // 'base_model.model.model.layers.0.self_attn.q_proj' and '...q_proj.weight' name the same module.
@@ -98,7 +100,7 @@ export async function mount(container) {
   }));
 
   onLiveJob((store) => {
-    const take = (method) => sides.find((s) => s.methods.includes(method));
+    const take = (method) => sides.find((s) => s.spectrum === methodSpec(method)?.spectrum);
     const assign = () => {
       const side = store.started && take(store.started.method);
       if (side && side.store !== store) attach(side, store, 'live');

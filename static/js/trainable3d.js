@@ -6,13 +6,16 @@ import { COLORS } from './palette.js';
 import { int, pct } from './format.js';
 import { loadRecorded } from './recorded.js';
 import { getParam, setParams } from './url.js';
+import { basePrecision, methodNames, methodSpec, trains } from './facts.js';
 
 // Shapes of the two real models the lab trains (from their config.json files).
 const ARCH = {
   'smollm2-135m': { layers: 30, hidden: 576, kv: 192, ffn: 1536, vocab: 49152, label: 'SmolLM2-135M' },
   'minilm-l6': { layers: 6, hidden: 384, kv: 384, ffn: 1536, vocab: 30522, label: 'all-MiniLM-L6-v2', classes: 2 },
 };
-const METHODS = [['full', 'full'], ['lora', 'LoRA'], ['qlora', 'QLoRA'], ['prompt', 'prompt'], ['prefix', 'prefix'], ['head', 'classifier head']];
+// The methods drawn (trl's add its trainer, not new parts, to LoRA's), named as the API names them.
+const drawnMethods = () => methodNames((m) => !m.trl).map((name) => [name, name]);
+const DEFAULT_METHOD = 'lora'; // the lesson's running example
 
 // Linear modules of one layer as [name, d_out, d_in].
 function modules(a) {
@@ -21,15 +24,20 @@ function modules(a) {
 }
 
 // Every block to draw: {x0, x1, y0, y1, trained, name, params}. x spans parameters, y layers.
+// What the method trains is read off its spec: the base's own weights, LoRA's B·A, soft prompts at the
+// input or prefixes at every layer; an encoder-only method trains a classifier head on MiniLM.
 export function layout(method, { rank = 8, tokens = 8, targets = ['q_proj', 'v_proj'] } = {}) {
-  const a = ARCH[method === 'head' ? 'minilm-l6' : 'smollm2-135m'];
+  const spec = methodSpec(method);
+  if (!spec) throw new Error(`unknown method ${method}`);
+  const head = !trains(spec, 'causal');
+  const a = ARCH[head ? 'minilm-l6' : 'smollm2-135m'];
   const mods = modules(a);
   const rowWidth = mods.reduce((s, [, o, i]) => s + o * i, 0);
   const blocks = [];
   const embed = a.vocab * a.hidden;
   const embedRows = embed / rowWidth;
-  blocks.push({ x0: 0, x1: rowWidth, y0: -embedRows - 0.5, y1: -0.5, trained: method === 'full', name: 'token embeddings', params: embed });
-  if (method === 'prompt') {
+  blocks.push({ x0: 0, x1: rowWidth, y0: -embedRows - 0.5, y1: -0.5, trained: spec.writes_base, name: 'token embeddings', params: embed });
+  if (spec.virtual_tokens_at === 'input') {
     const p = tokens * a.hidden;
     blocks.push({ x0: -p - rowWidth * 0.02, x1: -rowWidth * 0.02, y0: -embedRows - 0.5, y1: -0.5, trained: true, name: `${tokens} soft-prompt vectors`, params: p, adapter: true });
   }
@@ -37,19 +45,19 @@ export function layout(method, { rank = 8, tokens = 8, targets = ['q_proj', 'v_p
     let x = 0;
     for (const [name, out, inp] of mods) {
       const p = out * inp;
-      blocks.push({ x0: x, x1: x + p, y0: layer, y1: layer + 0.8, trained: method === 'full', name: `layer ${layer} ${name}`, params: p });
-      if ((method === 'lora' || method === 'qlora') && targets.includes(name)) {
+      blocks.push({ x0: x, x1: x + p, y0: layer, y1: layer + 0.8, trained: spec.writes_base, name: `layer ${layer} ${name}`, params: p });
+      if (spec.lora_adapter && targets.includes(name)) {
         const q = rank * (out + inp);
         blocks.push({ x0: x, x1: x + q, y0: layer + 0.8, y1: layer + 0.95, trained: true, name: `layer ${layer} ${name} B·A (r=${rank})`, params: q, adapter: true });
       }
       x += p;
     }
-    if (method === 'prefix') {
+    if (spec.virtual_tokens_at === 'every_layer') {
       const q = 2 * tokens * a.kv;
       blocks.push({ x0: -q - rowWidth * 0.02, x1: -rowWidth * 0.02, y0: layer, y1: layer + 0.8, trained: true, name: `layer ${layer} key/value prefix`, params: q, adapter: true });
     }
   }
-  if (method === 'head') {
+  if (head) {
     const p = a.hidden * a.classes + a.classes;
     blocks.push({ x0: 0, x1: p, y0: a.layers + 0.3, y1: a.layers + 1.1, trained: true, name: 'classifier head', params: p, adapter: true });
   }
@@ -97,9 +105,10 @@ class Volume extends Chart {
   traces() {
     const { blocks, rowWidth } = this.state.view;
     const scale = rowWidth / 30; // x in "rows" so the volume is roughly cubic
-    const frozenName = this.state.method === 'qlora' ? 'frozen (stored in 4-bit NF4)' : 'frozen';
+    const nf4 = basePrecision(this.state.method) === 'nf4';
+    const frozenName = nf4 ? 'frozen (stored in 4-bit NF4)' : 'frozen';
     return [
-      mesh(blocks.filter((b) => !b.trained), { height: 1, color: this.state.method === 'qlora' ? COLORS.sky : COLORS.grey, opacity: 0.18, name: frozenName, scale }),
+      mesh(blocks.filter((b) => !b.trained), { height: 1, color: nf4 ? COLORS.sky : COLORS.grey, opacity: 0.18, name: frozenName, scale }),
       mesh(blocks.filter((b) => b.trained), { height: 1.6, color: COLORS.vermillion, opacity: 1, name: 'trained', scale }),
     ].filter((t) => t.x.length);
   }
@@ -114,7 +123,7 @@ class Volume extends Chart {
         xaxis: { title: { text: 'parameters →' }, showticklabels: false },
         yaxis: { title: { text: 'layer' } },
         zaxis: { visible: false },
-        camera: { eye: { x: -0.5, y: -1.15, z: 0.9 } },
+        camera: { eye: { x: -0.5, y: -1.15, z: 0.9 }, center: { x: 0, y: 0, z: -0.25 } }, // scene higher, axis title in view
       },
     };
   }
@@ -125,11 +134,23 @@ class Volume extends Chart {
   }
 }
 
+// Why the measured total differs from the drawn one: peft counts every parameter of the loaded
+// model, so norm weights (not drawn) and the adapter's own parameters are in it.
+function measuredGap(m, view) {
+  const gap = m.total_params - view.total;
+  if (!gap) return [];
+  const adapter = m.total_params > m.trainable_params ? Math.min(m.trainable_params, gap) : 0;
+  const parts = [[adapter, 'adapter parameters'], [gap - adapter, 'norm and other small weights']]
+    .filter(([n]) => n > 0).map(([n, what]) => `${int(n)} ${what}`);
+  return [h('span', { 'data-count': 'measured-gap' }, ` That total counts all ${int(m.total_params)}: the ${int(view.total)} drawn plus ${parts.join(' and ')}.`)];
+}
+
 export async function mount(container) {
   // r = 16 and 20 virtual tokens: the conventions of the lesson's comparison table.
-  const state = { method: METHODS.some(([m]) => m === getParam('share')) ? getParam('share') : 'lora', rank: 16 };
+  const options = drawnMethods();
+  const state = { method: options.some(([m]) => m === getParam('share')) ? getParam('share') : DEFAULT_METHOD, rank: 16 };
   const info = h('div', { class: 'counts', 'aria-live': 'polite' });
-  const methodChoice = choice({ label: 'method', options: METHODS, value: state.method, onChange: (method) => update({ method }) });
+  const methodChoice = choice({ label: 'method', options, value: state.method, onChange: (method) => update({ method }) });
   const rank = slider({ label: 'LoRA rank r', name: 'share-rank', min: 1, max: 64, value: state.rank, onInput: (r) => update({ rank: r }) });
   const cell = h('div', { class: 'plot-cell' });
   container.append(h('div', { class: 'controls' }, methodChoice.el, rank.el), info, cell);
@@ -141,20 +162,22 @@ export async function mount(container) {
     // The lesson's convention (q and v); the lab's own default, r = 8 on q, k, v and o, trains
     // exactly as many parameters on SmolLM2, which the measured line below shows.
     state.view = layout(state.method, { rank: state.rank, tokens: 20, targets: ['q_proj', 'v_proj'] });
-    rank.el.hidden = !['lora', 'qlora'].includes(state.method);
-    setParams({ share: state.method === 'lora' ? null : state.method });
+    rank.el.hidden = !methodSpec(state.method).lora_adapter;
+    setParams({ share: state.method === DEFAULT_METHOD ? null : state.method });
     const m = measured[state.method]?.started;
     info.replaceChildren(
       h('p', {}, 'Drawn: ', h('strong', { 'data-count': 'share' }, pct((100 * state.view.trained) / state.view.total)),
-        ` of ${state.view.arch.label}'s ${int(state.view.total)} weights trained (${int(state.view.trained)}).`),
+        ` of ${state.view.arch.label}'s ${int(state.view.total)} weights trained (${int(state.view.trained)}):`,
+        ' the weight matrices and the embedding table only, the model\'s own parameters without any adapter.'),
       m ? h('p', {}, h('span', { class: 'badge recorded' }, 'recorded'),
-        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`) : '', // replaceChildren would print null as text
+        ` measured by the lab for ${m.method} on ${m.model}: ${int(m.trainable_params)} of ${int(m.total_params)} (${pct(m.trainable_pct)}).`,
+        ...measuredGap(m, state.view)) : '', // replaceChildren would print null as text
     );
     volume.invalidate();
   }
 
   update({});
-  await Promise.all(METHODS.map(async ([name]) => {
+  await Promise.all(options.map(async ([name]) => {
     measured[name] = await loadRecorded(name).catch(() => null);
   }));
   update({});

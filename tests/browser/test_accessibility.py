@@ -175,8 +175,12 @@ def test_lesson_by_keyboard_in_at_most_150_tab_stops(visit) -> None:  # noqa: AN
             .filter((el) => !el.disabled && el.getClientRects().length
               && getComputedStyle(el).visibility !== 'hidden'
               && !el.closest('details:not([open])'));  // a closed go-deeper fold: its summary is the stop
+          // A row of buttons with one roving Tab stop (option rows, chart toolbars) is reached when
+          // the row's stop is: the arrow keys move inside it.
+          const row = (el) => el.closest('.choice, [role=toolbar]');
           const reached = (el) => window.__stops.includes(el) || (el.type === 'radio'
-            && window.__stops.some((s) => s.type === 'radio' && s.name === el.name));
+            && window.__stops.some((s) => s.type === 'radio' && s.name === el.name))
+            || (row(el) && window.__stops.some((s) => row(s) === row(el)));
           return controls.filter((el) => !reached(el)).map((el) => el.outerHTML.slice(0, 120));
         }"""
     )
@@ -246,6 +250,40 @@ def test_presenter_shows_the_pinned_run_on_the_first_screen_in_24px(visit, class
     )
     assert sizes and min(sizes) >= 24, sizes
     page.screenshot(path=str(ARTIFACTS / "presenter-1920.png"))
+
+
+LAPTOP_PROJECTOR = {"width": 1366, "height": 768}
+
+
+def test_presenter_first_screen_has_the_pinned_run_and_the_quiz_summary(visit, class_code: str) -> None:  # noqa: ANN001
+    """Issue 21, point 9: on a 1366×768 projector the quiz summary starts on the first screen, beside
+    the pinned run; the runs table is folded below."""
+    page = visit(
+        f"/classes/{class_code}?view=present&projector=1", viewport=LAPTOP_PROJECTOR, instructor=True
+    )
+    page.wait_for_selector(".pinned-chart .plot[data-drawn='yes']", timeout=120_000)
+    page.wait_for_selector("[data-questions] .question-card")
+    tops = page.evaluate(
+        """() => Object.fromEntries(Object.entries({
+             pinned: '.pinned-chart .plot', quiz: '#h-quiz', card: '[data-questions] .question-card',
+             students: '#h-students', experiment: '#h-experiment',
+           }).map(([k, sel]) => [k, document.querySelector(sel).getBoundingClientRect().top + scrollY]))"""
+    )
+    height = LAPTOP_PROJECTOR["height"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "presenter-1366.png"))
+    assert tops["quiz"] < height and tops["card"] + 60 < height, tops  # a question's first lines show
+    assert tops["pinned"] < height, tops  # the pinned run starts beside it
+    # The students and their scores come right under the pinned run (not after the quiz's last card),
+    # the class experiment and the folded runs table below.
+    runs_bottom = page.evaluate(
+        "document.querySelector('.runs-section').getBoundingClientRect().bottom + scrollY"
+    )
+    assert 0 <= tops["students"] - runs_bottom < 120, (tops, runs_bottom)
+    assert tops["experiment"] > tops["card"], tops
+    assert page.locator(".runs-fold").get_attribute("open") is None  # folded
+    assert page.locator(".runs-fold [data-runs]").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP_PROJECTOR["width"]
 
 
 def test_a_solo_learner_blocked_by_an_open_class_is_told_why_and_offered_the_recorded_run(visit) -> None:  # noqa: ANN001

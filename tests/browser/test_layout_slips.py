@@ -4,6 +4,8 @@ phone its chart comes before its controls."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import open_lesson
@@ -55,3 +57,65 @@ def test_hero_caption_is_announced_once_not_every_frame(page) -> None:
     page.wait_for_function("document.querySelector('.hero [role=status]').textContent.includes('step')")
     page.wait_for_timeout(500)
     assert page.evaluate("window.__said") == 1
+
+
+def test_two_parameter_totals_say_which_is_which(page) -> None:
+    open_lesson(page)
+    widget = page.locator("#widget-trainable-share")
+    widget.scroll_into_view_if_needed()
+    gap = widget.locator("[data-count=measured-gap]")
+    gap.wait_for(timeout=60_000)
+    counts = widget.locator(".counts").inner_text()
+    assert "without any adapter" in counts  # the drawn total says what it counts
+    numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\d", gap.inner_text())]
+    measured_total, drawn, adapter, small = numbers
+    # The two totals differ by exactly the parts named: the adapter and the norm weights.
+    assert measured_total == drawn + adapter + small, gap.inner_text()
+    assert f"{drawn:,}" in counts.split("\n")[0] and f"of {measured_total:,}" in counts
+
+
+def test_model_dropdown_shows_the_whole_name(page) -> None:
+    open_lesson(page)
+    page.evaluate("document.querySelector('#widget-live-panel').scrollIntoView({block: 'start'})")
+    select = "#widget-live-panel select[name=model]"
+    page.wait_for_selector(select)
+    fit = page.evaluate(
+        """(sel) => { const s = document.querySelector(sel); const style = getComputedStyle(s);
+             const ctx = document.createElement('canvas').getContext('2d'); ctx.font = style.font;
+             const text = s.selectedOptions[0].textContent;
+             const room = s.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 24;
+             return { text, width: ctx.measureText(text).width, room }; }""",
+        select,
+    )
+    assert fit["text"].startswith("SmolLM2-135M-Instruct (")
+    assert fit["width"] <= fit["room"], fit  # the name, size and kind, not "SmolLM2-135M-Instruct ("
+    options = f"[...document.querySelector('{select}').options].map(o => o.textContent)"
+    assert not any(o.count("untrained") > 1 for o in page.evaluate(options))
+
+
+def test_soft_prompt_labels_do_not_pile_up(page) -> None:
+    open_lesson(page)
+    page.evaluate("document.querySelector('#widget-soft-prompt-3d').scrollIntoView({block: 'start'})")
+    plot = "document.querySelector('#widget-soft-prompt-3d .plot')"
+    page.wait_for_function(
+        f"{plot}?.dataset.drawn === 'yes' && {plot}._fullData.some(t => t.name === 'virtual tokens')",
+        timeout=60_000,
+    )
+    data = page.evaluate(
+        f"""(() => {{ const all = {plot}._fullData;
+              const t = all.find(t => t.name === 'virtual tokens');
+              const cloud = all.filter(t => t.name === 'real tokens')
+                .flatMap(t => t.x.map((x, i) => [x, t.y[i], t.z[i]]));
+              const points = t.x.map((x, i) => [x, t.y[i], t.z[i]]);
+              return {{ points, text: t.text, hover: t.hovertext, cloud }}; }})()"""
+    )
+    shown = [p for p, t in zip(data["points"], data["text"], strict=True) if t]
+    assert shown and all(data["hover"]), data  # some labels on the plot, every point named on hover
+    every = data["points"] + data["cloud"]
+    extent = [max(p[a] for p in every) - min(p[a] for p in every) for a in range(3)]
+    for i, p in enumerate(shown):
+        for q in shown[:i]:
+            gap = sum(((p[a] - q[a]) / extent[a]) ** 2 for a in range(3)) ** 0.5
+            assert gap >= 0.4, (p, q, gap)  # two labels never sit on top of each other
+    # The recorded run's eight tokens include a cluster: not all of them can be labelled apart.
+    assert len(shown) < len(data["points"]), data["text"]

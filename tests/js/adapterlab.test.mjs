@@ -1,4 +1,5 @@
 // node --test: the adapter lab's data side, on the recorded real session the widget shows offline.
+import './page-facts.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

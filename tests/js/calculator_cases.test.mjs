@@ -1,5 +1,6 @@
 // node --test: the widget's maths against the server calculator's shared cases
 // (tests/fixtures/calculator_cases.json, written from app/lesson/calculators.py).
+import './page-facts.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,6 @@
 // node --test: the memory calculator's arithmetic against the lesson's worked numbers.
 // Agreement with app/lesson/calculators.py on a grid of inputs: tests/js/test_node.py.
+import './page-facts.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { memory } from '../../static/js/memory-math.js';

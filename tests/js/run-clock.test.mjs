@@ -1,4 +1,5 @@
 // node --test: the run clock (status line and time left) on a real recorded SmolLM2 LoRA run.
+import './page-facts.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

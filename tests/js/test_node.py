@@ -34,6 +34,7 @@ def test_javascript_units() -> None:
 
 def test_memory_widget_matches_server_calculator() -> None:
     """memory-math.js (the widget) and app.lesson.calculators (the lesson's numbers) agree on a grid."""
+    from app.api.health import page_facts
     from app.lesson.calculators import PRESETS, CalculatorError, training_memory
 
     node = node_binary()
@@ -46,14 +47,16 @@ def test_memory_widget_matches_server_calculator() -> None:
         for seq in (128, 2048)
     ]
     module = (HERE.parents[1] / "static" / "js" / "memory-math.js").as_uri()
-    script = (
-        f"import {{ memory }} from '{module}';"
+    facts = (HERE.parents[1] / "static" / "js" / "facts.js").as_uri()
+    script = (  # the widget reads the method specs from the page facts, as on the page
+        f"import {{ memory }} from '{module}'; import {{ setFacts }} from '{facts}';"
+        "setFacts(JSON.parse(process.argv[2]));"
         "const cases = JSON.parse(process.argv[1]);"
         "console.log(JSON.stringify(cases.map((c) => { try { return memory(c); }"
         " catch (e) { return { error: e.message }; } })));"
     )
     result = subprocess.run(
-        [node, "--input-type=module", "-e", script, json.dumps(cases)],
+        [node, "--input-type=module", "-e", script, json.dumps(cases), page_facts()],
         capture_output=True,
         text=True,
         timeout=60,
@@ -72,3 +75,11 @@ def test_memory_widget_matches_server_calculator() -> None:
         for key in ("trainable", "weights", "gradients", "optimizer", "activations", "total", "saved"):
             assert js[key] == pytest.approx(py[key], rel=1e-12), (case, key)
         assert js["trainablePct"] == pytest.approx(py["trainable_pct"], rel=1e-12)
+
+
+def test_page_facts_fixture_is_the_servers() -> None:
+    """The node tests' page facts (tests/fixtures/page_facts.json) are what the server renders."""
+    from app.api.health import page_facts
+
+    fixture = json.loads((HERE.parent / "fixtures" / "page_facts.json").read_text(encoding="utf-8"))
+    assert fixture == json.loads(page_facts())

@@ -1,4 +1,5 @@
 // node --test: the pure parts of the spectrum, compare and LoRA-explorer widgets, on the shipped data.
+import './page-facts.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

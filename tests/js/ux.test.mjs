@@ -1,4 +1,5 @@
 // node --test: the pure parts of the page's time estimates, keyboard camera and spectrum rows.
+import './page-facts.mjs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stepsThatFit } from '../../static/js/eta.js';

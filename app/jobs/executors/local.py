@@ -13,6 +13,7 @@ import itertools
 import logging
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
@@ -118,8 +119,9 @@ class WorkerPool(Slots[_Slot]):
                 slot.send(Stop())
             except OSError:
                 pass
+        deadline = time.monotonic() + timeout  # one budget for all workers: they stop side by side
         for slot in slots:
-            slot.process.join(timeout)
+            slot.process.join(max(0.0, deadline - time.monotonic()))
             if slot.process.is_alive():  # e.g. still loading a model: the cancel flag waits for a step
                 logger.warning("worker %s did not stop in %.0f s; killing it", slot.process.name, timeout)
                 slot.process.kill()

@@ -6,9 +6,11 @@
 import { loadPlotly } from '../plotly.js';
 import { BASE_LAYOUT, PLOT_CONFIG } from '../palette.js';
 import { turn } from './camera.js';
+import { rovingFocus } from '../dom.js';
 import { calmScene } from './gl-calm.js';
 
 let uid = 0;
+const LAPTOP_BODY_PX = 17; // --base in ftlab.css; the size plot fonts are set for
 const charts = new WeakMap(); // plot element -> chart
 // A finger, not a mouse: 3D plots let swipes scroll the page until a tap on the plot activates it.
 const touchFirst = () => window.matchMedia?.('(pointer: coarse)').matches ?? false;
@@ -120,11 +122,15 @@ export class Chart {
     };
     this.hint = document.createElement('span');
     this.hint.className = 'chart-hint';
-    this.tools.append(
+    // One toolbar, one Tab stop: the arrow keys go from Reset view to Download PNG.
+    const buttons = [
       button('Reset view', `Reset the view of: ${this.label}`, () => this.resetView()),
       button('Download PNG', `Save ${this.label} as a PNG image`, () => this.download()),
-      this.hint,
-    );
+    ];
+    this.tools.setAttribute('role', 'toolbar');
+    this.tools.setAttribute('aria-label', `Tools for: ${this.label}`);
+    this.tools.append(...buttons, this.hint);
+    rovingFocus(this.tools, buttons);
     this.plot.addEventListener('keydown', (e) => this.onKey(e));
   }
 
@@ -146,7 +152,9 @@ export class Chart {
 
   fullLayout() {
     const projector = document.documentElement.classList.contains('projector');
-    const size = this.fontSize || (projector ? 20 : BASE_LAYOUT.font.size);
+    // Chart type grows with the page's body type (17 px on a laptop, 22 px in projector mode).
+    const body = parseFloat(getComputedStyle(document.documentElement).fontSize) || LAPTOP_BODY_PX;
+    const size = this.fontSize || (projector ? Math.round((BASE_LAYOUT.font.size * body) / LAPTOP_BODY_PX) : BASE_LAYOUT.font.size);
     const factor = size / BASE_LAYOUT.font.size;
     const own = factor === 1 ? this.layout() : scaleFonts(this.layout(), factor);
     const layout = {

@@ -6,6 +6,19 @@ import { COLORS } from '../palette.js';
 
 const TRAIL_COLORS = [COLORS.orange, COLORS.blue, COLORS.vermillion, COLORS.green, COLORS.purple, COLORS.sky, COLORS.black, COLORS.yellow];
 
+// Which points get a text label: greedily, a point is labelled when it lies at least `gap` (a share
+// of the cloud's extent on each axis) from every point labelled before it; the rest show on hover.
+export function spacedOut(points, cloud = [], gap = 0.4) {
+  const all = points.concat(cloud);
+  const extent = [0, 1, 2].map((a) => (Math.max(...all.map((p) => p[a])) - Math.min(...all.map((p) => p[a]))) || 1);
+  const kept = [];
+  return points.map((p) => {
+    const clear = kept.every((q) => Math.hypot(...[0, 1, 2].map((a) => (p[a] - q[a]) / extent[a])) >= gap);
+    if (clear) kept.push(p);
+    return clear;
+  });
+}
+
 export class SoftPrompt3D extends Chart {
   constructor(container, { height = 440 } = {}) {
     super(container, { label: 'Soft-prompt vectors among token embeddings, 3D PCA', height });
@@ -54,12 +67,15 @@ export class SoftPrompt3D extends Chart {
     }
     const g = this.latest.geometry;
     const labels = g.points.map((_, i) => `v${i + 1} ≈ ${displayToken(g.nearest_tokens[i]?.[0])}`);
+    const shown = spacedOut(g.points, this.vocab ? this.vocab.vocab_points : []);
     traces.push({
       type: 'scatter3d', mode: 'markers+text', name: 'virtual tokens',
       x: g.points.map((p) => p[0]), y: g.points.map((p) => p[1]), z: g.points.map((p) => p[2]),
-      text: labels, textposition: 'top center', textfont: { size: 13 },
+      // Labels only where they do not pile on another label; every point keeps its hover text, and
+      // the caption below names them all.
+      text: labels.map((t, i) => (shown[i] ? t : '')), hovertext: labels, hoverinfo: 'text',
+      textposition: 'top center', textfont: { size: 13 },
       marker: { size: 6, color: g.points.map((_, i) => TRAIL_COLORS[i % TRAIL_COLORS.length]), symbol: 'diamond', line: { color: '#000', width: 1 } },
-      hovertemplate: '%{text}<extra></extra>',
     });
     return traces;
   }
@@ -72,7 +88,7 @@ export class SoftPrompt3D extends Chart {
       legend: { orientation: 'h', y: 0 },
       scene: {
         xaxis: { title: { text: 'PC 1' } }, yaxis: { title: { text: 'PC 2' } }, zaxis: { title: { text: 'PC 3' } },
-        camera: { eye: { x: 1.5, y: 1.5, z: 0.8 } },
+        camera: { eye: { x: 1.5, y: 1.5, z: 0.8 }, center: { x: 0, y: 0, z: -0.2 } }, // see spectrum3d.js
       },
     };
   }
