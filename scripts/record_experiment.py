@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -81,7 +83,7 @@ def main() -> int:
                 timeout_s=args.timeout_s,
                 progress=report,
             )
-        except RuntimeError as exc:  # refused or out of time: what ran goes to the log, never the lesson
+        except (RuntimeError, httpx.TimeoutException) as exc:  # refused or out of time: never the lesson
             print(f"not recorded: {exc}", flush=True)
             if LATEST:
                 partial = Path(tempfile.gettempdir()) / f"ftlab-record-{preset.id}.partial.json"
