@@ -22,7 +22,7 @@ def test_rank_slider_only_for_lora_and_no_unasked_url_parameters(page) -> None:
     assert "mem_" not in page.url, page.url  # nobody set anything yet
     rank = page.locator(f"{CALC} input[name=mem-rank]")
     method = page.locator(f"{CALC} .choice", has_text="method")
-    method.get_by_role("button", name="full", exact=True).click()
+    method.get_by_role("button", name="full fine-tuning", exact=True).click()  # the spec's prose name
     assert not rank.is_visible()
     # Not a Tab stop either: Tab from the last method button skips to the next visible control.
     page.locator(f"{CALC} input[name=mem-seq]").focus()
@@ -44,7 +44,7 @@ def test_calculator_chart_before_controls_on_a_phone(phone) -> None:
 
 def test_hero_caption_is_announced_once_not_every_frame(page) -> None:
     open_lesson(page)
-    page.wait_for_function("document.querySelector('.hero-summary').textContent.includes('step')")
+    page.wait_for_function("document.querySelector('.hero-summary')?.textContent.includes('step')")
     assert page.locator(".hero-summary").get_attribute("aria-live") is None
     status = page.locator(".hero [role=status]")
     assert status.inner_text() == ""  # the first play is not read out
@@ -54,7 +54,7 @@ def test_hero_caption_is_announced_once_not_every_frame(page) -> None:
              { childList: true, characterData: true, subtree: true }); }"""
     )
     page.get_by_role("button", name="Replay the run").click()
-    page.wait_for_function("document.querySelector('.hero [role=status]').textContent.includes('step')")
+    page.wait_for_function("document.querySelector('.hero [role=status]')?.textContent.includes('step')")
     page.wait_for_timeout(500)
     assert page.evaluate("window.__said") == 1
 
