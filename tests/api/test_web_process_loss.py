@@ -15,6 +15,7 @@ import pytest
 
 from app.config import Settings
 from tests.api.conftest import TINY_JOB, submit, wait_for_state
+from tests.utils.databases import postgres_database_url  # noqa: F401  (fixture)
 from tests.utils.processes import start_server, stop_server
 from tests.utils.server import free_port
 from tests.utils.streams import check_stream, read_stream
@@ -29,14 +30,18 @@ BOUND_S = LEASE_TTL_S + LEASE_TTL_S / 3  # the latest a survivor fails the job (
 TERMINAL = {"done", "failed", "cancelled"}
 
 
+@pytest.fixture
+def database_url(postgres_database_url: str) -> str:  # noqa: F811
+    """PostgreSQL only: several web processes share their state through it (SQLite is one file)."""
+    return postgres_database_url
+
+
 def _start(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     return start_server(settings, port), f"http://127.0.0.1:{port}"
 
 
 def test_a_killed_web_process_fails_its_job_and_the_survivor_runs_the_next(settings: Settings) -> None:
-    if not settings.resolved_database_url.startswith("postgresql"):
-        pytest.skip("several web processes share their state through PostgreSQL")
     victim, victim_url = _start(settings)  # first up: takes the scheduler lease, runs the jobs
     started = [victim]
     lost_after: list[float] = []
