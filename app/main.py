@@ -14,7 +14,6 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -159,8 +158,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.state.settings = settings or get_settings()
     app.state.clock = clock
     app.state.socket_caps = SocketCaps()
-    app.state.templates = Jinja2Templates(directory=ROOT / "templates")
-    app.state.templates.env.globals["page_facts"] = health.page_facts  # the JSON tag in base.html
+    app.state.templates = pages.make_templates()
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(ThrottledAnswers)
     app.add_middleware(StrictJsonBodies)  # inside the size limit: reads only bodies under it

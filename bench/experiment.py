@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -34,12 +35,15 @@ def run_class(
     budget_s: float,
     override: dict[str, Any] | None = None,
     timeout_s: float = 4 * 3600,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``preset`` as a class would on ``server``: students join, the instructor makes the
-    experiment, every student predicts and starts their cell. Returns the plan, the final results,
+    experiment, every student predicts and starts their cell (``progress`` gets the results each
+    time another run finishes). Returns the plan, the final results,
     per-run latencies (done event → its point on the dashboard socket) and the wall times."""
     from websockets.sync.client import connect
 
+    deadline = time.monotonic() + timeout_s  # for the whole class, planning included
     token = server.settings.instructor_token
     teacher = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=600)
     code = teacher.post("/api/classes", json={"title": f"bench {preset}", "anonymous": True}).json()["code"]
@@ -50,7 +54,8 @@ def run_class(
         pupils.append(pupil)
     body = {"preset": preset, "budget_s": budget_s, **(override or {})}
     made_at = time.time()
-    made = teacher.post(f"/api/classes/{code}/experiments", json=body)
+    # planning may first run a calibration (minutes on a loaded CPU): the request waits for it
+    made = teacher.post(f"/api/classes/{code}/experiments", json=body, timeout=deadline - time.monotonic())
     if made.status_code != 201:
         raise RuntimeError(f"the experiment was refused: {made.status_code} {made.text}")
     experiment = made.json()
@@ -85,9 +90,12 @@ def run_class(
         pupil.get(f"{base}/cell").raise_for_status()
         pupil.post(f"{base}/cell/prediction", json={"choice": choices[index % 3]}).raise_for_status()
         pupil.post(f"{base}/cell/start").raise_for_status()
-    deadline = time.monotonic() + timeout_s
+    finished = -1
     while time.monotonic() < deadline:
         results = teacher.get(f"{base}/results").json()
+        if progress is not None and results["finished"] != finished:
+            finished = results["finished"]
+            progress(results)
         if results["state"] == "complete":
             break
         time.sleep(1.0)

@@ -25,13 +25,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(**settings: Any) -> Iterator[Server]:
+def running_server(data_dir: Path | None = None, **settings: Any) -> Iterator[Server]:
     """A fresh app (fresh data dir: empty database, empty in-memory model cache; the model files
-    come from the usual model cache on disk) served by uvicorn until the block ends."""
+    come from the usual model cache on disk) served by uvicorn until the block ends. ``data_dir``
+    keeps the database there instead (earlier runs' step times then plan the next experiment)."""
     from app.main import create_app
     from tests.utils.server import live_server  # the tests' uvicorn-in-a-thread, lifespan included
 
-    with tempfile.TemporaryDirectory(prefix="ftlab-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = data_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="ftlab-bench-"))
         config = Settings(
             data_dir=Path(tmp),
             model_dir=get_settings().model_dir,

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.api.deps import get_templates
+from app.api.health import page_facts
 from app.lesson.notebook_export import MEDIA_TYPE, NotebookUnsupported, notebook_bytes, notebook_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,14 @@ LESSONS_DIR = ROOT / "lessons"
 RECORDED_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
 router = APIRouter(include_in_schema=False)
+
+
+def make_templates() -> Jinja2Templates:
+    """The page templates, with ``page_facts()`` (the method facts every page carries in base.html)."""
+    templates = Jinja2Templates(directory=ROOT / "templates")
+    templates.env.globals["page_facts"] = page_facts
+    return templates
+
 
 # Captions of the widget slots; the lesson data says where each one goes.
 WIDGET_TITLES = {

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.templating import Jinja2Templates
 from fastapi.testclient import TestClient
 
 from app.api import pages
@@ -24,7 +23,7 @@ RECORDED = pages.LESSONS_DIR / SLUG / "recorded"
 @pytest.fixture
 def client() -> TestClient:
     app = FastAPI()
-    app.state.templates = Jinja2Templates(directory=pages.ROOT / "templates")
+    app.state.templates = pages.make_templates()
     app.include_router(pages.router)
     return TestClient(app)
 

@@ -77,7 +77,9 @@ export async function mountSolo() {
       h('figcaption', { id: `cap-exp-${preset.id}` }, h('span', { class: 'widget-kind' }, `Class experiment: ${preset.question}`)));
     section.append(box);
     const result = new ClassResult(box, { info: preset, title: 'What a recorded class measured' });
-    result.update(recorded);
+    // A recording keeps no cell or job ids (they named rows of the server that recorded it): the
+    // plot keys its runs by them, so each recorded run is keyed by its place in the record.
+    result.update({ ...recorded, runs: (recorded.runs || []).map((run, i) => ({ cell_id: `recorded-${i}`, ...run })) });
     box.append(h('p', { class: 'muted' }, `Run one cell yourself (${preset.variable} of your choice, a fresh seed) and see where it lands.`));
     ownCell(box, preset, recorded, result);
   }

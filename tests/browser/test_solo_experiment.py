@@ -1,0 +1,71 @@
+"""A solo learner's class experiment in real Chromium: the lesson section that asks *Does rank
+matter?* shows the recorded class result (real SmolLM2 runs, scripts/record_experiment.py): one plot
+point per finished run with the recorded held-out losses, the text summary naming every rank with its
+mean, the table per rank, and the measure picker redrawing the same runs' effective ranks of ΔW."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.experiments.presets import recorded_result
+from tests.browser.conftest import open_lesson
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        recorded_result("rank") is None,
+        reason="no recorded rank result yet (scripts/record_experiment.py --preset rank)",
+    ),
+]
+
+# The y values of the recorded plot's traces whose name starts with ``name``, read from plotly itself.
+TRACE_Y = """([preset, name]) => {
+  const plot = document.querySelector(`[data-solo-experiment="${preset}"] .plot`);
+  return (plot && plot.data ? plot.data : []).filter((t) => t.name.startsWith(name)).flatMap((t) => t.y);
+}"""
+
+
+def trace_y(page, name: str) -> list[float]:  # noqa: ANN001
+    return page.evaluate(TRACE_Y, ["rank", name])
+
+
+def test_the_lora_section_shows_the_recorded_rank_result(page, base_url: str) -> None:  # noqa: ANN001
+    recorded = httpx.get(f"{base_url}/api/experiments/presets/rank/recorded", timeout=30).json()
+    listed = httpx.get(f"{base_url}/api/experiments/presets", timeout=30).json()
+    preset = next(p for p in listed if p["id"] == "rank")
+    done = [r for r in recorded["runs"] if r["state"] == "done"]
+    assert done, "the recording has no finished run"
+
+    open_lesson(page)
+    box = page.locator(f"#{preset['section']} [data-solo-experiment=rank]")
+    box.wait_for(timeout=60_000)
+    box.scroll_into_view_if_needed()
+    page.wait_for_function(f"({TRACE_Y})(['rank', 'one run']).length === {len(done)}", timeout=60_000)
+
+    losses = sorted(trace_y(page, "one run"))
+    assert losses == pytest.approx(sorted(r["measures"]["eval_loss"] for r in done))
+    means = trace_y(page, "mean")
+    assert sorted(means) == pytest.approx(sorted(v["mean"] for v in recorded["by_value"]))
+
+    summary = box.locator(".chart-summary").inner_text()
+    total = len(recorded["runs"])
+    assert summary.startswith(f"held-out loss against rank: {len(done)} finished runs of {total}."), summary
+    for entry in recorded["by_value"]:
+        assert f"rank {entry['label']}: " in summary, (entry["label"], summary)
+        assert f"{entry['mean']:#.4g}" in summary, (entry["mean"], summary)
+    rows = box.locator("[data-class-result] tbody tr")
+    assert rows.count() == len(preset["values"])
+    status = box.locator("[data-result-status]").inner_text()
+    assert status.startswith(f"Complete: {len(done)} run(s) finished"), status
+
+    box.locator("[data-measure]").select_option("effective_rank")
+    page.wait_for_function(
+        '([p, y]) => { const d = document.querySelector(`[data-solo-experiment="${p}"] .plot`).data;'
+        " return d.some((t) => t.name.startsWith('one run') && t.y.includes(y)); }",
+        arg=["rank", done[0]["measures"]["effective_rank"]],
+        timeout=30_000,
+    )
+    ranks = sorted(trace_y(page, "one run"))
+    assert ranks == pytest.approx(sorted(r["measures"]["effective_rank"] for r in done))
+    assert "effective rank of ΔW against rank" in box.locator(".chart-summary").inner_text()
