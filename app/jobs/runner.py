@@ -5,7 +5,9 @@ the ``scheduler`` lease and hands waiting jobs, in the fair order of ``queue_pol
 its executor (``executors.make_executor``: local worker processes or Ray actors); each job names the
 process that claimed it, and that process renews its ``server:`` lease while it lives. A job whose
 claimer is gone is failed by whoever notices first; a second server on the same database touches no
-live job.
+live job. The leases are renewed on a thread of their own (``ftlab-leases``), never behind dispatch
+work: starting or placing a worker (a Ray actor may wait minutes for a placement) must not let the
+lease lapse and make another process fail this one's jobs and take over scheduling.
 
 Every event is stamped and stored by ``JobStore.emit`` (seq from the database, nothing after a
 terminal event). Live fan-out: PostgreSQL NOTIFY, heard by every web process (``app.live.pg_relay``); on
@@ -120,6 +122,9 @@ class Runner:
         self.position_updates = PositionUpdates()  # coalesces `queued` events (app.jobs.queue_policy)
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._renewer: threading.Thread | None = None
+        self._renewing = threading.Event()  # set: the renewal thread ends
+        self._heartbeat_lock = threading.Lock()  # a renewal and stop's release of the scheduler lease
         self._next_heartbeat = 0.0
         self._announce_wanted = False
         self._paces: dict[str, tuple[int, float]] = {}  # running job → (steps done, measured s/step)
@@ -133,22 +138,30 @@ class Runner:
             restarted = self.store.fail_running(RESTART_REASON)  # queued jobs wait for us
             if restarted:
                 logger.warning("marked %d running jobs failed: %s", len(restarted), RESTART_REASON)
-        else:
-            self._sweep()
+        self._heartbeat()  # the scheduler lease (if free) and a sweep, before the first tick
         self._count()
+        self._renewer = threading.Thread(target=self._renew_loop, name="ftlab-leases", daemon=True)
+        self._renewer.start()
         self._thread = threading.Thread(target=self._schedule_loop, name="ftlab-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop scheduling; running jobs of this process end 'server stopped' (their workers get
         ``timeout`` s to stop, then are killed); waiting jobs stay queued for whichever server runs
-        next (another one now, or this one after a restart); the workers exit; the leases go."""
+        next (another one now, or this one after a restart); the workers exit; the leases go: the
+        scheduler lease once scheduling stopped, the server lease (renewed meanwhile, so no other
+        process takes this one's stopping jobs for lost) once the workers are gone."""
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        with self._heartbeat_lock:  # a renewal under way finishes first; later ones skip the scheduler
+            self.is_scheduler = False
+            self.leases.release(SCHEDULER, self.holder)
         self.pool.stop(timeout)
-        self.leases.release(SCHEDULER, self.holder)
+        self._renewing.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout)
         self.leases.release(server_lease(self.holder), self.holder)
 
     # -- submitting and asking ------------------------------------------------------------------
@@ -258,13 +271,27 @@ class Runner:
             except Exception:  # a database hiccup must not end scheduling
                 logger.exception("scheduler tick failed")
 
-    def _tick(self) -> None:
-        now = self.leases.clock()
-        if now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.leases.ttl_s / 3
+    def _renew_loop(self) -> None:
+        """Every ``lease_ttl_s/3`` (by the injected clock, looked at each ``tick_s``), whatever the
+        scheduler thread is blocked on."""
+        while not self._renewing.wait(self.tick_s):
+            if self.leases.clock() < self._next_heartbeat:
+                continue
+            try:
+                self._heartbeat()
+            except Exception:  # a database hiccup must not end renewal
+                logger.exception("lease renewal failed")
+                self.is_scheduler = False  # unsure whether it is still ours: dispatch nothing meanwhile
+
+    def _heartbeat(self) -> None:
+        """Renew the server lease, take or renew the scheduler lease (not while stopping), sweep."""
+        with self._heartbeat_lock:
+            self._next_heartbeat = self.leases.clock() + self.leases.ttl_s / 3
             self.leases.acquire(server_lease(self.holder), self.holder)
-            self.is_scheduler = self.leases.acquire(SCHEDULER, self.holder)
-            self._sweep()
+            self.is_scheduler = not self._stopping and self.leases.acquire(SCHEDULER, self.holder)
+        self._sweep()
+
+    def _tick(self) -> None:
         if self.is_scheduler:
             self._schedule()
         self._count()  # every process, scheduler or not: jobs start and end in other processes too
@@ -279,7 +306,7 @@ class Runner:
 
     def _dispatch(self) -> bool:
         dispatched = False
-        while not self._stopping and self.pool.free_slots() > 0:
+        while not self._stopping and self.is_scheduler and self.pool.free_slots() > 0:  # lost it: stop
             snapshot = self.store.queue_snapshot()
             order = fair_order(snapshot.waiting, snapshot.last_start)
             if not order:

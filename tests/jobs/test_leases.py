@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from sqlalchemy import update
 
 from app.db import Base, make_engine, make_sessionmaker
 from app.jobs.leases import SCHEDULER, LeaseRow, Leases, server_lease
+from tests.jobs.conftest import wait_state
+from tests.utils.jobs import TINY, stored_events
 
 
 class Clock:
@@ -82,3 +85,61 @@ def test_a_zombie_on_this_host_is_gone_at_once(leases: tuple[Leases, Clock]) -> 
     _move(store, server_lease("a"), pid=zombie.pid)
     assert store.gone({"a"}) == {"a"}  # os.kill(pid, 0) still succeeds on a zombie
     zombie.wait()
+
+
+def test_a_runner_blocked_in_dispatch_keeps_its_leases(make_runner) -> None:  # noqa: ANN001
+    """The real local executor's dispatch blocked (as placing a Ray actor may block for minutes) for
+    more than twice the lease time: the renewal thread keeps both leases, so a second runner on the
+    same database neither fails the job as lost nor takes over scheduling; unblocked, the job runs."""
+    clock = Clock()
+    first = make_runner(clock=clock, tick_s=0.05)
+    second = make_runner(clock=clock, tick_s=0.05)
+    assert first.is_scheduler and not second.is_scheduler
+    blocked, unblock = threading.Event(), threading.Event()
+    real_dispatch = first.pool.dispatch
+
+    def slow_dispatch(job_id: str) -> str | None:
+        blocked.set()
+        unblock.wait(120)
+        return real_dispatch(job_id)
+
+    first.pool.dispatch = slow_dispatch
+    try:
+        job_id = first.submit(TINY).id
+        assert blocked.wait(60), "the job was never dispatched"
+        for _ in range(7):  # 7 × 5 s (the renewal interval, ttl/3) = 35 s of blocked dispatch
+            clock.now += 5.0
+            for runner in (first, second):  # each renews at the new time; second has swept before
+                _until_renewed(runner, clock.now + first.leases.ttl_s)
+            assert first.get(job_id).state.value == "running"  # type: ignore[union-attr]
+            assert first.leases.holder_of(SCHEDULER).holder == first.holder  # type: ignore[union-attr]
+            assert first.is_scheduler and not second.is_scheduler
+    finally:
+        unblock.set()
+    wait_state(first, job_id, {"done", "failed", "cancelled"}, timeout=120)
+    assert [e["type"] for e in stored_events(first, job_id)][-1] == "done"
+
+
+def _until_renewed(runner, expires_at: float) -> None:  # noqa: ANN001
+    lease = server_lease(runner.holder)
+    deadline = time.monotonic() + 30
+    while runner.leases.holder_of(lease).expires_at != expires_at:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, f"{runner.holder}'s server lease was not renewed"
+        time.sleep(0.01)
+
+
+def test_a_runner_that_lost_the_scheduler_lease_dispatches_nothing(make_runner) -> None:  # noqa: ANN001
+    """Its renewal finds the lease taken (here by a process on another host): the queue waits for
+    whoever holds it; once that lease lapses this runner takes it back and the job runs."""
+    clock = Clock()
+    runner = make_runner(clock=clock, tick_s=0.05)
+    assert runner.is_scheduler
+    _move(runner.leases, SCHEDULER, holder="elsewhere", host="another-host", expires_at=clock.now + 15)
+    clock.now += 5.0
+    _until_renewed(runner, clock.now + 15)
+    job_id = runner.submit(TINY).id
+    time.sleep(1.0)  # 20 scheduler ticks, each of which would dispatch it if this runner still scheduled
+    assert not runner.is_scheduler and runner.get(job_id).state.value == "queued"  # type: ignore[union-attr]
+    clock.now += 11.0  # past the other holder's expiry
+    wait_state(runner, job_id, {"done", "failed", "cancelled"}, timeout=120)
+    assert runner.is_scheduler and runner.get(job_id).state.value == "done"  # type: ignore[union-attr]
