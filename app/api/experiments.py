@@ -110,12 +110,17 @@ def recorded(preset_id: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
 # -- making one (instructor) -------------------------------------------------------------------------
+def _preset_ids(schema: dict[str, Any]) -> None:
+    """The presets are lesson data (static on a server): the schema lists them, or none for a custom one."""
+    schema["enum"] = [*sorted(presets()), None]
+
+
 class NewExperiment(BaseModel):
     """Either ``preset`` or a custom ``variable`` + ``values`` (+ fixed, replicates, measures)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    preset: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    preset: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", json_schema_extra=_preset_ids)
     variable: str | None = Field(None, max_length=40, description="a TrainConfig field")
     values: list[Value] | None = Field(None, max_length=12)
     fixed: dict[str, Any] | None = None
