@@ -39,7 +39,8 @@ def test_memory_calculator_tab_stops_and_arrow_keys(page) -> None:
     # Arrow keys move within the method row; Enter chooses; Tab then leaves the row.
     method = page.locator(f"{CALC} .choice", has_text="method")
     method.locator("button[aria-pressed=true]").focus()
-    assert page.evaluate("document.activeElement.textContent") == "full"
+    # Option buttons read the method's name in prose (MethodSpec.in_prose), as the lesson text does.
+    assert page.evaluate("document.activeElement.textContent") == "full fine-tuning"
     page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.textContent") == "LoRA"
     page.keyboard.press("Enter")
@@ -48,7 +49,7 @@ def test_memory_calculator_tab_stops_and_arrow_keys(page) -> None:
     page.keyboard.press("End")
     assert page.evaluate("document.activeElement.textContent") == "prefix tuning"
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.name") == "mem-rank"  # the next control, not "full"
+    assert page.evaluate("document.activeElement.name") == "mem-rank"  # the next control, not "full fine-tuning"
     # Coming back with Shift+Tab lands on the chosen option, not the one the arrows last touched.
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.textContent") == "LoRA"

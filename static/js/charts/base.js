@@ -137,6 +137,12 @@ export class Chart {
   // Called after data changes: the text now, the drawing when the chart is on screen.
   invalidate() {
     this.summary.textContent = this.describe();
+    if (this.Plotly && !this.kindKnown) {
+      // A 3D scene is a Tab stop before its first draw: Tab reaches it, and focus scrolls it into view
+      // (which draws it), rather than passing it while its draw is still queued.
+      this.kindKnown = true;
+      this.setThreeD(Boolean(this.layout().scene));
+    }
     if (this.Plotly && this.onScreen) queueDraw(this);
   }
 

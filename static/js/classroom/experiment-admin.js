@@ -15,6 +15,8 @@ const main = document.querySelector('main.dashboard');
 const slot = main.querySelector('[data-experiment]');
 const code = main.dataset.code;
 const presenting = main.dataset.view === 'present';
+// The presenter opened for one experiment (the dashboard's link names it): its plot comes first.
+if (presenting && getParam('experiment')) main.dataset.focus = 'experiment';
 const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', 'data-experiment-status': '' });
 const planBox = h('div', { 'data-plan': '' });
 const actions = h('div', { class: 'panel-actions', hidden: true });

@@ -11,7 +11,7 @@ export function createForm(list, onSubmit) {
     h('legend', {}, 'Custom experiment'),
     field('exp-variable', 'Variable (a training setting)', h('input', { id: 'exp-variable', name: 'variable', value: 'rank' })),
     field('exp-values', 'Values', h('input', { id: 'exp-values', name: 'values', value: '1, 4, 16' }), 'comma-separated; a list as q_proj+v_proj'),
-    field('exp-replicates', 'Replicates (seeds per value)', h('input', { id: 'exp-replicates', name: 'replicates', type: 'number', min: 1, max: 20, value: 1 })),
+    field('exp-replicates', 'Replicates (seeds per value)', h('input', { id: 'exp-replicates', name: 'replicates', type: 'number', min: 1, max: 8, value: 1 })),
     field('exp-fixed', 'Fixed settings', h('input', { id: 'exp-fixed', name: 'fixed', value: 'model=tiny-llama, method=lora, task=tone' }), 'name=value, comma-separated'),
     field('exp-measures', 'Measures to plot', h('input', { id: 'exp-measures', name: 'measures', value: 'eval_loss, wall_s' }), 'comma-separated'));
   const budget = h('input', { id: 'exp-budget', name: 'budget_s', type: 'number', min: 30, max: 7200, value: 600 });

@@ -28,6 +28,7 @@ export function renderPredictions(el, predictions, choices) {
   }
   const total = rows.reduce((n, r) => n + r.count, 0);
   const graded = rows.some((r) => r.correct != null);
+  const explanation = predictions.explanation ? [h('p', { class: 'prediction-explanation' }, predictions.explanation)] : [];
   el.replaceChildren(
     h('table', { class: 'data-table', 'data-predictions': '' },
       h('caption', {}, graded ? 'How the room predicted, against what it measured' : 'How the room predicted (graded when the experiment completes)'),
@@ -36,5 +37,5 @@ export function renderPredictions(el, predictions, choices) {
       h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.text),
         h('td', {}, `${r.count}${total ? ` (${Math.round((100 * r.count) / total)}%)` : ''}`),
         graded ? h('td', {}, r.correct ? 'right' : 'wrong') : null)))),
-    predictions.explanation ? h('p', { class: 'prediction-explanation' }, predictions.explanation) : null);
+    ...explanation); // replaceChildren would write a null as the text "null"
 }
