@@ -233,10 +233,17 @@ def _does_not_fit(
     while fit_runs < len(each) and load_s + makespan(each[: fit_runs + 1], workers) <= budget_s:
         fit_runs += 1
     offers: dict[str, Any] = {"budget_s": math.ceil(need), "runs": fit_runs, "workers": workers}
+    cut = (
+        f"cut the grid to {fit_runs} run(s) (fewer values or replicates)"
+        if fit_runs
+        else f"the model's load alone takes about {load_s:.0f} s"
+        if load_s >= budget_s
+        else "not even one run fits"
+    )
     message = (
         f"{len(each)} runs of {steps} steps (seq_len {seq_len}) need about {need:.0f} s on {workers} "
         f"worker(s), about {per_run:.0f} s each; budget_s is {budget_s:.0f}: raise budget_s to "
-        f"{math.ceil(need)}, or cut the grid to {fit_runs} run(s) (fewer values or replicates)"
+        f"{math.ceil(need)}, or {cut}"
     )
     models = faster_models() if faster_models is not None else []
     if models:

@@ -65,6 +65,10 @@ def plan_on_dashboard(teacher, errors: list[str]) -> str:  # noqa: ANN001
     refused = teacher.locator("[data-plan] [data-plan-refused]")
     refused.wait_for(timeout=120_000)
     assert "raise budget_s to" in refused.inner_text(), refused.inner_text()
+    # ... and offers it as a button: the same budget the sentence names
+    needed = re.search(r"raise budget_s to (\d+)", refused.inner_text()).group(1)
+    offer = refused.locator("[data-plan-offers] button").first
+    assert offer.inner_text() == f"Plan with a budget of {needed} s", offer.inner_text()
     # Chromium logs the refused request's 422 as a console error: that one was meant to happen.
     assert len(errors) == 1 and "422" in errors[0], errors
     errors.clear()
