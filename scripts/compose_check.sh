@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Starts deploy/compose.yaml (docker compose where a daemon answers, else podman-compose), runs a class
 # through the proxy (deploy/class_drive.py: 10 students × 2 tiny-llama jobs, every stream exact), crashes
-# the web container whose process schedules the queue (its Ray actors run the jobs) and the Ray worker
-# node mid-job, checks every job ended `done` or `failed` with a reason, that nothing stored was lost and
-# that the queue kept moving, that the restart policy brought both containers back, and tears the stack
-# down (volumes and network included) leaving nothing of the project behind. Prints the figures.
+# the web container whose process schedules the queue (its Ray actors run the jobs) mid-job and, once
+# the queue has moved on, the Ray worker node mid-job; checks every job ended `done` or `failed` with a
+# reason, that nothing stored was lost and the queue kept moving, that the restart policy brought both
+# containers back, and tears the stack down (volumes and network included) leaving nothing of the
+# project behind. Prints the figures.
 #
 # The ftlab image (with the ray extra) is always built, by scripts/container_check.sh --build-only
 # (layer-cached: a code change rebuilds the last layers only). Machines without Docker Hub
@@ -154,12 +155,13 @@ webs="$(container web1) $(container web2)"
 {
   echo '#!/usr/bin/env bash'
   echo "kill -KILL \"\$($engine_q inspect --format '{{.State.Pid}}' $worker)\""
+  echo "echo $worker"
 } >"$WORK/crash-worker"
 chmod +x "$WORK/crash-scheduler-web" "$WORK/crash-worker"
 restarts() { "${engine[@]}" inspect --format '{{.RestartCount}}' "$1"; }
 # shellcheck disable=SC2086
 before="$(restarts "$worker") $(for w in $webs; do restarts "$w"; done | xargs)"
-say "running the class; the scheduling web container and $worker crash mid-job"
+say "running the class; the scheduling web container, then $worker, crash mid-job"
 "$HOST_PY" deploy/class_drive.py "$base" "$FTLAB_INSTRUCTOR_TOKEN" "$WORK/crash-scheduler-web" \
   "$WORK/crash-worker" | tee "$WORK/result.json"
 
