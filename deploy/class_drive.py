@@ -59,7 +59,7 @@ class Client:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def call(self, method: str, path: str, body: Any = None, tries: int = 20) -> Any:
+    def call(self, method: str, path: str, body: Any = None, tries: int = 20, raw: bool = False) -> Any:
         for attempt in range(tries):  # the proxy may answer 502 for a moment while a web process dies
             request = urllib.request.Request(
                 self.base + path,
@@ -69,7 +69,8 @@ class Client:
             )
             try:
                 with self.opener.open(request, timeout=60) as response:
-                    return json.loads(response.read())
+                    data = response.read()
+                    return data if raw else json.loads(data)
             except urllib.error.HTTPError as error:
                 if error.code not in (502, 503, 504) or attempt == tries - 1:
                     raise RuntimeError(f"{method} {path}: {error.code} {error.read()[:300]!r}") from error
@@ -163,6 +164,12 @@ def main(base: str, token: str, kill_web: str, kill_ray: str) -> int:
         outcome[last["type"]] = outcome.get(last["type"], 0) + 1
     listed = {job["id"] for job in teacher.call("GET", "/api/jobs?limit=500")}
     assert {r["id"] for r in results} <= listed, "a job is missing from the store"
+    # every finished job's adapter, written by an actor on a Ray node to the shared volume, is served
+    # (as a zip) by whichever web process the proxy picks
+    for result in results:
+        if result["events"][-1]["type"] == "done":
+            adapter = result["client"].call("GET", f"/api/jobs/{result['id']}/adapter", raw=True)
+            assert adapter[:2] == b"PK", f"{result['id']}: no adapter zip ({adapter[:80]!r})"
     # per fault: the jobs that failed after it (before the next one), and how long until the next job started
     t0 = time.time() - (time.monotonic() - started)  # the drive's start as unix time
     report_faults = []
@@ -200,6 +207,7 @@ def main(base: str, token: str, kill_web: str, kill_ray: str) -> int:
         "outcome": outcome,
         "faults": report_faults,
         "events_lost": 0,  # every stream equalled the stored events (asserted above)
+        "adapters_served": outcome.get("done", 0),  # every done job's adapter zip (asserted above)
         "stream_reconnects": sum(r["reconnects"] for r in results),
         "jobs_started_after_the_last_fault": len(after_last),
         "done_of_those": after_last.count("done"),

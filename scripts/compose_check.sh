@@ -85,10 +85,11 @@ if [ "$FTLAB_LOCAL_BASE" = 1 ]; then
   for stand_in in postgres nginx; do
     image=$FTLAB_POSTGRES_IMAGE
     [ $stand_in = nginx ] && image=$FTLAB_PROXY_IMAGE
-    say "building $image (deploy/local/$stand_in.Containerfile)"
+    t1=$(date +%s)
     nice -n 10 "${engine[@]}" build "${build_flags[@]}" \
       -f "deploy/local/$stand_in.Containerfile" -t "$image" deploy/local >"$WORK/$stand_in.log" 2>&1 \
       || { tail -20 "$WORK/$stand_in.log"; exit 1; }
+    say "built $image (deploy/local/$stand_in.Containerfile) in $(($(date +%s) - t1)) s"
   done
 fi
 say "images ready after $(($(date +%s) - t0)) s"
