@@ -91,7 +91,9 @@ class Approximation extends Chart {
 
   traces() {
     const { approx } = this.state;
-    return [{ type: 'surface', z: approx, colorscale: SURFACE_SCALE, showscale: false, hovertemplate: 'row %{y}, col %{x}: %{z:.3g}<extra></extra>' }];
+    // Opacity 0.95 as the spectrum's surface: with software WebGL gl-plot3d's opaque path drew this
+    // surface at 158-183 ms a frame of a drag, its transparent path at 50-100 ms (alternating runs).
+    return [{ type: 'surface', z: approx, colorscale: SURFACE_SCALE, showscale: false, opacity: 0.95, hovertemplate: 'row %{y}, col %{x}: %{z:.3g}<extra></extra>' }];
   }
 
   layout() {
