@@ -69,8 +69,7 @@ class Paces:
                         422,
                         "fixed",
                     )
-                step_s, overhead_s, slots, load_s = measured
-                return Pace(step_s, overhead_s, slots, 1, "calibration", load_s)
+                return measured.pace("calibration")
             time.sleep(0.25)
         raise ExperimentError(
             f"calibration run {job_id} of {key[0]}/{key[1]} did not finish in "

@@ -6,10 +6,12 @@ within the instructor's budget on the workers there are. When even ``MIN_STEPS``
 
 Estimates (per run): ``overhead_s + steps × step_s × (seq_len × batch) / (seq_len₀ × batch₀)``,
 where ``step_s`` was measured at seq_len₀ × batch₀ and ``overhead_s`` is the rest of a run's time
-after its ``started`` event (the step-0 and last evaluations, samples, saving). Loading the model
-(``load_s``, from the worker taking the job to ``started``) is paid once per worker: the base stays
-warm in the worker for the experiment's later runs. The grid's total is that load plus the makespan
-of the runs placed longest first on the least loaded worker.
+once training has begun (evaluations, the last samples, saving). Loading the model (``load_s``: the
+worker taking the job → ``started``) and the base's work before training (``base_s``: its sample
+answers and step-0 evaluation) are paid once per worker where the method starts as the base: the
+model stays warm in the worker and the training loop remembers the base's results for the
+experiment's later runs (other methods pay ``base_s`` on every run). The grid's total is that
+once-per-worker time plus the makespan of the runs placed longest first on the least loaded worker.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app.events import TERMINAL_TYPES
 from app.rows import EventRow, JobRow
-from app.training.methods import resolve_config
+from app.training.methods import method_spec, resolve_config
 from app.training.train_config import TrainConfig
 
 MIN_STEPS = 10
@@ -47,9 +49,30 @@ class Pace:
     runs: int  # how many runs it was measured from
     source: str  # "history" | "calibration"
     load_s: float = 0.0  # loading the model, once per worker (the most any measured run took)
+    base_s: float = 0.0  # the base's samples and step-0 evaluation (the most any measured run took)
 
-    def run_s(self, steps: int, seq_len: int, batch_size: int) -> float:
-        return self.overhead_s + steps * self.step_s * (seq_len * batch_size) / self.slots
+    def run_s(self, steps: int, seq_len: int, batch_size: int, base_each_run: bool = False) -> float:
+        base = self.base_s if base_each_run else 0.0
+        return base + self.overhead_s + steps * self.step_s * (seq_len * batch_size) / self.slots
+
+    def once_s(self, base_each_run: bool = False) -> float:
+        """What a worker pays once before the experiment's first run: loading, and the base's work."""
+        return self.load_s + (0.0 if base_each_run else self.base_s)
+
+
+@dataclass(frozen=True)
+class RunPace:
+    """What one finished run measured: seconds per step at ``slots``, the rest of its training time,
+    its load (taken → started) and the base's work before training (started → training)."""
+
+    step_s: float
+    overhead_s: float
+    slots: int
+    load_s: float
+    base_s: float
+
+    def pace(self, source: str) -> Pace:
+        return Pace(self.step_s, self.overhead_s, self.slots, 1, source, self.load_s, self.base_s)
 
 
 class PlanError(ValueError):
@@ -76,10 +99,10 @@ def executor_kind(node: str | None) -> str:
     return "ray" if (node or "").startswith("ray:") else "local"
 
 
-def pace_of_run(config: dict[str, Any], events: Iterable[str]) -> tuple[float, float, int, float] | None:
-    """(seconds per step, other seconds after ``started``, seq_len × batch, loading seconds) of one
-    finished run, from its events."""
+def pace_of_run(config: dict[str, Any], events: Iterable[str]) -> RunPace | None:
+    """One finished run's pace, from its events."""
     first = started = end = None
+    first_step_at = first_elapsed = 0.0
     steps: list[tuple[int, float]] = []
     for data in events:
         event = json.loads(data)
@@ -89,6 +112,8 @@ def pace_of_run(config: dict[str, Any], events: Iterable[str]) -> tuple[float, f
         if first is None:
             first = event["time"]  # the worker took it: loading starts
         if kind == "step":
+            if not steps:
+                first_step_at, first_elapsed = event["time"], event["elapsed_s"]
             steps.append((event["step"], event["elapsed_s"]))
         elif kind == "started":
             started = event["time"]
@@ -98,8 +123,14 @@ def pace_of_run(config: dict[str, Any], events: Iterable[str]) -> tuple[float, f
         return None
     (s0, t0), (s1, t1) = steps[0], steps[-1]
     step_s = (t1 - t0) / (s1 - s0)  # steady pace: the first step's warm-up left out
-    overhead_s = max(0.0, (end - started) - step_s * s1)
-    return step_s, overhead_s, int(config["seq_len"]) * int(config["batch_size"]), started - first
+    trained_from = max(started, first_step_at - first_elapsed)  # the step clock starts with training
+    return RunPace(
+        step_s=step_s,
+        overhead_s=max(0.0, (end - trained_from) - step_s * s1),
+        slots=int(config["seq_len"]) * int(config["batch_size"]),
+        load_s=started - first,
+        base_s=trained_from - started,
+    )
 
 
 def measured_pace(sessions: sessionmaker, model: str, method: str, executor: str) -> Pace | None:
@@ -110,7 +141,7 @@ def measured_pace(sessions: sessionmaker, model: str, method: str, executor: str
         .order_by(JobRow.finished_at.desc())
         .limit(HISTORY_RUNS * 4)
     )
-    found: list[tuple[float, float, int, float]] = []
+    found: list[RunPace] = []
     with sessions() as session:
         for job_id, config, node in session.execute(query):
             if executor_kind(node) != executor:
@@ -125,15 +156,16 @@ def measured_pace(sessions: sessionmaker, model: str, method: str, executor: str
                 break
     if not found:
         return None
-    slots = found[0][2]
-    per_slot = statistics.median(p[0] / p[2] for p in found)
+    slots = found[0].slots
+    per_slot = statistics.median(p.step_s / p.slots for p in found)
     return Pace(
         step_s=per_slot * slots,
-        overhead_s=statistics.median(p[1] for p in found),
+        overhead_s=statistics.median(p.overhead_s for p in found),
         slots=slots,
         runs=len(found),
         source="history",
-        load_s=max(p[3] for p in found),
+        load_s=max(p.load_s for p in found),
+        base_s=max(p.base_s for p in found),
     )
 
 
@@ -163,10 +195,16 @@ def plan_grid(
     wanted = fixed_steps or max(int(c.steps or MIN_STEPS) for c in resolved)
     seq_lens = (fixed_seq_len,) if fixed_seq_len else SEQ_LENS
 
-    def durations(steps: int, seq_len: int) -> list[float]:
-        return [paces[(c.model, c.method)].run_s(steps, seq_len, int(c.batch_size or 4)) for c in resolved]
+    base_each_run = {c.method: not method_spec(c.method).starts_as_base for c in resolved}
 
-    load_s = max(p.load_s for p in paces.values())  # each worker loads once, all at the start
+    def durations(steps: int, seq_len: int) -> list[float]:
+        return [
+            paces[(c.model, c.method)].run_s(steps, seq_len, int(c.batch_size or 4), base_each_run[c.method])
+            for c in resolved
+        ]
+
+    # each worker loads (and works out the base's results) once, all at the start
+    load_s = max(paces[(c.model, c.method)].once_s(base_each_run[c.method]) for c in resolved)
 
     def fitting_steps(seq_len: int) -> int:
         """The most steps (≤ wanted) whose grid fits the budget; 0 if not even one does."""
@@ -208,6 +246,7 @@ def plan_grid(
                 "step_s": round(p.step_s, 3),
                 "overhead_s": round(p.overhead_s, 1),
                 "load_s": round(p.load_s, 1),
+                "base_s": round(p.base_s, 1),
                 "at_seq_len_x_batch": p.slots,
                 "runs": p.runs,
                 "source": p.source,

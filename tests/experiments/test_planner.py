@@ -74,20 +74,30 @@ def test_a_pace_is_read_from_a_runs_events() -> None:
         for s in range(1, 11)
     ]
     events += [{"type": "done", "time": t0 + 40}]
-    step_s, overhead_s, slots, load_s = pace_of_run(
-        {"seq_len": 64, "batch_size": 4}, [json.dumps(e) for e in events]
-    )
-    assert step_s == pytest.approx(2.0) and slots == 256
-    assert load_s == pytest.approx(5.0)  # the worker took it (loading) until started
-    assert overhead_s == pytest.approx(35 - 10 * 2.0)  # the rest after started, steps left out
+    pace = pace_of_run({"seq_len": 64, "batch_size": 4}, [json.dumps(e) for e in events])
+    assert pace is not None
+    assert pace.step_s == pytest.approx(2.0) and pace.slots == 256
+    assert pace.load_s == pytest.approx(5.0)  # the worker took it (loading) until started
+    # training began 3 s before step 1's event (its elapsed_s): t0 + 7; started at t0 + 5
+    assert pace.base_s == pytest.approx(2.0)  # the base's samples and step-0 evaluation
+    assert pace.overhead_s == pytest.approx(33 - 10 * 2.0)  # the rest once training began
 
 
 def test_the_model_loads_once_per_worker_not_once_per_run() -> None:
-    pace = {("smollm2-135m", "lora"): Pace(2.0, 20.0, 128 * 4, 3, "history", load_s=60.0)}
+    pace = {("smollm2-135m", "lora"): Pace(2.0, 20.0, 128 * 4, 3, "history", load_s=60.0, base_s=100.0)}
     configs = [TrainConfig(model="smollm2-135m", method="lora", task="tone", rank=r) for r in (1, 2, 4, 8)]
     plan = plan_grid(configs, pace, workers=1, budget_s=10_000, fixed_steps=10, fixed_seq_len=128)
     assert plan.est_run_s == pytest.approx(20 + 10 * 2.0)
-    assert plan.est_total_s == pytest.approx(60 + 4 * (20 + 10 * 2.0))  # one load, four runs
-    with pytest.raises(PlanError) as refused:  # the load counts against the budget
+    # LoRA starts as the base: its samples and step-0 evaluation are worked out once, like the load
+    assert plan.est_total_s == pytest.approx(60 + 100 + 4 * (20 + 10 * 2.0))
+    with pytest.raises(PlanError) as refused:  # the once-per-worker time counts against the budget
         plan_grid(configs, pace, workers=1, budget_s=4 * 40 + 30, fixed_steps=10, fixed_seq_len=128)
-    assert refused.value.offers["budget_s"] == 60 + 4 * 40
+    assert refused.value.offers["budget_s"] == 160 + 4 * 40
+
+
+def test_a_method_that_does_not_start_as_the_base_pays_its_step_zero_work_every_run() -> None:
+    pace = {("smollm2-135m", "prompt"): Pace(2.0, 20.0, 128 * 4, 3, "history", load_s=60.0, base_s=100.0)}
+    configs = [TrainConfig(model="smollm2-135m", method="prompt", task="tone", lr=lr) for lr in (0.01, 0.03)]
+    plan = plan_grid(configs, pace, workers=1, budget_s=10_000, fixed_steps=10, fixed_seq_len=128)
+    assert plan.est_run_s == pytest.approx(100 + 20 + 10 * 2.0)
+    assert plan.est_total_s == pytest.approx(60 + 2 * (100 + 20 + 10 * 2.0))
