@@ -107,6 +107,9 @@ def main() -> int:
         "students": students,
         "plan": outcome["experiment"]["plan"],
         "wall_s": outcome["wall_s"],  # the first start to the last result
+        "jobs_per_min": round(outcome["jobs_per_min"], 2),
+        # stored ``done`` → the run's point on the instructor's dashboard socket (bench experiment's figure)
+        "done_to_point_s": _spread(list(outcome["latency_s"].values())),
         "total_s": round(time.time() - began, 1),  # serving, calibration and planning included
         "state": results["state"],
         "variable": results["variable"],
@@ -127,6 +130,13 @@ def main() -> int:
     print(f"{preset.id}: {results['summary']}")
     print(f"written to {out}")
     return 0
+
+
+def _spread(xs: list[float]) -> dict[str, float | int]:
+    if not xs:
+        return {"n": 0}
+    ordered = sorted(xs)
+    return {"n": len(xs), "median": round(ordered[len(xs) // 2], 3), "max": round(ordered[-1], 3)}
 
 
 LATEST: dict[str, Any] = {}  # the class's last results, for the log when a recording cannot finish

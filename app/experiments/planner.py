@@ -6,8 +6,10 @@ within the instructor's budget on the workers there are. When even ``MIN_STEPS``
 
 Estimates (per run): ``overhead_s + steps × step_s × (seq_len × batch) / (seq_len₀ × batch₀)``,
 where ``step_s`` was measured at seq_len₀ × batch₀ and ``overhead_s`` is the rest of a run's time
-(loading, the step-0 and last evaluations, samples). The grid's total is the makespan of the runs
-placed longest first on the least loaded worker.
+after its ``started`` event (the step-0 and last evaluations, samples, saving). Loading the model
+(``load_s``, from the worker taking the job to ``started``) is paid once per worker: the base stays
+warm in the worker for the experiment's later runs. The grid's total is that load plus the makespan
+of the runs placed longest first on the least loaded worker.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Pace:
     slots: int
     runs: int  # how many runs it was measured from
     source: str  # "history" | "calibration"
+    load_s: float = 0.0  # loading the model, once per worker (the most any measured run took)
 
     def run_s(self, steps: int, seq_len: int, batch_size: int) -> float:
         return self.overhead_s + steps * self.step_s * (seq_len * batch_size) / self.slots
@@ -73,8 +76,9 @@ def executor_kind(node: str | None) -> str:
     return "ray" if (node or "").startswith("ray:") else "local"
 
 
-def pace_of_run(config: dict[str, Any], events: Iterable[str]) -> tuple[float, float, int] | None:
-    """(seconds per step, other seconds, seq_len × batch) of one finished run, from its events."""
+def pace_of_run(config: dict[str, Any], events: Iterable[str]) -> tuple[float, float, int, float] | None:
+    """(seconds per step, other seconds after ``started``, seq_len × batch, loading seconds) of one
+    finished run, from its events."""
     first = started = end = None
     steps: list[tuple[int, float]] = []
     for data in events:
@@ -94,8 +98,8 @@ def pace_of_run(config: dict[str, Any], events: Iterable[str]) -> tuple[float, f
         return None
     (s0, t0), (s1, t1) = steps[0], steps[-1]
     step_s = (t1 - t0) / (s1 - s0)  # steady pace: the first step's warm-up left out
-    overhead_s = max(0.0, (end - first) - step_s * s1)
-    return step_s, overhead_s, int(config["seq_len"]) * int(config["batch_size"])
+    overhead_s = max(0.0, (end - started) - step_s * s1)
+    return step_s, overhead_s, int(config["seq_len"]) * int(config["batch_size"]), started - first
 
 
 def measured_pace(sessions: sessionmaker, model: str, method: str, executor: str) -> Pace | None:
@@ -106,7 +110,7 @@ def measured_pace(sessions: sessionmaker, model: str, method: str, executor: str
         .order_by(JobRow.finished_at.desc())
         .limit(HISTORY_RUNS * 4)
     )
-    found: list[tuple[float, float, int]] = []
+    found: list[tuple[float, float, int, float]] = []
     with sessions() as session:
         for job_id, config, node in session.execute(query):
             if executor_kind(node) != executor:
@@ -129,6 +133,7 @@ def measured_pace(sessions: sessionmaker, model: str, method: str, executor: str
         slots=slots,
         runs=len(found),
         source="history",
+        load_s=max(p[3] for p in found),
     )
 
 
@@ -161,12 +166,14 @@ def plan_grid(
     def durations(steps: int, seq_len: int) -> list[float]:
         return [paces[(c.model, c.method)].run_s(steps, seq_len, int(c.batch_size or 4)) for c in resolved]
 
+    load_s = max(p.load_s for p in paces.values())  # each worker loads once, all at the start
+
     def fitting_steps(seq_len: int) -> int:
         """The most steps (≤ wanted) whose grid fits the budget; 0 if not even one does."""
         lo, hi = 0, wanted
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if makespan(durations(mid, seq_len), workers) <= budget_s:
+            if load_s + makespan(durations(mid, seq_len), workers) <= budget_s:
                 lo = mid
             else:
                 hi = mid - 1
@@ -185,7 +192,7 @@ def plan_grid(
             break
     if choice is None:
         steps = fixed_steps or MIN_STEPS
-        raise _does_not_fit(durations, workers, budget_s, steps, seq_lens[-1], faster_models)
+        raise _does_not_fit(durations, load_s, workers, budget_s, steps, seq_lens[-1], faster_models)
     steps, seq_len = choice
     runs = durations(steps, seq_len)
     return Plan(
@@ -193,13 +200,14 @@ def plan_grid(
         steps=steps,
         seq_len=seq_len,
         est_run_s=round(max(runs), 1),
-        est_total_s=round(makespan(runs, workers), 1),
+        est_total_s=round(load_s + makespan(runs, workers), 1),
         workers=workers,
         budget_s=budget_s,
         paces={
             f"{model}/{method}": {
                 "step_s": round(p.step_s, 3),
                 "overhead_s": round(p.overhead_s, 1),
+                "load_s": round(p.load_s, 1),
                 "at_seq_len_x_batch": p.slots,
                 "runs": p.runs,
                 "source": p.source,
@@ -211,6 +219,7 @@ def plan_grid(
 
 def _does_not_fit(
     durations: Callable[[int, int], list[float]],
+    load_s: float,
     workers: int,
     budget_s: float,
     steps: int,
@@ -218,16 +227,23 @@ def _does_not_fit(
     faster_models: Callable[[], list[str]] | None,
 ) -> PlanError:
     each = durations(steps, seq_len)
-    need = makespan(each, workers)
+    need = load_s + makespan(each, workers)
     per_run = statistics.mean(each)
     fit_runs = 0
-    while fit_runs < len(each) and makespan(each[: fit_runs + 1], workers) <= budget_s:
+    while fit_runs < len(each) and load_s + makespan(each[: fit_runs + 1], workers) <= budget_s:
         fit_runs += 1
     offers: dict[str, Any] = {"budget_s": math.ceil(need), "runs": fit_runs, "workers": workers}
+    cut = (
+        f"cut the grid to {fit_runs} run(s) (fewer values or replicates)"
+        if fit_runs
+        else f"the model's load alone takes about {load_s:.0f} s"
+        if load_s >= budget_s
+        else "not even one run fits"
+    )
     message = (
         f"{len(each)} runs of {steps} steps (seq_len {seq_len}) need about {need:.0f} s on {workers} "
         f"worker(s), about {per_run:.0f} s each; budget_s is {budget_s:.0f}: raise budget_s to "
-        f"{math.ceil(need)}, or cut the grid to {fit_runs} run(s) (fewer values or replicates)"
+        f"{math.ceil(need)}, or {cut}"
     )
     models = faster_models() if faster_models is not None else []
     if models:

@@ -199,8 +199,8 @@ class ExperimentService:
                         422,
                         "fixed",
                     )
-                step_s, overhead_s, slots = measured
-                return Pace(step_s, overhead_s, slots, 1, "calibration")
+                step_s, overhead_s, slots, load_s = measured
+                return Pace(step_s, overhead_s, slots, 1, "calibration", load_s)
             time.sleep(0.25)
         raise ExperimentError(
             f"calibration run {job_id} of {key[0]}/{key[1]} did not finish in "

@@ -1,9 +1,10 @@
 // Thin fetch wrappers. Errors carry the server's words; a 422 keeps its per-field details.
 export class ApiError extends Error {
-  constructor(status, message, fields = {}) {
+  constructor(status, message, fields = {}, detail = null) {
     super(message);
     this.status = status;
     this.fields = fields; // { fieldName: "what is wrong (the limit)" }
+    this.detail = detail; // the body's "detail", as the server sent it
   }
 }
 
@@ -50,7 +51,7 @@ export async function request(method, path, body) {
     const message = names.length
       ? names.map((n) => `${n}: ${fields[n]}`).join('; ')
       : messageOf(data, response.status);
-    throw new ApiError(response.status, message, fields);
+    throw new ApiError(response.status, message, fields, data?.detail ?? null);
   }
   return data;
 }

@@ -56,14 +56,19 @@ def plan_on_dashboard(teacher, errors: list[str]) -> str:  # noqa: ANN001
     }
     for name, value in custom.items():
         form.locator(f"#exp-{name}").fill(value)
-    # Too little time: 24 runs (8 seeds of each value, the most ExperimentSpec allows) cannot fit 30 s even at tiny-llama's few
-    # seconds a run; the server's 422 says what would fit, in the plan's place.
+    # Too little time: 24 runs (8 seeds of each value, the most ExperimentSpec allows) cannot fit
+    # 30 s even at tiny-llama's few seconds a run; the server's 422 says what would fit, in the
+    # plan's place.
     form.locator("#exp-replicates").fill("8")
     form.locator("#exp-budget").fill("30")
     form.locator("button[type=submit]").click()
     refused = teacher.locator("[data-plan] [data-plan-refused]")
     refused.wait_for(timeout=120_000)
     assert "raise budget_s to" in refused.inner_text(), refused.inner_text()
+    # ... and offers it as a button: the same budget the sentence names
+    needed = re.search(r"raise budget_s to (\d+)", refused.inner_text()).group(1)
+    offer = refused.locator("[data-plan-offers] button").first
+    assert offer.inner_text() == f"Plan with a budget of {needed} s", offer.inner_text()
     # Chromium logs the refused request's 422 as a console error: that one was meant to happen.
     assert len(errors) == 1 and "422" in errors[0], errors
     errors.clear()
@@ -108,7 +113,9 @@ def test_three_students_fill_the_class_plot(browser, server: str) -> None:  # no
         presenter.goto(f"/classes/{code}?view=present&experiment={experiment}")
         presenter.locator("[data-class-result] .plot[data-drawn=yes]").wait_for(timeout=60_000)
         # Opened for this experiment, the projector shows its plot on the first screen, above the quiz.
-        top = presenter.evaluate("document.querySelector('[data-class-result] .plot').getBoundingClientRect().top")
+        top = presenter.evaluate(
+            "document.querySelector('[data-class-result] .plot').getBoundingClientRect().top"
+        )
         assert top < presenter.viewport_size["height"], top
         assert presenter.locator(".experiment-form").count() == 0  # the projector shows, never edits
 

@@ -49,7 +49,8 @@ def test_memory_calculator_tab_stops_and_arrow_keys(page) -> None:
     page.keyboard.press("End")
     assert page.evaluate("document.activeElement.textContent") == "prefix tuning"
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.name") == "mem-rank"  # the next control, not "full fine-tuning"
+    # the next control, not "full fine-tuning"
+    assert page.evaluate("document.activeElement.name") == "mem-rank"
     # Coming back with Shift+Tab lands on the chosen option, not the one the arrows last touched.
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.textContent") == "LoRA"

@@ -74,6 +74,20 @@ def test_a_pace_is_read_from_a_runs_events() -> None:
         for s in range(1, 11)
     ]
     events += [{"type": "done", "time": t0 + 40}]
-    step_s, overhead_s, slots = pace_of_run({"seq_len": 64, "batch_size": 4}, [json.dumps(e) for e in events])
+    step_s, overhead_s, slots, load_s = pace_of_run(
+        {"seq_len": 64, "batch_size": 4}, [json.dumps(e) for e in events]
+    )
     assert step_s == pytest.approx(2.0) and slots == 256
-    assert overhead_s == pytest.approx(40 - 10 * 2.0)
+    assert load_s == pytest.approx(5.0)  # the worker took it (loading) until started
+    assert overhead_s == pytest.approx(35 - 10 * 2.0)  # the rest after started, steps left out
+
+
+def test_the_model_loads_once_per_worker_not_once_per_run() -> None:
+    pace = {("smollm2-135m", "lora"): Pace(2.0, 20.0, 128 * 4, 3, "history", load_s=60.0)}
+    configs = [TrainConfig(model="smollm2-135m", method="lora", task="tone", rank=r) for r in (1, 2, 4, 8)]
+    plan = plan_grid(configs, pace, workers=1, budget_s=10_000, fixed_steps=10, fixed_seq_len=128)
+    assert plan.est_run_s == pytest.approx(20 + 10 * 2.0)
+    assert plan.est_total_s == pytest.approx(60 + 4 * (20 + 10 * 2.0))  # one load, four runs
+    with pytest.raises(PlanError) as refused:  # the load counts against the budget
+        plan_grid(configs, pace, workers=1, budget_s=4 * 40 + 30, fixed_steps=10, fixed_seq_len=128)
+    assert refused.value.offers["budget_s"] == 60 + 4 * 40

@@ -119,3 +119,20 @@ test('the custom experiment form reads numbers, words and +-joined lists', async
   });
   assert.deepEqual(readForm({ ...form, preset: field('rank') }), { budget_s: 300, preset: 'rank' });
 });
+
+test("the planner's 422 offers become one-click alternatives", async () => {
+  const { offerChoices, offersOf, MAX_BUDGET_S } = await import('../../static/js/experiment/offers.js');
+  const err = { status: 422, detail: [{ loc: ['body', 'budget_s'], msg: 'does not fit', ctx: { offers: { budget_s: 900, runs: 3, workers: 1, models: ['tiny-llama'] } } }] };
+  const offers = offersOf(err);
+  assert.deepEqual(offers, { budget_s: 900, runs: 3, workers: 1, models: ['tiny-llama'] });
+  const custom = { budget_s: 30, variable: 'rank', values: [1, 4], fixed: { model: 'smollm2-135m', method: 'lora' } };
+  const choices = offerChoices(offers, custom);
+  assert.deepEqual(choices.map((c) => c.label), ['Plan with a budget of 900 s', 'Plan it on tiny-llama']);
+  assert.equal(choices[0].body.budget_s, 900);
+  assert.deepEqual(choices[1].body.fixed, { model: 'tiny-llama', method: 'lora' });
+  assert.equal(choices[1].body.budget_s, 30);
+  // a preset's settings are its own: only the budget is offered; a budget past the limit is not
+  assert.deepEqual(offerChoices(offers, { budget_s: 30, preset: 'rank' }).map((c) => c.label), ['Plan with a budget of 900 s']);
+  assert.deepEqual(offerChoices({ budget_s: MAX_BUDGET_S + 1 }, { budget_s: 30, preset: 'rank' }), []);
+  assert.equal(offersOf({ status: 422, detail: 'text' }), null);
+});

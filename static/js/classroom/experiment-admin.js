@@ -10,6 +10,7 @@ import { experimentInfo, presets } from '../experiment/info.js';
 import { predictionOf, settingText } from '../experiment/prediction.js';
 import { renderPredictions } from '../experiment/predictions.js';
 import { createForm } from '../experiment/create-form.js';
+import { offerButtons, offersOf } from '../experiment/offers.js';
 
 const main = document.querySelector('main.dashboard');
 const slot = main.querySelector('[data-experiment]');
@@ -59,7 +60,17 @@ async function create(body) {
   } catch (err) {
     // 422: the server says what to change (fewer values, fewer replicates, a smaller model, more time).
     planBox.replaceChildren(h('div', { class: 'eta-warning', role: 'alert', 'data-plan-refused': '' },
-      h('p', {}, err.status === 422 ? `This does not fit: ${err.message}` : `Could not plan: ${err.message}`)));
+      h('p', {}, err.status === 422 ? `This does not fit: ${err.message}` : `Could not plan: ${err.message}`),
+      offerButtons(offersOf(err), body, (changed) => {
+        // the form shows what was planned
+        const budget = document.getElementById('exp-budget');
+        if (budget) budget.value = changed.budget_s;
+        const fixed = document.getElementById('exp-fixed');
+        if (fixed && changed.fixed && !changed.preset) {
+          fixed.value = Object.entries(changed.fixed).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ');
+        }
+        create(changed);
+      })));
     status.textContent = '';
   }
 }
