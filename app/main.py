@@ -44,6 +44,7 @@ from app.classroom.hub import ClassHub
 from app.classroom.room import Classroom
 from app.config import Settings, get_settings
 from app.db import create_tables, make_engine, make_sessionmaker
+from app.experiments.paces import Paces
 from app.experiments.service import ExperimentService
 from app.experiments.watcher import ResultWatcher
 from app.jobs.files.adapter_service import AdapterService
@@ -120,7 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.classroom,
         submitter,
         workers=lambda: workers,
-        executor="local" if settings.runner == "local" else "ray",
+        paces=Paces(sessions, store, submitter, executor="local" if settings.runner == "local" else "ray"),
     )
     relay = (
         await _start_relay(app, PgRelay(store.url, broadcaster, store, hub.notify_here, origin))

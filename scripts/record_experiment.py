@@ -72,7 +72,7 @@ def main() -> int:
         running_server(args.data_dir, cpu_workers=1, device="cpu", job_time_limit_s=3600) as server,
     ):
         # a calibration run under load can outlast the server's default wait (600 s)
-        server.state.experiments.calibrate_timeout_s = args.timeout_s
+        server.state.experiments.paces.calibrate_timeout_s = args.timeout_s
         try:
             outcome = run_class(
                 server,

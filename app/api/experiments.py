@@ -16,9 +16,10 @@ from app.api.deps import ClassroomDep, CredentialsDep, Instructor
 from app.api.errors import field_error
 from app.classroom.room import Classroom
 from app.classroom.service import Member
+from app.experiments.errors import ExperimentError
 from app.experiments.presets import UnknownPreset, get_preset, presets, recorded_result
 from app.experiments.results import results_csv
-from app.experiments.service import ExperimentError, ExperimentService
+from app.experiments.service import ExperimentService
 from app.experiments.spec import MEASURES, ExperimentSpec, MeasureName, SpecError, Value
 from app.identity import Credentials
 

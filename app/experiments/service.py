@@ -23,8 +23,10 @@ from app.classroom.class_rules import LimitExceeded, check_config
 from app.classroom.room import Classroom
 from app.classroom.service import ClassInfo
 from app.experiments import planner
+from app.experiments.errors import ExperimentError
 from app.experiments.measures import measures_of
-from app.experiments.planner import Pace, Plan, PlanError
+from app.experiments.paces import Paces
+from app.experiments.planner import Plan, PlanError
 from app.experiments.presets import get_preset
 from app.experiments.results import grade, results_body
 from app.experiments.spec import ExperimentSpec, Prediction, PredictionChoice, value_label
@@ -37,16 +39,7 @@ from app.training.methods import resolve_config
 from app.training.train_config import TrainConfig
 
 TERMINAL_STATES = tuple(s.value for s in FINISHED)
-CALIBRATION_TIMEOUT_S = 600.0
 SIZED = ("steps", "seq_len")
-
-
-class ExperimentError(Exception):
-    """``status``: 404 (unknown, or of another class), 403 (not yours), 409 (state), 422 (``field``)."""
-
-    def __init__(self, message: str, status: int, field: str | None = None, offers: dict | None = None):
-        super().__init__(message)
-        self.status, self.field, self.offers = status, field, offers
 
 
 @dataclass
@@ -56,8 +49,7 @@ class ExperimentService:
     room: Classroom
     submitter: JobSubmitter
     workers: Callable[[], int]
-    executor: str = "local"  # "local" | "ray": whose measured step times plan the grid
-    calibrate_timeout_s: float = CALIBRATION_TIMEOUT_S
+    paces: Paces
 
     # -- making one -------------------------------------------------------------------------------
     def create(
@@ -78,7 +70,7 @@ class ExperimentService:
         configs += [TrainConfig(**spec.setting(*grid[k % len(grid)])) for k in range(present - len(configs))]
         fixed_steps = _sized(spec, "steps")
         fixed_seq_len = _sized(spec, "seq_len")
-        paces = self._paces(configs)
+        paces = self.paces.of(configs)
         try:
             plan = planner.plan_grid(
                 configs,
@@ -87,7 +79,7 @@ class ExperimentService:
                 budget_s,
                 fixed_steps=fixed_steps,
                 fixed_seq_len=fixed_seq_len,
-                faster_models=lambda: self._faster_models(configs, paces),
+                faster_models=lambda: self.paces.faster_models(configs, paces),
             )
         except PlanError as exc:
             raise ExperimentError(str(exc), 422, exc.field, exc.offers) from None
@@ -161,67 +153,6 @@ class ExperimentService:
             ],
         )
         return prediction, question, measure
-
-    def _paces(self, configs: list[TrainConfig]) -> dict[tuple[str, str], Pace]:
-        """Measured step times per (model, method); a short calibration run where there is none."""
-        paces: dict[tuple[str, str], Pace] = {}
-        missing: dict[tuple[str, str], TrainConfig] = {}
-        for config in configs:
-            key = (config.model, config.method)
-            if key in paces or key in missing:
-                continue
-            found = planner.measured_pace(self.sessions, *key, self.executor)
-            if found is not None:
-                paces[key] = found
-            else:
-                missing[key] = config
-        jobs = {key: self._calibration_job(config) for key, config in missing.items()}
-        for key, job_id in jobs.items():
-            paces[key] = self._await_calibration(key, job_id)
-        return paces
-
-    def _calibration_job(self, config: TrainConfig) -> str:
-        steps = planner.CALIBRATION_STEPS
-        short = config.model_copy(update={"steps": steps, "eval_every": steps, "spectrum_every": steps})
-        return self.submitter.submit(short, INSTRUCTOR_OWNER).id
-
-    def _await_calibration(self, key: tuple[str, str], job_id: str) -> Pace:
-        deadline = time.monotonic() + self.calibrate_timeout_s
-        while time.monotonic() < deadline:
-            job = self.store.get_job(job_id)
-            if job is not None and job.state.value in TERMINAL_STATES:
-                events = [e.data for e in self.store.events_after(job_id)]
-                measured = planner.pace_of_run(job.config, events)
-                if measured is None:
-                    raise ExperimentError(
-                        f"calibration run {job_id} of {key[0]}/{key[1]} ended {job.state.value} "
-                        f"({job.error or 'no steps'}): no step time to plan with",
-                        422,
-                        "fixed",
-                    )
-                step_s, overhead_s, slots, load_s = measured
-                return Pace(step_s, overhead_s, slots, 1, "calibration", load_s)
-            time.sleep(0.25)
-        raise ExperimentError(
-            f"calibration run {job_id} of {key[0]}/{key[1]} did not finish in "
-            f"{self.calibrate_timeout_s:.0f} s (the queue is busy); try again when it has",
-            503,
-        )
-
-    def _faster_models(self, configs: list[TrainConfig], paces: dict[tuple[str, str], Pace]) -> list[str]:
-        """Models with a measured pace faster than the experiment's, for the same methods."""
-        methods = {c.method for c in configs}
-        slowest = max(p.step_s / p.slots for p in paces.values())
-        found = []
-        with self.sessions() as session:
-            models = session.scalars(select(JobRow.model).where(JobRow.state == "done").distinct())
-            for model in models:
-                if model in {c.model for c in configs}:
-                    continue
-                measured = [planner.measured_pace(self.sessions, model, m, self.executor) for m in methods]
-                if all(p is not None and p.step_s / p.slots < slowest for p in measured):
-                    found.append(model)
-        return found
 
     @staticmethod
     def _sizes(spec: ExperimentSpec, plan: Plan | dict[str, Any]) -> dict[str, Any]:

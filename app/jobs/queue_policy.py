@@ -103,14 +103,16 @@ def time_left_s(
     steps_done: int,
     step_s: float,
     measured_step_s: float | None,
+    tail_s: float = 0.0,
 ) -> float:
-    """Seconds a running job still needs to train. After its first step: the steps left at the pace
-    it has measured; while it is still loading (model, base answers, step-0 evaluation): the
-    estimate less the time spent, but never less than all its steps at the estimated pace ``step_s``
-    (a slow load must not make the queue behind it look free)."""
+    """Seconds a running job still holds its worker. After its first step: the steps left at the
+    pace it has measured, then its tail (``tail_s``: the last evaluation, samples, spectra and saving
+    the adapter, after the last step); while it is still loading (model, base answers, step-0
+    evaluation): the estimate less the time spent, but never less than all its steps at the
+    estimated pace ``step_s`` and the tail (a slow load must not make the queue behind it look free)."""
     if measured_step_s is not None and steps_done > 0:
-        return max(0.0, steps - steps_done) * measured_step_s
-    return max(estimate_s - elapsed_s, steps * step_s)
+        return max(0.0, steps - steps_done) * measured_step_s + tail_s
+    return max(estimate_s - elapsed_s, steps * step_s + tail_s)
 
 
 def eta_changed(
@@ -125,24 +127,27 @@ def eta_changed(
 
 
 class DurationModel:
-    """Running averages of load time and seconds per step, per (model, method), for ETAs. Running
-    jobs report their measured pace as they go (``observe_step``), so estimates adapt to a busy
-    machine within a few steps instead of after the first job ends."""
+    """Running averages per (model, method), for ETAs: load time (claimed → first step), seconds per
+    step, and the tail after the last step (final evaluation, samples, saving). Running jobs report
+    their measured pace as they go (``observe_step``), so estimates adapt to a busy machine within a
+    few steps instead of after the first job ends."""
 
-    def __init__(self, load_s: float = 5.0, step_s: float = 0.5, smoothing: float = 0.5) -> None:
-        self._default = (load_s, step_s)
-        self._seen: dict[tuple[str, str], tuple[float, float]] = {}
+    def __init__(self, load_s: float = 5.0, step_s: float = 0.5, smoothing: float = 0.5, tail_s: float = 0.0):
+        self._default = (load_s, step_s, tail_s)
+        self._seen: dict[tuple[str, str], tuple[float, float, float]] = {}
         self._smoothing = smoothing
         self._lock = threading.Lock()
 
-    def record(self, model: str, method: str, load_s: float, step_s: float) -> None:
+    def record(self, model: str, method: str, load_s: float, step_s: float, tail_s: float = 0.0) -> None:
         with self._lock:
             old = self._seen.get((model, method))
+            new = (load_s, step_s, tail_s)
             if old is None:
-                self._seen[(model, method)] = (load_s, step_s)
+                self._seen[(model, method)] = new
             else:
                 k = self._smoothing
-                self._seen[(model, method)] = (k * old[0] + (1 - k) * load_s, k * old[1] + (1 - k) * step_s)
+                load, step, tail = (k * a + (1 - k) * b for a, b in zip(old, new, strict=True))
+                self._seen[(model, method)] = (load, step, tail)
 
     def estimate_job(self, job: QueuedJob) -> float:
         return self.estimate(job.model, job.method, job.steps)
@@ -150,17 +155,21 @@ class DurationModel:
     def observe_step(self, model: str, method: str, step_s: float) -> None:
         """A running job's measured seconds per step so far (its load time is not known yet)."""
         with self._lock:
-            load_s, _ = self._seen.get((model, method), self._default)
-            self._seen[(model, method)] = (load_s, step_s)
+            load_s, _, tail_s = self._seen.get((model, method), self._default)
+            self._seen[(model, method)] = (load_s, step_s, tail_s)
 
     def step_s(self, model: str, method: str) -> float:
         with self._lock:
             return self._seen.get((model, method), self._default)[1]
 
+    def tail_s(self, model: str, method: str) -> float:
+        with self._lock:
+            return self._seen.get((model, method), self._default)[2]
+
     def estimate(self, model: str, method: str, steps: int) -> float:
         with self._lock:
-            load_s, step_s = self._seen.get((model, method), self._default)
-        return load_s + steps * step_s
+            load_s, step_s, tail_s = self._seen.get((model, method), self._default)
+        return load_s + steps * step_s + tail_s
 
 
 class PositionUpdates:

@@ -337,12 +337,14 @@ class Runner:
 
     def _time_left(self, job: QueuedJob) -> float:
         """A running job's remaining seconds: at its measured pace once it steps (reported by this
-        process's executor, local or Ray), else its estimate less the time spent."""
+        process's executor, local or Ray), else its estimate less the time spent; the work after
+        its last step (as measured on earlier runs of its model and method) included."""
         steps_done, pace = self._paces.get(job.id, (0, None))
         elapsed = time.time() - (job.started_at or time.time())
         estimated_pace = self.durations.step_s(job.model, job.method)
+        tail = self.durations.tail_s(job.model, job.method)
         return time_left_s(
-            self.durations.estimate_job(job), elapsed, job.steps, steps_done, estimated_pace, pace
+            self.durations.estimate_job(job), elapsed, job.steps, steps_done, estimated_pace, pace, tail
         )
 
     def _announce_positions(self) -> None:
@@ -397,12 +399,12 @@ class Runner:
                 if step % 5 == 1:  # every 5th step the queue behind re-hears its estimates
                     self._announce_wanted = True
                     self._wake.set()
-            case JobFinished(job_id, _state, load_s, step_s):
+            case JobFinished(job_id, _state, load_s, step_s, tail_s):
                 self._paces.pop(job_id, None)
                 if load_s is not None and step_s is not None:
                     view = self.store.get_job(job_id)
                     if view is not None:
-                        self.durations.record(view.model, view.method, load_s, step_s)
+                        self.durations.record(view.model, view.method, load_s, step_s, tail_s or 0.0)
                 self._wake.set()
             case JobLost(job_id, reason):
                 self._paces.pop(job_id, None)

@@ -58,7 +58,7 @@ def test_an_experiment_runs_on_the_ray_runner(ray_server: str, ray_settings: Set
         assert pupil.post(f"{base}/cell/start").status_code == 201
     final = wait_complete(teacher, code, made["id"], timeout=600)
 
-    engine = make_engine(ray_settings.resolved_database_url())
+    engine = make_engine(ray_settings.resolved_database_url)
     try:
         with make_sessionmaker(engine)() as session:
             nodes = dict(session.execute(select(JobRow.id, JobRow.node)).all())

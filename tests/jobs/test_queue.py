@@ -138,3 +138,18 @@ def test_a_waiting_job_hears_a_new_start_only_when_it_moves_enough() -> None:
     assert not eta_changed(600.0, 690.0)  # 90 s of 600 s: 15 %
     assert eta_changed(600.0, 800.0)
     assert eta_changed(0.0, 870.0)
+
+
+def test_the_work_after_the_last_step_holds_the_worker_too() -> None:
+    # The final evaluation, samples and saving come after the last step: a job with 5 steps left at
+    # 2 s a step and a measured 30 s tail frees its worker in 40 s, not 10 s.
+    model = DurationModel(load_s=5.0, step_s=0.5)
+    model.record("smollm2-135m", "lora", load_s=20.0, step_s=2.0, tail_s=30.0)
+    assert model.tail_s("smollm2-135m", "lora") == 30.0
+    assert model.estimate("smollm2-135m", "lora", 10) == 20.0 + 10 * 2.0 + 30.0
+    assert model.tail_s("smollm2-135m", "full") == 0.0  # nothing measured: no tail assumed
+    assert time_left_s(70.0, 30.0, 10, 5, 2.0, 2.0, tail_s=30.0) == 5 * 2.0 + 30.0
+    # still loading: never less than all its steps and its tail
+    assert time_left_s(70.0, 65.0, 10, 0, 2.0, None, tail_s=30.0) == 10 * 2.0 + 30.0
+    model.record("smollm2-135m", "lora", load_s=20.0, step_s=2.0, tail_s=10.0)
+    assert model.tail_s("smollm2-135m", "lora") == 20.0  # smoothed like the others

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,41 @@ def test_jobs_run_on_both_ray_nodes(ray_runner: Runner) -> None:
     assert len(nodes) == 2, nodes  # one actor per one-CPU node: both nodes trained
     tuned, base = ray_runner.generate(jobs[0], "hello", 3)  # on the actor that holds the model
     assert isinstance(tuned, str) and isinstance(base, str)
+
+
+def test_actors_without_room_are_placed_later_while_the_others_run_jobs(
+    ray_address: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three actors asked of a cluster with two one-CPU nodes (a node gone for good looks the same):
+    # the two that find room run jobs at once; the third is placed in the background, not in the
+    # scheduler's way (it used to hold every job for 300 s per try).
+    from app.jobs.executors import ray_actors
+
+    monkeypatch.setattr(ray_actors, "FIRST_PLACE_TIMEOUT_S", 10.0)
+    monkeypatch.setattr(ray_actors, "PLACE_TIMEOUT_S", 10.0)
+    engine = make_engine(database_url)
+    Base.metadata.create_all(engine)
+    runner = Runner(
+        JobStore(make_sessionmaker(engine)),
+        Broadcaster(),
+        ModelCache(Settings().model_dir, "cpu"),
+        tmp_path,
+        workers=3,
+        backend=ray_address,
+    )
+    runner.start()
+    try:
+        jobs = [runner.submit(TINY, owner=f"student-{i}").id for i in range(3)]
+        for job_id in jobs:
+            wait_state(runner, job_id, {"done", "failed", "cancelled"})
+            assert runner.get(job_id).state.value == "done"  # type: ignore[union-attr]
+        pool = runner.pool
+        assert len(pool._members) == 2  # type: ignore[union-attr]
+        placing = [t.name for t in threading.enumerate() if t.name.startswith("ftlab-ray-place-")]
+        assert placing == ["ftlab-ray-place-2"], placing  # still trying, in the background
+    finally:
+        runner.stop()
+        engine.dispose()
 
 
 def test_a_killed_ray_actor_fails_only_its_job(ray_runner: Runner) -> None:

@@ -55,6 +55,7 @@ class JobFinished:
     state: str
     load_s: float | None  # claim → first step (None unless it finished `done`)
     step_s: float | None  # measured seconds per step
+    tail_s: float | None = None  # last step → done stored (final evaluation, samples, saving)
 
 
 @dataclass(frozen=True)

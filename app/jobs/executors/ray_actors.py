@@ -44,6 +44,7 @@ REPORT_EVERY_S = 0.5  # how often the waiter collects the busy actors' reports
 COLLECT_TIMEOUT_S = 30.0
 MAX_KEPT_REPORTS = 10_000  # an actor whose reports nobody collects drops the oldest
 PLACE_TIMEOUT_S = 60.0  # how long one try to place a (replacement) actor waits for room on a node
+FIRST_PLACE_TIMEOUT_S = 120.0  # the first try at start (a loaded machine starts Ray workers slowly)
 RETRY_PLACE_S = 5.0  # the pause between tries
 
 
@@ -132,17 +133,37 @@ class RayPool(Slots[_Actor]):
         self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
         self._waiter: threading.Thread | None = None
         self._started_ray = False
+        self._placed = False  # ensure_started has run (some actors may still be placed later)
         self.replaced = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
     def ensure_started(self) -> None:
+        """Place the pool's actors: those that find room within a try run jobs at once; the rest are
+        placed in the background (a node gone for good must not hold the queue behind its actor)."""
+        from ray.exceptions import GetTimeoutError
+
         with self._lock:
-            if self._members or self._stopping:
+            if self._placed or self._stopping:
                 return
             self._connect()
-            self._members = [self._make_actor(index) for index in range(self.size)]
+            missing = []
+            for index in range(self.size):
+                try:
+                    self._members.append(self._make_actor(index, timeout=FIRST_PLACE_TIMEOUT_S))
+                except GetTimeoutError:
+                    missing.append(index)
+            self._placed = True
             self._waiter = threading.Thread(target=self._wait, name="ftlab-ray-waiter", daemon=True)
             self._waiter.start()
+        for index in missing:
+            logger.warning(
+                "no Ray node had room for actor %d in %.0f s; placing it in the background",
+                index,
+                FIRST_PLACE_TIMEOUT_S,
+            )
+            threading.Thread(
+                target=self._place, args=(index, None), name=f"ftlab-ray-place-{index}", daemon=True
+            ).start()
 
     def _connect(self) -> None:
         import ray
@@ -331,11 +352,12 @@ class RayPool(Slots[_Actor]):
                 return
             actor.job_id, actor.ref = "", None  # not free: nothing is dispatched to a dead actor
         name = f"ftlab-ray-replace-{actor.index}"
-        threading.Thread(target=self._replace, args=(actor,), name=name, daemon=True).start()
+        threading.Thread(target=self._place, args=(actor.index, actor), name=name, daemon=True).start()
 
-    def _replace(self, actor: _Actor) -> None:
-        """Place a new actor in the dead one's slot: tries of PLACE_TIMEOUT_S until one is placed
-        or the pool stops (its slot meanwhile takes no jobs; the other actors go on)."""
+    def _place(self, index: int, dead: _Actor | None) -> None:
+        """Place actor ``index`` (in ``dead``'s slot, or one that could not be placed at start): tries
+        of PLACE_TIMEOUT_S until one is placed or the pool stops (meanwhile the slot takes no jobs;
+        the other actors go on)."""
         import ray
         from ray.exceptions import GetTimeoutError
 
@@ -343,7 +365,7 @@ class RayPool(Slots[_Actor]):
         while not self._stopping:
             tries += 1
             try:
-                fresh = self._make_actor(actor.index, timeout=PLACE_TIMEOUT_S)
+                fresh = self._make_actor(index, timeout=PLACE_TIMEOUT_S)
             except GetTimeoutError:
                 logger.warning(
                     "no Ray node has room for a replacement actor (try %d, %.0f s); trying again",
@@ -354,8 +376,11 @@ class RayPool(Slots[_Actor]):
                 logger.exception("placing a replacement Ray actor failed (try %d)", tries)
             else:
                 with self._lock:
-                    if actor in self._members and not self._stopping:
-                        self._members[self._members.index(actor)] = fresh
+                    if not self._stopping and dead is None:
+                        self._members.append(fresh)
+                        return
+                    if dead in self._members and not self._stopping:
+                        self._members[self._members.index(dead)] = fresh
                         self.replaced += 1
                         return
                 ray.kill(fresh.handle)  # the pool stopped meanwhile

@@ -148,10 +148,11 @@ class JobWorker:
         run = TrainingRun(job, self.cache, cancel=self.cancel, time_limit_s=self.config.time_limit_s)
         self.tuned.training(job_id, run)
         claimed_at = view.started_at or time.time()
-        first_step_at, last_step, last_type = None, None, ""
+        first_step_at, last_step, last_step_at, last_type = None, None, 0.0, ""
         for event in run.events():
             if event.type == "step":
-                first_step_at, last_step = first_step_at or time.time(), event
+                last_step_at = time.time()
+                first_step_at, last_step = first_step_at or last_step_at, event
                 self.report(StepPace(job_id, config.model, config.method, event.step, event.elapsed_s))
             elif event.type == "done":
                 self._save_adapter(job_id, run, adapter_dir(self.config.data_dir, job_id))
@@ -169,7 +170,7 @@ class JobWorker:
             self.tuned.drop(job_id)
         if first_step_at and last_step is not None and last_type == "done":
             load_s, step_s = first_step_at - claimed_at, last_step.elapsed_s / max(1, last_step.step)
-            return JobFinished(job_id, last_type, load_s, step_s)
+            return JobFinished(job_id, last_type, load_s, step_s, time.time() - last_step_at)
         return JobFinished(job_id, last_type, None, None)
 
     def _save_adapter(self, job_id: str, run: Any, directory: Path) -> None:
