@@ -8,6 +8,12 @@ Measured, not asserted (a shared CPU makes the absolute numbers noisy). Usage:
     PYTHONPATH=$PWD python bench/page_perf.py [--out bench/results/page_perf.json]
 
 Runs its own server on a free port (``FTLAB_TEST_BASE_URL`` points it at a running one instead).
+
+A narrower mode compares drags on one 3D plot under several trace settings side by side, alternating
+them in one page so the machine's load falls on each alike (the first setting is the reference):
+
+    python bench/page_perf.py --drag lora-explorer:1 --repeats 5 \
+        --variant 'opaque={"opacity": 1}' --variant 'see-through={"opacity": 0.95}'
 """
 
 from __future__ import annotations
@@ -190,6 +196,42 @@ def slider_frames(page, presses: int = 15) -> dict:
     return {"presses": presses, **frame_stats(page, before, started)}
 
 
+def drag_variants(page, base_url: str, widget: str, index: int, variants: dict, repeats: int) -> dict:
+    """Median drag frame per repeat for each ``Plotly.restyle`` setting of one plot, alternating, and
+    each setting's per-repeat ratio to the first (median, lowest, highest)."""
+    page.goto(f"{base_url}/lessons/{LESSON}")
+    page.wait_for_selector("section.lesson-section")
+    page.evaluate(f"document.getElementById('widget-{widget}').scrollIntoView()")
+    plot = page.locator(f"#widget-{widget} .plot").nth(index)
+    plot.scroll_into_view_if_needed()
+    drawn = f"document.querySelectorAll('#widget-{widget} .plot')[{index}].dataset.drawn === 'yes'"
+    page.wait_for_function(drawn, timeout=120_000)
+    settle(page, quiet_ms=1000)
+    medians: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, restyle in variants.items():
+            page.evaluate(
+                "([w, i, r]) => window.Plotly.restyle(document.querySelectorAll(`#widget-${w} .plot`)[i], r)",
+                [widget, index, restyle],
+            )
+            settle(page, quiet_ms=800)
+            medians[name].append(pointer_frames(page, plot, press=True)["median_frame_ms"])
+    first = next(iter(variants))
+    ratios = {
+        name: sorted(v / r for v, r in zip(values, medians[first], strict=True) if v and r)
+        for name, values in medians.items()
+    }
+    return {
+        "plot": f"{widget}:{index}",
+        "median_frame_ms": medians,
+        "ratio_to_first": {
+            name: {"median": round(statistics.median(r), 2), "low": round(r[0], 2), "high": round(r[-1], 2)}
+            for name, r in ratios.items()
+            if r
+        },
+    }
+
+
 def server(args: argparse.Namespace):
     external = os.environ.get("FTLAB_TEST_BASE_URL")
     if external:
@@ -208,6 +250,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here too")
     parser.add_argument("--label", default="", help="a name for this run (e.g. the branch)")
     parser.add_argument("--chromium", default=os.environ.get("FTLAB_CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--drag", metavar="WIDGET:INDEX", help="only drags on this plot, per --variant")
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar='NAME={"opacity": 1}', help="a restyle of the plot"
+    )
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
@@ -220,7 +267,15 @@ def main() -> int:
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         try:
             runs = []
-            for viewport in ({"width": 1440, "height": 900},):
+            if args.drag:
+                widget, index = args.drag.rsplit(":", 1)
+                variants = {name: json.loads(v) for name, v in (s.split("=", 1) for s in args.variant)}
+                context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
+                context.add_init_script(OBSERVE)
+                page = context.new_page()
+                results["drag"] = drag_variants(page, base_url, widget, int(index), variants, args.repeats)
+                context.close()
+            for viewport in ({"width": 1440, "height": 900},) if not args.drag else ():
                 context = browser.new_context(viewport=viewport, bypass_csp=True)
                 context.add_init_script(OBSERVE)
                 runs.append(measure(context.new_page(), base_url, viewport))

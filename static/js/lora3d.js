@@ -42,7 +42,9 @@ function box([x0, x1], [y0, y1], [z0, z1], color, name) {
 
 class Blocks extends Chart {
   constructor(container, state) {
-    super(container, { label: 'W, ΔW, B and A drawn to scale in 3D', height: 380 });
+    // Shorter than its neighbour: the four slabs side by side are four times wider than deep, so a taller
+    // scene only added empty space above and below them (its caption follows it instead).
+    super(container, { label: 'W, ΔW, B and A drawn to scale in 3D', height: 300 });
     this.state = state;
   }
 
@@ -67,7 +69,9 @@ class Blocks extends Chart {
       scene: {
         aspectmode: 'data',
         xaxis: { visible: false }, yaxis: { visible: false }, zaxis: { visible: false },
-        camera: { eye: { x: 0, y: -1.9, z: 3.0 } }, // far enough that W and A stay in view
+        // From above and in front, close enough that the row of slabs fills the width; aimed a little
+        // left and forward of the middle, so W and A both stay in view and the slabs start under the top.
+        camera: { eye: { x: 0, y: -1.4, z: 2.1 }, center: { x: -0.1, y: -0.25, z: 0 } },
       },
     };
   }
@@ -87,7 +91,9 @@ class Approximation extends Chart {
 
   traces() {
     const { approx } = this.state;
-    return [{ type: 'surface', z: approx, colorscale: SURFACE_SCALE, showscale: false, hovertemplate: 'row %{y}, col %{x}: %{z:.3g}<extra></extra>' }];
+    // Opacity 0.95 as the spectrum's surface: with software WebGL gl-plot3d's opaque path drew this
+    // surface at 158-183 ms a frame of a drag, its transparent path at 50-100 ms (alternating runs).
+    return [{ type: 'surface', z: approx, colorscale: SURFACE_SCALE, showscale: false, opacity: 0.95, hovertemplate: 'row %{y}, col %{x}: %{z:.3g}<extra></extra>' }];
   }
 
   layout() {
@@ -97,7 +103,7 @@ class Approximation extends Chart {
       margin: { l: 0, r: 0, t: 40, b: 0 },
       scene: {
         xaxis: { title: { text: 'column' } }, yaxis: { title: { text: 'row' } }, zaxis: { title: { text: 'value' }, range: this.state.zRange },
-        camera: { eye: { x: 1.5, y: -1.5, z: 1.0 } },
+        camera: { eye: { x: 1.5, y: -1.5, z: 1.0 }, center: { x: 0, y: 0, z: -0.25 } }, // see spectrum3d.js
       },
     };
   }

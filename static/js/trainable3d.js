@@ -123,7 +123,7 @@ class Volume extends Chart {
         xaxis: { title: { text: 'parameters →' }, showticklabels: false },
         yaxis: { title: { text: 'layer' } },
         zaxis: { visible: false },
-        camera: { eye: { x: -0.5, y: -1.15, z: 0.9 }, center: { x: 0, y: 0, z: -0.25 } }, // scene higher, axis title in view
+        camera: { eye: { x: -0.55, y: -1.25, z: 0.95 }, center: { x: 0, y: 0, z: -0.3 } }, // scene higher, axis title in view
       },
     };
   }

@@ -274,15 +274,59 @@ def test_presenter_first_screen_has_the_pinned_run_and_the_quiz_summary(visit, c
     page.screenshot(path=str(ARTIFACTS / "presenter-1366.png"))
     assert tops["quiz"] < height and tops["card"] + 60 < height, tops  # a question's first lines show
     assert tops["pinned"] < height, tops  # the pinned run starts beside it
-    # The students and their scores come right under the pinned run (not after the quiz's last card),
-    # the class experiment and the folded runs table below.
-    runs_bottom = page.evaluate(
-        "document.querySelector('.runs-section').getBoundingClientRect().bottom + scrollY"
-    )
-    assert 0 <= tops["students"] - runs_bottom < 120, (tops, runs_bottom)
+    # The students and their scores come beside the pinned run, above the quiz (not after its last
+    # card, nor under the pinned run's chart); the class experiment and the folded runs table below.
+    assert tops["students"] < tops["quiz"], tops
     assert tops["experiment"] > tops["card"], tops
     assert page.locator(".runs-fold").get_attribute("open") is None  # folded
     assert page.locator(".runs-fold [data-runs]").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP_PROJECTOR["width"]
+
+
+def seat_students(browser, server: str, code: str, count: int) -> None:  # noqa: ANN001
+    """``count`` students join ``code`` through the API, each answering the quiz (some right, some not)."""
+    context = browser.new_context(base_url=server)
+    try:
+        api = context.request
+        questions = api.get(f"/api/lessons/{LESSON}/quiz").json()["questions"]
+        for n in range(count):
+            context.clear_cookies()  # a new browser: a new seat
+            assert api.post(f"/api/classes/{code}/join", data={"nickname": f"Student {n + 1:02d}"}).ok
+            picks = {
+                q["id"]: q["choices"][(n + i) % len(q["choices"])]["id"] for i, q in enumerate(questions)
+            }
+            assert api.post(f"/api/classes/{code}/answers", data={"answers": picks}).ok
+    finally:
+        context.close()
+
+
+def test_presenter_first_screen_shows_the_students_with_their_scores(
+    browser,  # noqa: ANN001
+    server: str,
+    visit,  # noqa: ANN001
+    class_code: str,
+) -> None:
+    """Issue 21, point 9: with 28 students seated, the projector's first screen (1366×768) shows the
+    students with their scores, beside the pinned run and the quiz's first card (was: from 790 px)."""
+    seat_students(browser, server, class_code, 28)
+    page = visit(
+        f"/classes/{class_code}?view=present&projector=1", viewport=LAPTOP_PROJECTOR, instructor=True
+    )
+    page.wait_for_selector(".pinned-chart .plot[data-drawn='yes']", timeout=120_000)
+    page.wait_for_function("document.querySelectorAll('[data-roster] [data-score]').length >= 28")
+    page.wait_for_selector("[data-questions] .question-card")
+    boxes = page.evaluate(
+        """() => Object.fromEntries(Object.entries({
+             heading: '#h-students', score: '[data-roster] [data-score]', pinned: '.pinned-chart .plot',
+             card: '[data-questions] .question-card',
+           }).map(([k, sel]) => { const r = document.querySelector(sel).getBoundingClientRect();
+             return [k, { top: r.top + scrollY, bottom: r.bottom + scrollY }]; }))"""
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "presenter-1366-students.png"))
+    height = LAPTOP_PROJECTOR["height"]
+    assert boxes["score"]["bottom"] <= height, boxes  # the first students and their scores, in view
+    assert boxes["pinned"]["top"] < height and boxes["card"]["top"] + 60 < height, boxes
     assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP_PROJECTOR["width"]
 
 

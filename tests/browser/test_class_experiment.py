@@ -56,10 +56,11 @@ def plan_on_dashboard(teacher, errors: list[str]) -> str:  # noqa: ANN001
     }
     for name, value in custom.items():
         form.locator(f"#exp-{name}").fill(value)
-    # Too little time: 24 runs (8 seeds of each value, the most ExperimentSpec allows) cannot fit
-    # 30 s even at tiny-llama's few seconds a run; the server's 422 says what would fit, in the
-    # plan's place.
+    # Too little time: 24 runs (8 seeds of each value, the most ExperimentSpec allows) of 2,000
+    # steps cannot fit 30 s, however fast tiny-llama steps here; the server's 422 says what would
+    # fit, in the plan's place.
     form.locator("#exp-replicates").fill("8")
+    form.locator("#exp-fixed").fill(custom["fixed"] + ", steps=2000")
     form.locator("#exp-budget").fill("30")
     form.locator("button[type=submit]").click()
     refused = teacher.locator("[data-plan] [data-plan-refused]")
@@ -73,6 +74,7 @@ def plan_on_dashboard(teacher, errors: list[str]) -> str:  # noqa: ANN001
     assert len(errors) == 1 and "422" in errors[0], errors
     errors.clear()
     form.locator("#exp-replicates").fill("1")
+    form.locator("#exp-fixed").fill(custom["fixed"])
     form.locator("#exp-budget").fill("600")
     form.locator("button[type=submit]").click()
     teacher.locator("[data-plan] .plan").wait_for(timeout=300_000)

@@ -93,6 +93,31 @@ def test_model_dropdown_shows_the_whole_name(page) -> None:
     assert not any(o.count("untrained") > 1 for o in page.evaluate(options))
 
 
+# Where plotly draws each text label of the virtual tokens, in CSS pixels of the scene: the point is
+# projected with the scene's own camera matrices (as plotly places its hover label), and the label is
+# centred above it ('top center'), as wide as its text in the trace's font.
+LABEL_BOXES = """(p) => {
+  const scene = p._fullLayout.scene._scene;
+  const cam = scene.glplot.cameraParams; const scale = scene.dataScale;
+  const size = p.querySelector('.gl-container > div').getBoundingClientRect();
+  const times = (m, v) => { const o = [0, 0, 0, 0];
+    for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) o[b] += m[4 * a + b] * v[a]; return o; };
+  const t = p._fullData.find((t) => t.name === 'virtual tokens');
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${t.textfont.size}px ${t.textfont.family}`;
+  const boxes = [];
+  t.x.forEach((x, k) => {
+    if (!t.text[k]) return;
+    const v = [x * scale[0], t.y[k] * scale[1], t.z[k] * scale[2], 1];
+    const q = times(cam.projection, times(cam.view, times(cam.model, v)));
+    const sx = (0.5 + (0.5 * q[0]) / q[3]) * size.width; const sy = (0.5 - (0.5 * q[1]) / q[3]) * size.height;
+    const half = ctx.measureText(t.text[k]).width / 2; const bottom = sy - t.marker.size / 2;
+    boxes.push({ text: t.text[k], left: sx - half, right: sx + half, top: bottom - t.textfont.size, bottom });
+  });
+  return { boxes, hover: t.hovertext };
+}"""
+
+
 def test_soft_prompt_labels_do_not_pile_up(page) -> None:
     open_lesson(page)
     page.evaluate("document.querySelector('#widget-soft-prompt-3d').scrollIntoView({block: 'start'})")
@@ -101,21 +126,18 @@ def test_soft_prompt_labels_do_not_pile_up(page) -> None:
         f"{plot}?.dataset.drawn === 'yes' && {plot}._fullData.some(t => t.name === 'virtual tokens')",
         timeout=60_000,
     )
-    data = page.evaluate(
-        f"""(() => {{ const all = {plot}._fullData;
-              const t = all.find(t => t.name === 'virtual tokens');
-              const cloud = all.filter(t => t.name === 'real tokens')
-                .flatMap(t => t.x.map((x, i) => [x, t.y[i], t.z[i]]));
-              const points = t.x.map((x, i) => [x, t.y[i], t.z[i]]);
-              return {{ points, text: t.text, hover: t.hovertext, cloud }}; }})()"""
-    )
-    shown = [p for p, t in zip(data["points"], data["text"], strict=True) if t]
-    assert shown and all(data["hover"]), data  # some labels on the plot, every point named on hover
-    every = data["points"] + data["cloud"]
-    extent = [max(p[a] for p in every) - min(p[a] for p in every) for a in range(3)]
-    for i, p in enumerate(shown):
-        for q in shown[:i]:
-            gap = sum(((p[a] - q[a]) / extent[a]) ** 2 for a in range(3)) ** 0.5
-            assert gap >= 0.4, (p, q, gap)  # two labels never sit on top of each other
+    page.wait_for_timeout(1000)  # the WebGL frame after the draw
+    data = page.evaluate(f"({LABEL_BOXES})({plot})")
+    boxes = data["boxes"]
+    assert len(boxes) >= 2 and all(data["hover"]), data  # labels on the plot, every point named on hover
+    for i, a in enumerate(boxes):
+        for b in boxes[:i]:
+            apart = (
+                a["left"] >= b["right"] + 2
+                or b["left"] >= a["right"] + 2
+                or a["top"] >= b["bottom"] + 2
+                or b["top"] >= a["bottom"] + 2
+            )
+            assert apart, (a, b)  # two labels never touch on the screen
     # The recorded run's eight tokens include a cluster: not all of them can be labelled apart.
-    assert len(shown) < len(data["points"]), data["text"]
+    assert len(boxes) < len(data["hover"]), data

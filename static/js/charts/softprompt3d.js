@@ -6,15 +6,37 @@ import { COLORS } from '../palette.js';
 
 const TRAIL_COLORS = [COLORS.orange, COLORS.blue, COLORS.vermillion, COLORS.green, COLORS.purple, COLORS.sky, COLORS.black, COLORS.yellow];
 
-// Which points get a text label: greedily, a point is labelled when it lies at least `gap` (a share
-// of the cloud's extent on each axis) from every point labelled before it; the rest show on hover.
-export function spacedOut(points, cloud = [], gap = 0.4) {
+// The scene's opening view (plotly's camera: the eye looks at the centre, z up).
+const VIEW = { eye: { x: 1.5, y: 1.5, z: 0.8 }, center: { x: 0, y: 0, z: -0.32 } };
+
+// Where a point lands on the screen, roughly: seen along the camera's line of sight (orthographic), in
+// the scene's proportions (plotly's aspectmode 'auto': the data's own, unless one axis is over four
+// times another, then a cube), in shares of the longest side.
+function viewPlane(eye) {
+  const unit = (v) => v.map((c) => c / Math.hypot(...v));
+  const back = unit([eye.x, eye.y, eye.z]); // from the scene towards the eye
+  const right = unit([-back[1], back[0], 0]); // up (z) × back
+  const up = [back[1] * right[2] - back[2] * right[1], back[2] * right[0] - back[0] * right[2], back[0] * right[1] - back[1] * right[0]];
+  return (p) => [right, up].map((axis) => axis[0] * p[0] + axis[1] * p[1] + axis[2] * p[2]);
+}
+
+// Which points get a text label: greedily, a point is labelled when its label clears every label kept
+// before it on screen: apart sideways by the two half-widths (`perChar` a character) or up and down by
+// more than a line (`line`), both in shares of the longest side (about 400 px in the lesson's 1000 px
+// wide plot). The rest show on hover and in the caption.
+export function spacedOut(points, cloud = [], labels = points.map(() => ''), { eye = VIEW.eye, perChar = 0.02, line = 0.045 } = {}) {
   const all = points.concat(cloud);
-  const extent = [0, 1, 2].map((a) => (Math.max(...all.map((p) => p[a])) - Math.min(...all.map((p) => p[a]))) || 1);
+  const low = [0, 1, 2].map((a) => Math.min(...all.map((p) => p[a])));
+  const extent = [0, 1, 2].map((a) => (Math.max(...all.map((p) => p[a])) - low[a]) || 1);
+  const cube = Math.max(...extent) > 4 * Math.min(...extent);
+  const side = extent.map((e) => (cube ? e : Math.max(...extent)));
+  const onScreen = viewPlane(eye);
   const kept = [];
-  return points.map((p) => {
-    const clear = kept.every((q) => Math.hypot(...[0, 1, 2].map((a) => (p[a] - q[a]) / extent[a])) >= gap);
-    if (clear) kept.push(p);
+  return points.map((p, i) => {
+    const [x, y] = onScreen([0, 1, 2].map((a) => (p[a] - low[a]) / side[a]));
+    const half = ((labels[i].length + 2) * perChar) / 2;
+    const clear = kept.every((q) => Math.abs(x - q.x) >= half + q.half || Math.abs(y - q.y) >= line);
+    if (clear) kept.push({ x, y, half });
     return clear;
   });
 }
@@ -67,7 +89,7 @@ export class SoftPrompt3D extends Chart {
     }
     const g = this.latest.geometry;
     const labels = g.points.map((_, i) => `v${i + 1} ≈ ${displayToken(g.nearest_tokens[i]?.[0])}`);
-    const shown = spacedOut(g.points, this.vocab ? this.vocab.vocab_points : []);
+    const shown = spacedOut(g.points, this.vocab ? this.vocab.vocab_points : [], labels);
     traces.push({
       type: 'scatter3d', mode: 'markers+text', name: 'virtual tokens',
       x: g.points.map((p) => p[0]), y: g.points.map((p) => p[1]), z: g.points.map((p) => p[2]),
@@ -88,7 +110,7 @@ export class SoftPrompt3D extends Chart {
       legend: { orientation: 'h', y: 0 },
       scene: {
         xaxis: { title: { text: 'PC 1' } }, yaxis: { title: { text: 'PC 2' } }, zaxis: { title: { text: 'PC 3' } },
-        camera: { eye: { x: 1.5, y: 1.5, z: 0.8 }, center: { x: 0, y: 0, z: -0.2 } }, // see spectrum3d.js
+        camera: VIEW, // see spectrum3d.js
       },
     };
   }

@@ -93,7 +93,10 @@ export class Spectrum3D extends Chart {
         },
         zaxis: { title: { text: this.normalise ? 'σ / σ₁' : 'σ' }, nticks: 5, tickfont: { size: 11 } },
         aspectratio: { x: 1, y: 1, z: 0.7 },
-        camera: { eye: { x: 1.6, y: -1.6, z: 0.9 } },
+        // Looking at a point below the middle lifts the scene to the title (plotly centres the box, whose
+        // tick labels and axis titles hang below it: a band of 100+ px above, the x title cut off below);
+        // a closer, lower eye fills the width. tests/browser/test_scene_fit.py measures both.
+        camera: { eye: { x: 1.35, y: -1.35, z: 0.7 }, center: { x: 0, y: 0, z: -0.3 } },
       },
     };
   }

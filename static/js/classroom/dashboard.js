@@ -27,8 +27,10 @@ if (limitHint) {
     if (health.job_time_limit_s) limitHint.textContent = `Fewer steps finish sooner: the server stops a job after ${seconds(health.job_time_limit_s)}, and on a busy CPU a SmolLM2 step can take several seconds.`;
   }).catch(() => {});
 }
-// Presenter: chart text at 24 px, readable from the back of a room (the page's body text size).
-const pinned = new PinnedRun(pinnedBox, { height: presenting ? 440 : 300, fontSize: presenting ? 24 : null, title: 'Pinned run' });
+// Presenter: chart text at 24 px, readable from the back of a room (the page's body text size); on a
+// short screen (1366×768) a shorter chart, so the students and their scores start on the first screen.
+const presenterHeight = Math.min(440, Math.max(220, Math.round(window.innerHeight * 0.42)));
+const pinned = new PinnedRun(pinnedBox, { height: presenting ? presenterHeight : 300, fontSize: presenting ? 24 : null, title: 'Pinned run' });
 
 function say(text) {
   if (adminStatus) adminStatus.textContent = text;
