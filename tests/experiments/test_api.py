@@ -147,12 +147,14 @@ def test_an_experiment_that_cannot_fit_says_what_would(server: str) -> None:
     teacher = instructor(server)
     code = open_class(server)
     create(teacher, code, {**TINY_EXPERIMENT, "values": [1, 2]})  # calibrates tiny-llama/lora
-    body = {**TINY_EXPERIMENT, "values": list(range(1, 13)), "replicates": 8, "budget_s": 30}
+    # 96 runs of 500 steps: over 30 s at any tiny-llama pace (a warm worker runs a 10-step run in 0.3 s)
+    fixed = {**TINY_EXPERIMENT["fixed"], "steps": 500}
+    body = {**TINY_EXPERIMENT, "fixed": fixed, "values": list(range(1, 13)), "replicates": 8, "budget_s": 30}
     answer = teacher.post(f"/api/classes/{code}/experiments", json=body, timeout=300)
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"][0]
     assert detail["loc"][-1] == "budget_s"
-    assert "96 runs of 10 steps" in detail["msg"] and "raise budget_s to" in detail["msg"]
+    assert "96 runs of 500 steps" in detail["msg"] and "raise budget_s to" in detail["msg"]
     offers = detail["ctx"]["offers"]
     assert offers["budget_s"] > 30 and 0 <= offers["runs"] < 96
 

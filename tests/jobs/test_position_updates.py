@@ -36,6 +36,9 @@ def _queued_events(runner, job_id: str) -> list[int]:  # noqa: ANN001
 
 def test_a_burst_of_departures_costs_each_waiting_job_one_update(make_runner) -> None:  # noqa: ANN001
     runner = make_runner(tick_s=3600)  # no scheduler ticks: the test says when the flush happens
+    # The pool's first start (its fork server importing torch: seconds) must not hold the scheduler
+    # thread's dispatch, and its announcement, until the burst below is under way.
+    runner.pool.ensure_started()
     clock = FakeClock()
     runner.position_updates = PositionUpdates(min_interval_s=1.0, now=clock)
     submitted = [runner.submit(LONG).id for _ in range(30)]

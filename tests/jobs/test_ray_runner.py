@@ -25,6 +25,7 @@ from app.training.methods import resolve_job
 from app.training.models import ModelCache
 from app.training.train_config import TrainConfig
 from tests.jobs.conftest import wait_state
+from tests.utils.databases import ON_POSTGRES_ONLY
 from tests.utils.jobs import LONG, TINY
 from tests.utils.jobs import stored_events as _events
 from tests.utils.streams import check_stream
@@ -131,7 +132,11 @@ def test_the_adapter_lab_runs_on_one_ray_actor(ray_runner: Runner, tmp_path: Pat
     assert len(holders) == 1 and holders[0][1] == ["tiny-llama"] and holders[0][0] != os.getpid()
 
 
+# Real SmolLM2 weights on a Ray actor once, on PostgreSQL (the school server's pairing): how an actor
+# loads and trains a real model does not depend on the database, and both databases are covered on
+# Ray by the tiny-llama tests above.
 @pytest.mark.slow
+@ON_POSTGRES_ONLY
 def test_a_smollm2_lora_job_on_the_ray_cluster(ray_runner: Runner) -> None:
     config = TrainConfig(model="smollm2-135m", method="lora", task="tone", steps=10, batch_size=2, seq_len=64)
     job_id = ray_runner.submit(resolve_job(config)).id

@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# For a slow test whose code path does not depend on the database: run it on PostgreSQL only (the
+# school server's database) instead of on both, with the test's ``database_url`` fixture unchanged.
+ON_POSTGRES_ONLY = pytest.mark.parametrize("database_url", [DATABASES[1]], indirect=True)
 
 
 @pytest.fixture(params=DATABASES)
