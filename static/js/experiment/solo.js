@@ -73,7 +73,7 @@ export async function mountSolo() {
     if (!preset.recorded) continue; // none recorded yet: the section stays as it is
     const recorded = await experiments.recorded(preset.id).catch(() => null);
     if (!recorded) continue;
-    const box = h('figure', { class: 'widget solo-experiment', 'data-solo-experiment': preset.id, 'aria-labelledby': `cap-exp-${preset.id}` },
+    const box = h('figure', { id: `widget-experiment-${preset.id}`, class: 'widget solo-experiment', 'data-solo-experiment': preset.id, 'aria-labelledby': `cap-exp-${preset.id}` },
       h('figcaption', { id: `cap-exp-${preset.id}` }, h('span', { class: 'widget-kind' }, `Class experiment: ${preset.question}`)));
     section.append(box);
     const result = new ClassResult(box, { info: preset, title: 'What a recorded class measured' });
@@ -82,5 +82,6 @@ export async function mountSolo() {
     result.update({ ...recorded, runs: (recorded.runs || []).map((run, i) => ({ cell_id: `recorded-${i}`, ...run })) });
     box.append(h('p', { class: 'muted' }, `Run one cell yourself (${preset.variable} of your choice, a fresh seed) and see where it lands.`));
     ownCell(box, preset, recorded, result);
+    box.dataset.mounted = 'yes'; // built here at once, not by the lesson's lazy mount queue
   }
 }
