@@ -7,6 +7,11 @@ the last result, the time from each run's stored ``done`` (jobs.finished_at) to 
 
 ``--quick``: tiny-llama, 4 students, 3 ranks (a smoke run). ``FTLAB_BENCH_EXPERIMENT_BUDGET_S`` sets
 the budget (default 900 s = the issue's 15 minutes).
+
+``FTLAB_BENCH_EXPERIMENT_EXECUTORS=1`` runs, instead, the same smaller class twice, side by side:
+once on one local worker process and once on the two-node loopback Ray cluster (two actors, one CPU
+each; ``FTLAB_TEST_RAY_ADDRESS`` or a throwaway cluster started here), every run fixed to the same
+steps and sequence length, and reports jobs/min on each and their ratio.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from app.training.train_config import METHOD_NAMES
 from bench.common import machine, median, percentile, print_table, print_targets, target, write_result
 from bench.server import Server, running_server
 
@@ -47,6 +53,11 @@ def run_class(
     token = server.settings.instructor_token
     teacher = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=600)
     code = teacher.post("/api/classes", json={"title": f"bench {preset}", "anonymous": True}).json()["code"]
+    # a class allows LoRA and prompt tuning by default: the instructor opens it to every method first
+    # (the experiment's cells are students' jobs, held to the class limits)
+    teacher.put(
+        f"/api/classes/{code}/limits", json={"allowed_methods": list(METHOD_NAMES)}
+    ).raise_for_status()
     pupils = []
     for index in range(students):
         pupil = httpx.Client(base_url=server.url, timeout=600)
@@ -131,6 +142,8 @@ def run_class(
 
 
 def run(quick: bool = False) -> dict[str, Any]:
+    if os.environ.get("FTLAB_BENCH_EXPERIMENT_EXECUTORS"):
+        return run_executors(quick)
     students = 4 if quick else 24
     budget_s = float(os.environ.get("FTLAB_BENCH_EXPERIMENT_BUDGET_S") or TARGET_WALL_S)
     override = {"values": [1, 2, 4], "fixed": _tiny_rank_fixed()} if quick else None
@@ -207,3 +220,85 @@ def _tiny_rank_fixed() -> dict[str, Any]:
     from app.experiments.presets import get_preset
 
     return {**get_preset("rank").fixed, "model": "tiny-llama", "batch_size": 2, "max_new_tokens": 4}
+
+
+def _ray_address() -> Any:
+    """The Ray cluster to use and what stops it: the tests' one if given, else a throwaway one."""
+    import contextlib
+
+    from tests.utils.services import TempRayCluster
+
+    if os.environ.get("FTLAB_TEST_RAY_ADDRESS"):
+        return contextlib.nullcontext(os.environ["FTLAB_TEST_RAY_ADDRESS"])
+
+    @contextlib.contextmanager
+    def started() -> Any:
+        cluster = TempRayCluster()
+        address = cluster.start()
+        saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
+        os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(cluster.token_path)})
+        try:
+            yield address
+        finally:
+            import ray
+
+            ray.shutdown()
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            cluster.stop()
+
+    return started()
+
+
+def run_executors(quick: bool = False) -> dict[str, Any]:
+    """The same class on one local worker and on the two-node Ray cluster: jobs/min on each."""
+    students = 4 if quick else 8
+    values = [1, 4, 16, 64] if not quick else [1, 4]
+    fixed = _tiny_rank_fixed() if quick else {}
+    from app.experiments.presets import get_preset
+
+    sizes = {"steps": 3, "seq_len": 64} if quick else {"steps": 10, "seq_len": 128}
+    fixed = {**get_preset("rank").fixed, **fixed, **sizes}
+    override = {"values": values, "fixed": fixed}
+    budget_s = 3600.0  # the sizes are fixed: the budget only has to hold them
+    rows: dict[str, dict[str, Any]] = {}
+    with _ray_address() as address:
+        for label, settings in (
+            ("local, 1 worker process", {"cpu_workers": 1}),
+            ("ray, 2 nodes x 1 actor", {"runner": address, "ray_actors": 2, "ray_num_cpus": 1.0}),
+        ):
+            load_before = os.getloadavg()[0]
+            with running_server(device="cpu", job_time_limit_s=3600, **settings) as server:
+                outcome = run_class(server, "rank", students, budget_s, override)
+            runs = outcome["results"]["runs"]
+            rows[label] = {
+                "runs": len(runs),
+                "done": sum(r["state"] == "done" for r in runs),
+                "workers": outcome["experiment"]["plan"]["workers"],
+                "wall_s": round(outcome["wall_s"], 1),
+                "jobs_per_min": round(outcome["jobs_per_min"], 2),
+                "done_to_point_max_s": round(percentile(list(outcome["latency_s"].values()), 100), 3),
+                "load_before": round(load_before, 2),
+            }
+    local, ray_row = rows.values()
+    ratio = ray_row["jobs_per_min"] / local["jobs_per_min"]
+    print_table(
+        f"experiment on each executor: rank preset, {students} students, {fixed['steps']} steps at seq_len "
+        f"{fixed['seq_len']}",
+        ["executor", "runs done", "workers", "wall s", "jobs/min", "done→point max s", "load before"],
+        [
+            [k, f"{r['done']}/{r['runs']}", r["workers"], r["wall_s"], r["jobs_per_min"],
+             r["done_to_point_max_s"], r["load_before"]]
+            for k, r in rows.items()
+        ],
+    )  # fmt: skip
+    print(f"Ray / local jobs/min: {ratio:.2f}")
+    return write_result(
+        "experiment_executors",
+        quick,
+        {"students": students, "fixed": fixed, "rows": rows, "ray_over_local": round(ratio, 3),
+         "machine_at_start": machine()},
+    )  # fmt: skip

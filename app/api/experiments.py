@@ -41,7 +41,7 @@ def _answer(exc: ExperimentError) -> Exception:
     if exc.status == 422:
         error: dict[str, Any] = {"type": "value_error", "loc": ("body", exc.field or "body"), "msg": str(exc)}
         if exc.offers:
-            error["ctx"] = {"offers": exc.offers}  # what would fit: budget_s, runs, models
+            error["ctx"] = {"offers": exc.offers}  # what would fit: budget_s, runs, models; or limits
         return RequestValidationError([error])
     return HTTPException(exc.status, str(exc))
 

@@ -68,6 +68,7 @@ class ExperimentService:
         configs = [TrainConfig(**spec.setting(g, i)) for g, i in grid for _ in range(spec.replicates)]
         present = len(self.room.service.members(info.code)) if students is None else students
         configs += [TrainConfig(**spec.setting(*grid[k % len(grid)])) for k in range(present - len(configs))]
+        _open_to(info, configs)  # before planning: a calibration of a method the class refuses is wasted
         fixed_steps = _sized(spec, "steps")
         fixed_seq_len = _sized(spec, "seq_len")
         paces = self.paces.of(configs)
@@ -618,6 +619,32 @@ def _cell(
 def _marked(choice: str, measured: str | None) -> str:
     verdict = "open" if measured is None else "right" if choice == measured else "wrong"
     return f"{choice} ({verdict})"
+
+
+def _open_to(info: ClassInfo, configs: list[TrainConfig]) -> None:
+    """The class allows every model and method of the grid; else a 422 whose offer is the class's
+    limits with them added (the dashboard's "allow them and plan again")."""
+    limits = info.limits
+    methods = sorted({str(c.method) for c in configs} - set(limits.allowed_methods))
+    models = sorted({str(c.model) for c in configs} - set(limits.allowed_models))
+    if not methods and not models:
+        return
+    named = (("method", methods), ("model", models))
+    wanted = [f"{kind} {', '.join(names)}" for kind, names in named if names]
+    opened = limits.model_copy(
+        update={
+            "allowed_methods": [*limits.allowed_methods, *methods],
+            "allowed_models": [*limits.allowed_models, *models],
+        }
+    )
+    raise ExperimentError(
+        f"this experiment runs {' and '.join(wanted)}, not allowed in this class; allow "
+        f"{'them' if len(methods) + len(models) > 1 else 'it'} in the class limits first "
+        f"(PUT /api/classes/{info.code}/limits)",
+        422,
+        "method" if methods else "model",
+        {"limits": opened.model_dump(mode="json"), "allow": [*methods, *models]},
+    )
 
 
 def _sized(spec: ExperimentSpec, name: str) -> int | None:

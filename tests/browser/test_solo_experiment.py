@@ -1,23 +1,22 @@
-"""A solo learner's class experiment in real Chromium: the lesson section that asks *Does rank
-matter?* shows the recorded class result (real SmolLM2 runs, scripts/record_experiment.py): one plot
-point per finished run with the recorded held-out losses, the text summary naming every rank with its
-mean, the table per rank, and the measure picker redrawing the same runs' effective ranks of ΔW."""
+"""A solo learner's class experiments in real Chromium: each lesson section that raises a preset's
+question shows its recorded class result (real SmolLM2 runs, scripts/record_experiment.py): one plot
+point per finished run with the recorded primary measure, each value's (and series') mean, the text
+summary naming every value with its mean, the table per value; for *Does rank matter?* the measure
+picker redraws the same runs' effective ranks of ΔW."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from app.experiments.presets import recorded_result
+from app.experiments.presets import experiments_dir, recorded_result
 from tests.browser.conftest import open_lesson
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        recorded_result("rank") is None,
-        reason="no recorded rank result yet (scripts/record_experiment.py --preset rank)",
-    ),
-]
+pytestmark = pytest.mark.browser
+
+RECORDED = sorted(p.stem for p in (experiments_dir() / "recorded").glob("*.json"))
+# the summary's words for a measure (static/js/experiment/results-data.js: MEASURE_LABELS)
+MEASURE_WORDS = {"eval_loss": "held-out loss", "effective_rank": "effective rank of ΔW"}
 
 # The y values of the recorded plot's traces whose name starts with ``name``, read from plotly itself.
 TRACE_Y = """([preset, name]) => {
@@ -26,10 +25,54 @@ TRACE_Y = """([preset, name]) => {
 }"""
 
 
-def trace_y(page, name: str) -> list[float]:  # noqa: ANN001
-    return page.evaluate(TRACE_Y, ["rank", name])
+def trace_y(page, name: str, preset: str = "rank") -> list[float]:  # noqa: ANN001
+    return page.evaluate(TRACE_Y, [preset, name])
 
 
+@pytest.mark.parametrize("preset_id", RECORDED)
+def test_each_recorded_result_is_drawn_where_its_question_is_raised(
+    page,  # noqa: ANN001
+    base_url: str,
+    preset_id: str,
+) -> None:
+    recorded = httpx.get(f"{base_url}/api/experiments/presets/{preset_id}/recorded", timeout=30).json()
+    preset = next(
+        p for p in httpx.get(f"{base_url}/api/experiments/presets", timeout=30).json() if p["id"] == preset_id
+    )
+    primary = preset["primary"]
+    done = [r for r in recorded["runs"] if r["state"] == "done" and r["measures"].get(primary) is not None]
+    assert done, "the recording has no finished run"
+
+    open_lesson(page)
+    box = page.locator(f"#{preset['section']} [data-solo-experiment={preset_id}]")
+    box.wait_for(timeout=60_000)
+    box.scroll_into_view_if_needed()
+    page.wait_for_function(
+        f"({TRACE_Y})(['{preset_id}', 'one run']).length === {len(done)}", timeout=60_000
+    )
+    assert sorted(trace_y(page, "one run", preset_id)) == pytest.approx(
+        sorted(r["measures"][primary] for r in done)
+    )
+    assert sorted(trace_y(page, "mean", preset_id)) == pytest.approx(
+        sorted(v["mean"] for v in recorded["by_value"])
+    )
+    summary = box.locator(".chart-summary").inner_text()
+    words = MEASURE_WORDS.get(primary, primary.replace("_", " "))
+    assert summary.startswith(f"{words} against {preset['variable']}: {len(done)} finished runs"), summary
+    for entry in recorded["by_value"]:
+        where = f"{entry['series']}, " if entry.get("series") else ""
+        assert f"{where}{preset['variable']} {entry['label']}: " in summary, (entry, summary)
+        assert f"{entry['mean']:#.4g}" in summary, (entry["mean"], summary)
+    assert box.locator("[data-class-result] tbody tr").count() == len(recorded["by_value"])
+    # the learner's own cell offers every value the class ran
+    options = box.locator(".solo-cell select").first.locator("option")
+    assert options.count() == len(preset["values"])
+
+
+@pytest.mark.skipif(
+    recorded_result("rank") is None,
+    reason="no recorded rank result yet (scripts/record_experiment.py --preset rank)",
+)
 def test_the_lora_section_shows_the_recorded_rank_result(page, base_url: str) -> None:  # noqa: ANN001
     recorded = httpx.get(f"{base_url}/api/experiments/presets/rank/recorded", timeout=30).json()
     listed = httpx.get(f"{base_url}/api/experiments/presets", timeout=30).json()

@@ -159,6 +159,25 @@ def test_an_experiment_that_cannot_fit_says_what_would(server: str) -> None:
     assert offers["budget_s"] > 30 and 0 <= offers["runs"] < 96
 
 
+def test_a_method_the_class_refuses_is_offered_as_limits_then_planned(server: str) -> None:
+    teacher = instructor(server)
+    code = open_class(server)
+    before = teacher.get(f"/api/classes/{code}").json()["limits"]
+    body = {**TINY_EXPERIMENT, "variable": "method", "values": ["lora", "full", "prompt"]}
+    body["fixed"] = {k: v for k, v in TINY_FIXED.items() if k != "method"}
+    answer = teacher.post(f"/api/classes/{code}/experiments", json=body, timeout=300)
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"][0]
+    assert detail["loc"][-1] == "method"
+    assert "runs method full, not allowed in this class; allow it" in detail["msg"], detail["msg"]
+    offers = detail["ctx"]["offers"]
+    assert offers["allow"] == ["full"]  # LoRA and prompt tuning are allowed by default
+    assert offers["limits"] == {**before, "allowed_methods": [*before["allowed_methods"], "full"]}
+    assert teacher.put(f"/api/classes/{code}/limits", json=offers["limits"]).status_code == 200
+    made = create(teacher, code, body)
+    assert made["plan"]["runs"] == 3 and len(made["cells"]) == 3
+
+
 def test_an_experiment_of_another_class_is_not_found(server: str) -> None:
     teacher = instructor(server)
     first, second = open_class(server), open_class(server)

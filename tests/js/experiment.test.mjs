@@ -136,3 +136,14 @@ test("the planner's 422 offers become one-click alternatives", async () => {
   assert.deepEqual(offerChoices({ budget_s: MAX_BUDGET_S + 1 }, { budget_s: 30, preset: 'rank' }), []);
   assert.equal(offersOf({ status: 422, detail: 'text' }), null);
 });
+
+test("a method the class refuses is offered as the class's limits with it added", async () => {
+  const { offerChoices, offersOf } = await import('../../static/js/experiment/offers.js');
+  const limits = { allowed_methods: ['lora', 'prompt', 'full'], allowed_models: ['tiny-llama', 'smollm2-135m'], max_steps: 60 };
+  const err = { status: 422, detail: [{ loc: ['body', 'method'], msg: 'not allowed', ctx: { offers: { limits, allow: ['full'] } } }] };
+  const body = { budget_s: 600, preset: 'how-much-moves' };
+  const choices = offerChoices(offersOf(err), body);
+  assert.deepEqual(choices.map((c) => c.label), ['Allow full in this class and plan again']);
+  assert.deepEqual(choices[0].limits, limits); // PUT first, then the same body again
+  assert.deepEqual(choices[0].body, body);
+});

@@ -2,6 +2,7 @@
 // view): create one from a preset or a custom grid, read the plan (or what would fit), start every
 // cell, follow each cell, export CSV and PNG, and see how the room predicted against the result.
 import { h } from '../dom.js';
+import { request } from '../api.js';
 import { getParam, setParams } from '../url.js';
 import { seconds } from '../format.js';
 import { ClassResult } from '../experiment/class-result.js';
@@ -60,8 +61,16 @@ async function create(body) {
   } catch (err) {
     // 422: the server says what to change (fewer values, fewer replicates, a smaller model, more time).
     planBox.replaceChildren(h('div', { class: 'eta-warning', role: 'alert', 'data-plan-refused': '' },
-      h('p', {}, err.status === 422 ? `This does not fit: ${err.message}` : `Could not plan: ${err.message}`),
-      offerButtons(offersOf(err), body, (changed) => {
+      h('p', {}, refusal(err)),
+      offerButtons(offersOf(err), body, async (changed, limits) => {
+        if (limits) { // the class's limits with the grid's methods and models added
+          try {
+            await request('PUT', `/api/classes/${encodeURIComponent(code)}/limits`, limits);
+          } catch (putErr) {
+            status.textContent = `Could not change the class limits: ${putErr.message}`;
+            return;
+          }
+        }
         // the form shows what was planned
         const budget = document.getElementById('exp-budget');
         if (budget) budget.value = changed.budget_s;
@@ -73,6 +82,11 @@ async function create(body) {
       })));
     status.textContent = '';
   }
+}
+
+function refusal(err) {
+  if (err.status !== 422) return `Could not plan: ${err.message}`;
+  return offersOf(err)?.limits ? `Not allowed in this class: ${err.message}` : `This does not fit: ${err.message}`;
 }
 
 // The class's latest experiment, with its plan.
