@@ -223,10 +223,10 @@ def _tiny_rank_fixed() -> dict[str, Any]:
 
 
 def _ray_address() -> Any:
-    """The Ray cluster to use and what stops it: the tests' one if given, else a throwaway one."""
+    """The Ray cluster to use: the tests' one if given, else a throwaway one started (and stopped) here."""
     import contextlib
 
-    from tests.utils.services import TempRayCluster
+    from tests.utils.services import TempRayCluster, ray_client_of
 
     if os.environ.get("FTLAB_TEST_RAY_ADDRESS"):
         return contextlib.nullcontext(os.environ["FTLAB_TEST_RAY_ADDRESS"])
@@ -234,20 +234,10 @@ def _ray_address() -> Any:
     @contextlib.contextmanager
     def started() -> Any:
         cluster = TempRayCluster()
-        address = cluster.start()
-        saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
-        os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(cluster.token_path)})
         try:
-            yield address
+            with ray_client_of(cluster, cluster.start()) as address:
+                yield address
         finally:
-            import ray
-
-            ray.shutdown()
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
             cluster.stop()
 
     return started()

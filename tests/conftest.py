@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils.services import TempPostgres, TempRayCluster
+from tests.utils.services import TempPostgres, TempRayCluster, ray_client_of
 
 # Nothing in the tests may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,25 +66,8 @@ def test_ray_address() -> Iterator[str]:
         address = cluster.start()
     except (RuntimeError, OSError) as error:
         _unavailable("a two-node Ray cluster", error)
-    exported = {
-        "FTLAB_TEST_RAY_ADDRESS": address,
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN_PATH": str(cluster.token_path),
-    }
-    saved = {name: os.environ.get(name) for name in exported}
-    os.environ.update(exported)
     try:
-        yield address
+        with ray_client_of(cluster, address):
+            yield address
     finally:
-        try:
-            import ray  # the test process's driver connection goes before its cluster
-
-            ray.shutdown()
-        except ImportError:
-            pass
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         cluster.stop()

@@ -5,6 +5,7 @@ and are stopped by stopping exactly the processes they started."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -13,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,3 +136,30 @@ class TempRayCluster:
     def stop(self) -> None:
         subprocess.run([str(ROOT / "scripts" / "ray_cluster.sh"), "stop"], env=self._env(), timeout=120)
         shutil.rmtree(self.temp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def ray_client_of(cluster: TempRayCluster, address: str) -> Iterator[str]:
+    """This process as a client of ``cluster`` (its address and token in the environment, as the app's
+    Ray runner reads them) until the block ends; then its driver connection goes, before the cluster."""
+    exported = {
+        "FTLAB_TEST_RAY_ADDRESS": address,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(cluster.token_path),
+    }
+    saved = {name: os.environ.get(name) for name in exported}
+    os.environ.update(exported)
+    try:
+        yield address
+    finally:
+        try:
+            import ray
+
+            ray.shutdown()
+        except ImportError:
+            pass
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
