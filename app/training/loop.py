@@ -29,7 +29,7 @@ from app.events import Cancelled, Done, Eval, EventBase, Failed, Loading, Sample
 from app.redact import hide_paths
 from app.training import evaluation as ev
 from app.training.loading import with_progress
-from app.training.memory import memory_bytes
+from app.training.memory import memory_bytes, reset_peak
 from app.training.methods import ConfigError, ResolvedJob, method_spec, resolve_job
 from app.training.models import ModelCache
 from app.training.registry import ModelNotAvailable
@@ -93,6 +93,7 @@ class TrainingRun:
     def events(self) -> Iterator[EventBase]:
         """Every event of the run; never raises, always ends with one terminal event."""
         self._started_at = time.perf_counter()
+        reset_peak()  # not the largest earlier run's in this warm worker
         threads = torch.get_num_threads()
         try:
             yield from self._train()

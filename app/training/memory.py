@@ -1,5 +1,6 @@
 """How much memory a run holds at its peak: the device's on CUDA, the process's resident set on the CPU
-(every ``step`` event carries it as ``memory_bytes``)."""
+(every ``step`` event carries it as ``memory_bytes``). A warm worker runs job after job, so each run
+starts its peak afresh (``reset_peak``); the resident base model counts, as the run holds it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ def memory_bytes(device: str) -> int:
     if device == "cuda":
         return int(torch.cuda.max_memory_allocated())
     return peak_rss_bytes()
+
+
+def reset_peak() -> None:
+    """Make the peak this run's own: CUDA's peak counter, and Linux's VmHWM (writing 5 to clear_refs
+    sets it to the current resident set). Elsewhere the peak stays the process's, since it started."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.reset_peak_memory_stats()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def peak_rss_bytes() -> int:
