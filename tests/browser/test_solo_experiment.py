@@ -64,6 +64,8 @@ def test_each_recorded_result_is_drawn_where_its_question_is_raised(
         assert f"{where}{preset['variable']} {entry['label']}: " in summary, (entry, summary)
         assert f"{entry['mean']:#.4g}" in summary, (entry["mean"], summary)
     assert box.locator("[data-class-result] tbody tr").count() == len(recorded["by_value"])
+    if preset["note"]:  # what the preset leaves out, or how to read a measure, is on the page
+        assert box.locator("[data-preset-note]").inner_text() == preset["note"]
     # the learner's own cell offers every value the class ran
     options = box.locator(".solo-cell select").first.locator("option")
     assert options.count() == len(preset["values"])

@@ -32,10 +32,15 @@ function ownCell(box, preset, recorded, result) {
     ? h('select', { id: seriesId }, preset.series.map((g, i) => h('option', { value: i }, g.label))) : null;
   const start = h('button', { type: 'button', class: 'primary', 'data-solo-start': '' }, 'Run this cell');
   const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite', 'data-solo-status': '' });
-  box.append(h('div', { class: 'controls solo-cell' },
-    h('div', { class: 'field' }, h('label', { for: valueId }, preset.variable), values),
-    series ? h('div', { class: 'field' }, h('label', { for: seriesId }, 'series'), series) : null,
-    start), status);
+  // Closed by default: one Tab stop (its summary) until the learner opens it.
+  box.append(h('details', { class: 'solo-own', 'data-solo-own': '' },
+    h('summary', {}, 'Run one cell yourself'),
+    h('p', { class: 'muted' }, `Pick the ${preset.variable}${series ? ' and the series' : ''}; your run gets a fresh seed and its point joins this plot when it ends.`),
+    h('div', { class: 'controls solo-cell' },
+      h('div', { class: 'field' }, h('label', { for: valueId }, preset.variable), values),
+      series ? h('div', { class: 'field' }, h('label', { for: seriesId }, 'series'), series) : null,
+      start),
+    status));
   start.addEventListener('click', async () => {
     const valueIndex = Number(values.value);
     const seriesIndex = series ? Number(series.value) : 0;
@@ -80,7 +85,7 @@ export async function mountSolo() {
     // A recording keeps no cell or job ids (they named rows of the server that recorded it): the
     // plot keys its runs by them, so each recorded run is keyed by its place in the record.
     result.update({ ...recorded, runs: (recorded.runs || []).map((run, i) => ({ cell_id: `recorded-${i}`, ...run })) });
-    box.append(h('p', { class: 'muted' }, `Run one cell yourself (${preset.variable} of your choice, a fresh seed) and see where it lands.`));
+    if (preset.note) box.append(h('p', { class: 'muted', 'data-preset-note': '' }, preset.note));
     ownCell(box, preset, recorded, result);
     box.dataset.mounted = 'yes'; // built here at once, not by the lesson's lazy mount queue
   }
