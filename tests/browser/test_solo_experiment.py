@@ -47,9 +47,7 @@ def test_each_recorded_result_is_drawn_where_its_question_is_raised(
     box = page.locator(f"#{preset['section']} [data-solo-experiment={preset_id}]")
     box.wait_for(timeout=60_000)
     box.scroll_into_view_if_needed()
-    page.wait_for_function(
-        f"({TRACE_Y})(['{preset_id}', 'one run']).length === {len(done)}", timeout=60_000
-    )
+    page.wait_for_function(f"({TRACE_Y})(['{preset_id}', 'one run']).length === {len(done)}", timeout=60_000)
     assert sorted(trace_y(page, "one run", preset_id)) == pytest.approx(
         sorted(r["measures"][primary] for r in done)
     )
