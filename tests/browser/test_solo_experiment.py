@@ -29,25 +29,31 @@ def trace_y(page, name: str, preset: str = "rank") -> list[float]:  # noqa: ANN0
     return page.evaluate(TRACE_Y, [preset, name])
 
 
+def show_recorded(page, base_url: str, preset_id: str):  # noqa: ANN001, ANN201
+    """Opens the lesson at the preset's recorded result and waits until every finished run with its
+    primary measure is a plot point. Returns (recorded, preset, done, box)."""
+    recorded = httpx.get(f"{base_url}/api/experiments/presets/{preset_id}/recorded", timeout=30).json()
+    listed = httpx.get(f"{base_url}/api/experiments/presets", timeout=30).json()
+    preset = next(p for p in listed if p["id"] == preset_id)
+    primary = preset["primary"]
+    done = [r for r in recorded["runs"] if r["state"] == "done" and r["measures"].get(primary) is not None]
+    assert done, "the recording has no finished run"
+    open_lesson(page)
+    box = page.locator(f"#{preset['section']} [data-solo-experiment={preset_id}]")
+    box.wait_for(timeout=60_000)
+    box.scroll_into_view_if_needed()
+    page.wait_for_function(f"({TRACE_Y})(['{preset_id}', 'one run']).length === {len(done)}", timeout=60_000)
+    return recorded, preset, done, box
+
+
 @pytest.mark.parametrize("preset_id", RECORDED)
 def test_each_recorded_result_is_drawn_where_its_question_is_raised(
     page,  # noqa: ANN001
     base_url: str,
     preset_id: str,
 ) -> None:
-    recorded = httpx.get(f"{base_url}/api/experiments/presets/{preset_id}/recorded", timeout=30).json()
-    preset = next(
-        p for p in httpx.get(f"{base_url}/api/experiments/presets", timeout=30).json() if p["id"] == preset_id
-    )
+    recorded, preset, done, box = show_recorded(page, base_url, preset_id)
     primary = preset["primary"]
-    done = [r for r in recorded["runs"] if r["state"] == "done" and r["measures"].get(primary) is not None]
-    assert done, "the recording has no finished run"
-
-    open_lesson(page)
-    box = page.locator(f"#{preset['section']} [data-solo-experiment={preset_id}]")
-    box.wait_for(timeout=60_000)
-    box.scroll_into_view_if_needed()
-    page.wait_for_function(f"({TRACE_Y})(['{preset_id}', 'one run']).length === {len(done)}", timeout=60_000)
     assert sorted(trace_y(page, "one run", preset_id)) == pytest.approx(
         sorted(r["measures"][primary] for r in done)
     )
@@ -74,17 +80,7 @@ def test_each_recorded_result_is_drawn_where_its_question_is_raised(
     reason="no recorded rank result yet (scripts/record_experiment.py --preset rank)",
 )
 def test_the_lora_section_shows_the_recorded_rank_result(page, base_url: str) -> None:  # noqa: ANN001
-    recorded = httpx.get(f"{base_url}/api/experiments/presets/rank/recorded", timeout=30).json()
-    listed = httpx.get(f"{base_url}/api/experiments/presets", timeout=30).json()
-    preset = next(p for p in listed if p["id"] == "rank")
-    done = [r for r in recorded["runs"] if r["state"] == "done"]
-    assert done, "the recording has no finished run"
-
-    open_lesson(page)
-    box = page.locator(f"#{preset['section']} [data-solo-experiment=rank]")
-    box.wait_for(timeout=60_000)
-    box.scroll_into_view_if_needed()
-    page.wait_for_function(f"({TRACE_Y})(['rank', 'one run']).length === {len(done)}", timeout=60_000)
+    recorded, preset, done, box = show_recorded(page, base_url, "rank")
 
     losses = sorted(trace_y(page, "one run"))
     assert losses == pytest.approx(sorted(r["measures"]["eval_loss"] for r in done))
