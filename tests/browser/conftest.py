@@ -140,6 +140,9 @@ def open_lesson(page, query: str = "") -> None:
 def mount_all(page) -> None:
     """Mount every widget now (the page mounts them lazily on scroll) and wait until each is up."""
     page.evaluate("window.ftlabMountAll()")
+    # The experiment figures are placed after their recordings load, later than the widgets' slots.
+    page.wait_for_function("Boolean(document.documentElement.dataset.experiments)", timeout=60_000)
+    assert page.evaluate("document.documentElement.dataset.experiments") == "placed"
     page.wait_for_function(
         "[...document.querySelectorAll('figure.widget')].every(f => f.dataset.mounted === 'yes')",
         timeout=60_000,

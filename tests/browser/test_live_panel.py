@@ -33,6 +33,10 @@ def test_lora_run_live_then_reload_restores_the_curve(page, base_url: str) -> No
     assert state == "running", f"the run is {state} before the reload"
 
     page.reload()
+    # The experiment figures land in sections above the panel once their recordings load; the panel
+    # is scrolled to after that, so no late figure pushes its plots off screen (off screen, a plot is
+    # purged and its drawn data is gone).
+    page.wait_for_function("document.documentElement.dataset.experiments === 'placed'", timeout=60_000)
     page.locator(PANEL).scroll_into_view_if_needed()
     # The whole curve comes back: at least every point drawn before the reload, then more as it trains.
     page.wait_for_function(f"{LOSS_POINTS} >= {seen + 5}", timeout=120_000)
@@ -47,7 +51,8 @@ def test_lora_run_live_then_reload_restores_the_curve(page, base_url: str) -> No
     steps = step_events(base_url, job_id)
     assert seen + 5 <= len(steps) < STEPS
     assert [e["step"] for e in steps] == list(range(1, len(steps) + 1))
-    page.wait_for_function(f"{LOSS_POINTS} === {len(steps)}", timeout=10_000)
+    page.locator(f"{PANEL} .plot").first.scroll_into_view_if_needed()
+    page.wait_for_function(f"{LOSS_POINTS} === {len(steps)}", timeout=30_000)
     drawn = page.evaluate(f"document.querySelector('{PANEL} .plot').data[0].y")
     assert drawn == pytest.approx([e["loss"] for e in steps])
     # The spectrum of this run's ΔW is drawn as a surface with one row per layer shown.

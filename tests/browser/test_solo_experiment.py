@@ -6,11 +6,13 @@ picker redraws the same runs' effective ranks of ΔW."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
 from app.experiments.presets import experiments_dir, recorded_result
-from tests.browser.conftest import open_lesson
+from tests.browser.conftest import mount_all, open_lesson
 
 pytestmark = pytest.mark.browser
 
@@ -108,3 +110,22 @@ def test_the_lora_section_shows_the_recorded_rank_result(page, base_url: str) ->
     ranks = sorted(trace_y(page, "one run"))
     assert ranks == pytest.approx(sorted(r["measures"]["effective_rank"] for r in done))
     assert "effective rank of ΔW against rank" in box.locator(".chart-summary").inner_text()
+
+
+def test_mount_all_waits_for_recordings_that_arrive_late(page, base_url: str) -> None:  # noqa: ANN001
+    """The experiment figures come after their recordings load; on a busy server that is after every
+    widget's slot has mounted. mount_all (and anything reading the page as whole) waits for the
+    page's "placed" signal, so each figure is there, in lesson order, and counted once."""
+
+    def slow(route) -> None:  # noqa: ANN001
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route("**/api/experiments/presets/*/recorded", slow)
+    open_lesson(page)
+    mount_all(page)
+    shown = page.evaluate("[...document.querySelectorAll('[data-solo-experiment]')].map(f => f.id)")
+    listed = httpx.get(f"{base_url}/api/experiments/presets", timeout=30).json()
+    sections = page.evaluate("[...document.querySelectorAll('section.lesson-section')].map(s => s.id)")
+    in_order = sorted(listed, key=lambda p: sections.index(p["section"]))
+    assert shown == [f"widget-experiment-{p['id']}" for p in in_order if p["id"] in RECORDED]

@@ -109,4 +109,11 @@ async function start() {
   else await room.discover();
 }
 
-start().catch((err) => console.warn(err));
+// The page says when the experiment figures are in place (they arrive after the widgets' slots):
+// "placed", or "failed" with the reason in the console.
+start()
+  .then(() => { document.documentElement.dataset.experiments = 'placed'; })
+  .catch((err) => {
+    document.documentElement.dataset.experiments = 'failed';
+    console.warn(err);
+  });

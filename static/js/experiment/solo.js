@@ -72,12 +72,13 @@ function ownCell(box, preset, recorded, result) {
 }
 
 export async function mountSolo() {
-  for (const preset of await presets()) {
-    const section = preset.section && document.getElementById(preset.section);
-    if (!section) continue;
-    if (!preset.recorded) continue; // none recorded yet: the section stays as it is
-    const recorded = await experiments.recorded(preset.id).catch(() => null);
-    if (!recorded) continue;
+  // Every recording is fetched at once; the figures are then placed in lesson order.
+  const shown = (await presets()).filter((p) => p.recorded && p.section && document.getElementById(p.section));
+  const recordings = await Promise.all(shown.map((p) => experiments.recorded(p.id).catch(() => null)));
+  shown.forEach((preset, i) => {
+    const recorded = recordings[i];
+    if (!recorded) return; // none recorded yet: the section stays as it is
+    const section = document.getElementById(preset.section);
     const box = h('figure', { id: `widget-experiment-${preset.id}`, class: 'widget solo-experiment', 'data-solo-experiment': preset.id, 'aria-labelledby': `cap-exp-${preset.id}` },
       h('figcaption', { id: `cap-exp-${preset.id}` }, h('span', { class: 'widget-kind' }, `Class experiment: ${preset.question}`)));
     section.append(box);
@@ -88,5 +89,5 @@ export async function mountSolo() {
     if (preset.note) box.append(h('p', { class: 'muted', 'data-preset-note': '' }, preset.note));
     ownCell(box, preset, recorded, result);
     box.dataset.mounted = 'yes'; // built here at once, not by the lesson's lazy mount queue
-  }
+  });
 }
