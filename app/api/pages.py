@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from app.api.deps import get_templates
 from app.api.health import page_facts
 from app.lesson.notebook_export import MEDIA_TYPE, NotebookUnsupported, notebook_bytes, notebook_for_run
+from app.lesson.recorded_runs import seed_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
@@ -69,6 +70,12 @@ def recorded_runs(slug: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.jsonl") if RECORDED_NAME.match(p.stem))
 
 
+def _seed_summary(slug: str) -> dict[str, Any]:
+    """Each recorded run's seeds and final measures (the compare table shows their spread)."""
+    folder = LESSONS_DIR / slug / "recorded"
+    return seed_summary(folder) if folder.is_dir() else {}
+
+
 def _templates(request: Request) -> Jinja2Templates:
     return get_templates(request)
 
@@ -111,6 +118,7 @@ def lesson_page(slug: str, request: Request) -> HTMLResponse:
         "sections": _sections(lesson),
         "widget_titles": WIDGET_TITLES,
         "recorded": recorded_runs(slug),
+        "recorded_seeds": _seed_summary(slug),
         "asset_version": asset_version(),
     }
     return templates.TemplateResponse(request, "lesson.html", context)

@@ -1,7 +1,9 @@
 """What the lesson says about its recorded runs, read from the runs themselves.
 
-``lessons/fine-tuning-llms/recorded/<method>.jsonl`` are real event streams (``ftlab train --jsonl``)
-and ``recorded/sweep.json`` the learning-rate sweep that chose them (scripts/sweep_lr.sh). Every run
+``lessons/fine-tuning-llms/recorded/<method>.jsonl`` are real event streams (``ftlab train --jsonl``),
+seed 0 of each method; ``recorded/seeds/<method>-seed<k>.jsonl`` the same settings at other seeds and
+``recorded/long/full-overfit.jsonl`` one longer full fine-tuning run (scripts/record_seeds.sh);
+``recorded/sweep.json`` is the learning-rate sweep that chose the rates (scripts/sweep_lr.sh). Every run
 setting and result the text quotes (rank, targets, virtual tokens, lr, steps, tokens, losses,
 effective ranks) is a ``{{ run_* }}`` figure computed here, and ``unsupported_settings`` finds a
 sentence about the runs that states a setting no recording has.
@@ -77,6 +79,66 @@ def load_run(path: Path) -> RecordedRun:
 @lru_cache(maxsize=4)
 def recorded_runs(folder: Path = RECORDED_DIR) -> dict[str, RecordedRun]:
     return {path.stem: load_run(path) for path in sorted(folder.glob("*.jsonl"))}
+
+
+SEEDS_FOLDER = "seeds"  # the other seeds of each recorded method
+LONG_RUN = Path("long") / "full-overfit.jsonl"  # full fine-tuning run on, to show over-fitting
+
+
+@lru_cache(maxsize=4)
+def seed_runs(folder: Path = RECORDED_DIR) -> dict[str, list[RecordedRun]]:
+    """Every seed of each recorded method, seed 0 (the run the page plays) first."""
+    out = {name: [run] for name, run in recorded_runs(folder).items()}
+    for path in sorted((folder / SEEDS_FOLDER).glob("*-seed*.jsonl")):
+        name = path.stem.rsplit("-seed", 1)[0]
+        if name in out:
+            out[name].append(load_run(path))
+    return {name: sorted(runs, key=lambda r: r.config["seed"]) for name, runs in out.items()}
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One measure over a method's seeds."""
+
+    values: list[float]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+
+def spread(runs: list[RecordedRun], measure: str) -> Spread | None:
+    """``measure`` of the last evaluation over the seeds (None when a seed lacks it)."""
+    values = [run.last.get(measure) for run in runs]
+    if any(v is None for v in values):
+        return None
+    return Spread([float(v) for v in values])
+
+
+def seed_summary(folder: Path = RECORDED_DIR) -> dict[str, dict[str, Any]]:
+    """For the page: each recorded run's seeds and their final held-out loss, metric and looping share."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, runs in seed_runs(folder).items():
+        out[name] = {
+            "seeds": [run.config["seed"] for run in runs],
+            "metric_name": runs[0].last.get("metric_name"),
+            **{m: [run.last.get(m) for run in runs] for m in ("eval_loss", "metric", "degenerate")},
+        }
+    return out
+
+
+@lru_cache(maxsize=4)
+def long_run(folder: Path = RECORDED_DIR) -> RecordedRun | None:
+    path = folder / LONG_RUN
+    return load_run(path) if path.is_file() else None
 
 
 @lru_cache(maxsize=4)

@@ -6,7 +6,7 @@ import { api, ApiError } from './api.js';
 import { JobEvents } from './store.js';
 import { follow } from './ws.js';
 import { LossChart } from './charts/loss.js';
-import { loadRecorded, notebookLink, recordedNames } from './recorded.js';
+import { loadRecorded, notebookLink, recordedNames, recordedSeeds } from './recorded.js';
 import { getParam, setParams } from './url.js';
 import { bytes, int, num, pct, seconds } from './format.js';
 import { methodStyle } from './palette.js';
@@ -63,7 +63,7 @@ export async function mount(container) {
   const table = h('table', { class: 'data-table compare-table' },
     h('caption', { class: 'muted' }, 'Runs measured by this server'),
     h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col' }, c)))), tbody);
-  const about = h('p', { class: 'muted table-note' }, '"Recorded" rows come with the lesson, made with ftlab train at the same steps and batch, each at the learning rate a sweep chose. '
+  const about = h('p', { class: 'muted table-note' }, '"Recorded" rows come with the lesson, made with ftlab train at the same steps and batch, each at the learning rate a sweep chose; a row is seed 0 (the run the panel replays), and in brackets the range over all its recorded seeds. '
     + 'Budget: steps, learning rate, batch size and tokens seen. voice: the share of held-out replies that use the task\'s voice (at least one of its marker words) without looping; looping replies: held-out answers that repeat their word pairs.');
   const kinds = h('div', { class: 'choice', role: 'group', 'aria-label': 'Curves drawn' });
   const chartCell = h('div', { class: 'plot-cell' });
@@ -87,6 +87,22 @@ export async function mount(container) {
   chartCell.after(h('p', { class: 'muted' }, 'The curves show the loss on answer tokens of the language-model runs; '
     + 'DPO (a preference loss) and the MiniLM classifier (a classification loss) are on other scales, so they appear in the table only.'));
 
+  // A recorded run's other seeds: the range of each final measure over all of them.
+  function seedSpread(store) {
+    const seeds = store.recorded ? recordedSeeds(store.jobId.replace(/^recorded-/, '')) : null;
+    if (!seeds) return null;
+    const range = (values, fmt) => {
+      if (values.some((v) => v == null)) return null;
+      const [low, high] = [fmt(Math.min(...values)), fmt(Math.max(...values))];
+      return low === high ? low : `${low}–${high}`;
+    };
+    const parts = [`loss ${range(seeds.eval_loss, num)}`];
+    const metric = range(seeds.metric, num);
+    if (metric) parts.push(`${seeds.metric_name || 'metric'} ${metric}`);
+    return h('span', { class: 'seed-spread', 'data-seeds': seeds.seeds.length },
+      ` (${seeds.seeds.length} seeds: ${parts.join(', ')})`);
+  }
+
   function cells(store) {
     const s = store.summary();
     const metric = s.metric != null ? `${s.metric_name || 'metric'} ${num(s.metric)}` : null;
@@ -98,7 +114,7 @@ export async function mount(container) {
       [b.steps != null ? `${b.steps} steps` : '– steps', `lr ${lrText(b.lr)}`, `batch ${b.batch ?? '–'}`,
         `${b.tokens != null ? int(b.tokens) : '–'} tokens`].join(' · '),
       pct(s.trainable_pct), s.adapter_bytes != null ? bytes(s.adapter_bytes) : '–',
-      [s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '),
+      [[s.eval_loss != null ? num(s.eval_loss) : '–', metric].filter(Boolean).join(' · '), seedSpread(store)].filter(Boolean),
       b.degenerate != null ? pct(100 * b.degenerate) : '–',
       `${seconds(s.wall_s)} · ${s.peak_memory_bytes ? bytes(s.peak_memory_bytes) : '–'}`, s.state,
       notebookLink(store),

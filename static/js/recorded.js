@@ -15,6 +15,18 @@ export function recordedNames() {
   }
 }
 
+// Each recorded run's seeds and their final held-out loss, metric and looping share
+// (app/lesson/recorded_runs.py: seed_summary), or null when the lesson recorded one seed.
+export function recordedSeeds(name) {
+  const main = document.querySelector('main[data-recorded-seeds]');
+  try {
+    const seeds = main ? JSON.parse(main.dataset.recordedSeeds)[name] : null;
+    return seeds && seeds.seeds.length > 1 ? seeds : null;
+  } catch {
+    return null;
+  }
+}
+
 export function lessonSlug() {
   const main = document.querySelector('main[data-slug]');
   return main ? main.dataset.slug : 'fine-tuning-llms';

@@ -4,6 +4,7 @@ the compare table's budget columns, the explorer's real ΔW, and the calculator'
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from tests.browser.conftest import open_lesson
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def to_precision(x: float, digits: int = 3) -> str:
+    """JavaScript's Number.prototype.toPrecision for 1e-6 < |x| < 10**digits (format.js: num)."""
+    return f"{x:.{max(0, digits - 1 - math.floor(math.log10(abs(x))))}f}"
 
 
 def mounted(page, widget: str, ready: str):  # noqa: ANN201 (a Playwright locator)
@@ -49,6 +55,24 @@ def test_compare_rows_show_steps_lr_and_tokens(page) -> None:
     assert steps == f"{run.config['steps']} steps" and batch == f"batch {run.config['batch_size']}"
     assert lr.startswith("lr ") and float(lr[3:]) == pytest.approx(run.config["lr"], rel=0.05)
     assert tokens.replace(",", "") == f"{run.summary['tokens_seen']} tokens"
+
+
+def test_compare_rows_show_the_spread_over_the_recorded_seeds(page) -> None:
+    """Each recorded row with several seeds names them and the range of their final held-out loss
+    and metric, from the recordings (the row itself is seed 0, the run the page plays)."""
+    seeds = lesson_runs.seed_runs()
+    table = mounted(page, "compare", "tbody tr th").locator("table")
+    checked = 0
+    for method, runs in seeds.items():
+        if len(runs) < 2:
+            continue
+        row = table.locator("tbody tr", has=page.locator("th", has_text=re.compile(f"^{method}$"))).first
+        text = row.locator("[data-seeds]").inner_text()
+        losses = [r.last["eval_loss"] for r in runs]
+        low, high = to_precision(min(losses)), to_precision(max(losses))
+        assert f"{len(runs)} seeds: loss {low if low == high else f'{low}–{high}'}" in text, text
+        checked += 1
+    assert checked >= len(lesson_runs.LM_METHODS), f"only {checked} recorded methods have several seeds"
 
 
 def test_explorer_approximates_the_recorded_full_runs_delta(page) -> None:

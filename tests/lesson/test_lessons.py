@@ -12,10 +12,10 @@ import yaml
 
 from app.lesson import calculators as calc
 from app.lesson import content as lessons
-from app.lesson.figures import METHOD_LABELS
 from app.lesson.files import FIGURE
 from app.lesson.quiz import Choice, Question, QuizAnswerError, balanced_orders
 from app.lesson.recorded_runs import LM_METHODS, recorded_runs
+from app.lesson.run_figures import METHOD_LABELS
 
 SLUG = "fine-tuning-llms"
 FOLDER = lessons.LESSONS_DIR / SLUG
