@@ -3,11 +3,7 @@
 The services some tests need are started here, once per session, when the environment does not name
 them: a throwaway PostgreSQL cluster (FTLAB_TEST_POSTGRES_URL) and a two-node loopback Ray cluster with
 token auth (FTLAB_TEST_RAY_ADDRESS). Each is exported for the test servers the session spawns and
-stopped at the end. A machine set up by ``scripts/setup.sh --test`` has what they need.
-
-Under pytest-xdist (``make test`` runs two workers) the tests that share a heavy session resource run on
-one worker together: the Ray cluster, Chromium with its live server, or the loaded real models. So each
-is started once, not once per worker; the rest spread over both."""
+stopped at the end. A machine set up by ``scripts/setup.sh --test`` has what they need."""
 
 from __future__ import annotations
 
@@ -22,26 +18,6 @@ from tests.utils.services import TempPostgres, TempRayCluster, ray_client_of
 # Nothing in the tests may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def resource_group(item: pytest.Item) -> str | None:
-    """The heavy session resource a test shares with others, if any (its xdist group)."""
-    if "test_ray_address" in getattr(item, "fixturenames", ()):
-        return "ray"
-    if item.get_closest_marker("browser"):
-        return "browser"
-    if item.get_closest_marker("slow"):
-        return "models"
-    return None
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not hasattr(config, "workerinput") and config.getoption("dist", "no") == "no":
-        return  # one process: no groups needed
-    for item in items:
-        group = resource_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
