@@ -19,8 +19,6 @@ sys.path.insert(0, str(ROOT))
 from app.lesson.paths import RECORDED_DIR  # noqa: E402
 from app.lesson.recorded_runs import LONG_RUN, SEEDS_FOLDER  # noqa: E402
 
-METHODS = ("full", "lora", "qlora", "prompt", "prefix", "sft", "dpo", "head")
-
 
 def finished(path: Path) -> bool:
     if not path.is_file():
@@ -31,7 +29,8 @@ def finished(path: Path) -> bool:
 
 def main(seed_dir: Path) -> None:
     (RECORDED_DIR / SEEDS_FOLDER).mkdir(exist_ok=True)
-    for method in METHODS:
+    # the methods recorded: whatever record_seeds.sh wrote (its rates come from recorded/sweep.json)
+    for method in sorted({path.stem.rsplit("-seed", 1)[0] for path in seed_dir.glob("*-seed*.jsonl")}):
         runs = sorted(seed_dir.glob(f"{method}-seed*.jsonl"))
         if not finished(seed_dir / f"{method}-seed0.jsonl"):
             print(f"{method}: no finished seed 0; its recording stays as it was")

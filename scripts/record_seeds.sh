@@ -12,10 +12,14 @@ PYTHON=${PYTHON:-.venv/bin/python}
 SEED_DIR=${SEED_DIR:-data/seeds}
 JOBS=${JOBS:-2}
 SAME="--model smollm2-135m --steps 20 --batch-size 4 --seq-len 128 --eval-every 5 --spectrum-every 5"
+# Each method's rate as the sweep chose it (recorded/sweep.json), as METHOD:LR words.
+RATES=$("$PYTHON" -c 'import json, sys
+chosen = json.load(open(sys.argv[1]))["chosen"]
+print(" ".join(f"{m}:{lr:g}" for m, lr in chosen.items()))' lessons/fine-tuning-llms/recorded/sweep.json)
+FULL_LR=$(tr ' ' '\n' <<<"$RATES" | sed -n 's/^full://p')
 # The over-fitting run: full fine-tuning at its chosen rate for 100 steps (about three passes over
 # tone's training examples), evaluated every 5.
-LONG="--model smollm2-135m --method full --task tone --lr 3e-4 --steps 100 --batch-size 4 --seq-len 128 --eval-every 5 --spectrum-every 10"
-RATES="full:3e-4 lora:6e-3 qlora:6e-3 prompt:3e-2 prefix:3e-2 sft:6e-3 dpo:1e-3"
+LONG="--model smollm2-135m --method full --task tone --lr $FULL_LR --steps 100 --batch-size 4 --seq-len 128 --eval-every 5 --spectrum-every 10"
 declare -A task=([dpo]=tone-preference)
 mkdir -p "$SEED_DIR"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHON SEED_DIR SAME LONG

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from functools import lru_cache
 
 from app.lesson.prose_numbers import (
     bytes_text,
@@ -27,6 +28,15 @@ from app.lesson.recorded_runs import (
     sweep,
 )
 from app.training.methods import METHODS
+
+
+@lru_cache(maxsize=8)
+def train_examples(task: str) -> int:
+    """How many training examples a built-in task has (read once)."""
+    from app.training.tasks import load_builtin_task
+
+    return len(load_builtin_task(task).train)
+
 
 HEAD_LABELS = 2  # the sentiment task's two labels (the head's classes)
 
@@ -235,8 +245,6 @@ def _seed_figures() -> dict[str, str]:
 def _overfit_figures(runs: dict[str, RecordedRun]) -> dict[str, str]:
     """The longer full fine-tuning run: where its held-out loss was lowest and where it ended, beside
     the training loss (the mean of the 5 steps up to each evaluation)."""
-    from app.training.tasks import load_builtin_task
-
     run = long_run()
     if run is None:
         return {}
@@ -256,7 +264,7 @@ def _overfit_figures(runs: dict[str, RecordedRun]) -> dict[str, str]:
         + " |\n"
         for e in shown
     )
-    train = len(load_builtin_task(c["task"]).train)
+    train = train_examples(c["task"])
     return {
         "run_overfit_table": table,
         "run_overfit_steps": count_text(c["steps"]),
@@ -275,11 +283,10 @@ def _overfit_figures(runs: dict[str, RecordedRun]) -> dict[str, str]:
 def _run_sizes(runs: dict[str, RecordedRun]) -> dict[str, str]:
     """Sample sizes behind the recorded runs' shares, and how far 20 steps go through the data."""
     from app.training.evaluation import EVAL_METRIC_PROMPTS
-    from app.training.tasks import load_builtin_task
     from app.training.trl_methods import EVAL_PAIRS
 
     lora, dpo = runs["lora"], runs["dpo"]
-    train = len(load_builtin_task(lora.config["task"]).train)
+    train = train_examples(lora.config["task"])
     seen = lora.config["steps"] * lora.config["batch_size"]
     weights = lora.started.get("weights", "not recorded")
     return {
