@@ -226,8 +226,14 @@ class _ProcessWorker:
         self.answers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ftlab-tuned")
 
     def send(self, message: Report | Ready | Reply) -> None:
+        """Send to the web process; if it is gone, exit as ``listen`` does. A training thread that
+        reports a step into a closed pipe must not fail its job as an internal error: the job
+        belongs to a dead process, and the surviving ones fail it, naming that process."""
         with self._send_lock:
-            self.conn.send(message)
+            try:
+                self.conn.send(message)
+            except (EOFError, OSError):  # BrokenPipeError, ConnectionResetError: the other end closed
+                _web_process_gone(self.config.name)
 
     def listen(self) -> None:
         """Reads commands until the web process closes the pipe (it stopped, or died: then so do we)."""
@@ -246,8 +252,7 @@ class _ProcessWorker:
                         self.jobs.put(None)
                         return
         except (EOFError, OSError):
-            logger.warning("worker %s: the web process is gone; exiting", self.config.name)
-            os._exit(0)
+            _web_process_gone(self.config.name)
 
     def _answer(self, req_id: int, fn: Any, *args: Any) -> None:
         try:
@@ -266,6 +271,14 @@ class _ProcessWorker:
             self.send(self.worker.run_safely(job_id))
         self.answers.shutdown(wait=True)
         self.worker.close()
+
+
+def _web_process_gone(name: str) -> None:
+    """The pipe to the web process closed (it stopped, or died): end this worker process now, whatever
+    job it runs. That job's lease lapses and a surviving web process fails it (``runner.OWNER_LOST``)."""
+    logger.warning("worker %s: the web process is gone; exiting", name)
+    logging.shutdown()
+    os._exit(0)
 
 
 def worker_main(conn: Connection, cancel: Any, stopping: Any, config: WorkerConfig) -> None:
