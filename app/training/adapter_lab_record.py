@@ -47,13 +47,15 @@ def record_session(
     steps: int | None = None,
     combinations: Sequence[tuple[str, Sequence[float], float | None]] = RECORDED_COMBINATIONS,
     merge_repeats: int = 5,
+    max_new_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Train, swap, combine and merge (each merge's latency timed ``merge_repeats`` times); returns a
-    JSON-ready dict (see the lesson widget)."""
+    JSON-ready dict (see the lesson widget). ``max_new_tokens`` (default: TrainConfig's) bounds every
+    generated reply: samples, swaps and the metric of each score."""
     work_dir.mkdir(parents=True, exist_ok=True)
     sources, jobs = [], []
     for task_name in tasks:
-        source, job = _train(cache, _config(model, task_name, steps), work_dir)
+        source, job = _train(cache, _config(model, task_name, steps, max_new_tokens), work_dir)
         sources.append(source)
         jobs.append(job)
     session = lab_session(cache, sources, work_dir, combinations, merge_repeats=merge_repeats)
@@ -133,9 +135,10 @@ def sources_from_runs(
     return sources, jobs
 
 
-def _config(model: str, task: str, steps: int | None) -> TrainConfig:
+def _config(model: str, task: str, steps: int | None, max_new_tokens: int | None = None) -> TrainConfig:
     # one held-out evaluation at the end (the session scores every adapter again on both tasks)
-    return TrainConfig(model=model, method="lora", task=task, steps=steps, eval_every=2000)
+    replies = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
+    return TrainConfig(model=model, method="lora", task=task, steps=steps, eval_every=2000, **replies)
 
 
 def _header(cache: ModelCache, model: str) -> dict[str, Any]:

@@ -20,9 +20,12 @@ from app.training.models import ModelCache
 # step first and skips, saying why, when the session could not finish in its budget. On the idle 2-core
 # CPU the recorded session (two 30-step LoRAs with their evaluations, 4 swaps, 2 combinations scored on
 # both tasks, 2 merges timed 5 times) took 8 minutes, ~160 SmolLM2 LoRA steps' worth; two 10-step runs
-# and merges timed twice take ~110.
+# with short replies and merges timed twice take ~110.
 STEPS = 10
 MERGE_REPEATS = 2
+# Replies of 12 tokens, not 32: 14 scores, 8 samples and 4 swaps generate, and generation was 86 of the
+# session's 205 s on the idle machine; nothing asserted reads past a reply's first words.
+MAX_NEW_TOKENS = 12
 BUDGET_S = 2400.0
 STEP_EQUIVALENTS = 110
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUDGET_S + 900)]
@@ -48,6 +51,7 @@ def test_tone_and_json_extract_combined_on_smollm2(tmp_path: Path, cache: ModelC
         tmp_path,
         steps=steps,
         merge_repeats=MERGE_REPEATS,
+        max_new_tokens=MAX_NEW_TOKENS,
     )
     assert [job["config"]["steps"] for job in session["jobs"]] == [steps, steps]
     if os.environ.get("FTLAB_LAB_OUT"):
