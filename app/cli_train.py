@@ -16,7 +16,7 @@ import threading
 import types
 import uuid
 from pathlib import Path
-from typing import Any, TextIO, get_args
+from typing import Annotated, Any, TextIO, Union, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -55,10 +55,21 @@ def _add_field_option(parser: argparse.ArgumentParser, name: str, info: Any) -> 
         flag,
         dest=name,
         nargs="+" if is_list else None,
+        type=_number_type(annotation),
         default=None,
         metavar=name.upper(),
         help=(help_text + default_note) if not is_list else help_text,
     )
+
+
+def _number_type(annotation: Any) -> type | None:
+    """int or float for a number field (TrainConfig takes JSON numbers only, not text); else None."""
+    kinds = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
+    for kind in kinds:
+        base = get_args(kind)[0] if get_origin(kind) is Annotated else kind
+        if base in (int, float):
+            return base
+    return None
 
 
 def _is_list(annotation: Any) -> bool:
@@ -67,7 +78,7 @@ def _is_list(annotation: Any) -> bool:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The given options as a TrainConfig (strings are converted by pydantic; raises ValidationError)."""
+    """The given options as a TrainConfig (numbers parsed by argparse; raises ValidationError)."""
     given = {name: getattr(args, name) for name in TrainConfig.model_fields}
     return TrainConfig.model_validate({name: value for name, value in given.items() if value is not None})
 

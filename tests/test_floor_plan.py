@@ -16,7 +16,15 @@ from app.training.methods import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
-GROUND_FLOOR = ("app.identity", "app.rows", "app.live", "app.db", "app.events", "app.config")
+GROUND_FLOOR = (
+    "app.identity",
+    "app.rows",
+    "app.live",
+    "app.db",
+    "app.events",
+    "app.config",
+    "app.json_numbers",
+)
 UPPER_WINGS = ("app.jobs", "app.classroom", "app.limits", "app.lesson", "app.api", "app.main")
 
 

@@ -34,6 +34,28 @@ def test_out_of_range_fields_are_named_with_their_limit(
     assert words in errors[0]["msg"]
 
 
+@pytest.mark.parametrize("field", ["steps", "lr", "rank", "max_new_tokens"])
+@pytest.mark.parametrize("value", [True, False, "5", "0.01"])
+def test_a_number_field_takes_a_json_number_only(client: TestClient, field: str, value: object) -> None:
+    """Seen by schemathesis: lax pydantic read ``true`` as 1, so a schema-violating body was accepted."""
+    response = client.post("/api/jobs", json={**TINY_JOB, field: value})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"][-1] == field and "must be a JSON number" in error["msg"]
+
+
+def test_class_limits_take_json_numbers_only(client: TestClient) -> None:
+    """The body schemathesis found accepted (201, max_submissions read as 1): now refused, naming it."""
+    headers = {"Authorization": "Bearer test-token-0123456789"}
+    body = {"title": "t", "lesson": "fine-tuning-llms", "limits": {"max_submissions": True}}
+    response = client.post("/api/classes", json=body, headers=headers)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"][-2:] == ["limits", "max_submissions"] and "must be a JSON number" in error["msg"]
+    body["limits"] = {"max_submissions": 2, "window_s": 60.0}  # an integral float is a JSON Schema integer
+    assert client.post("/api/classes", json=body, headers=headers).status_code == 201
+
+
 def test_several_bad_fields_are_all_named(client: TestClient) -> None:
     response = client.post("/api/jobs", json={**TINY_JOB, "steps": 0, "rank": 999, "alpha": -1})
     assert response.status_code == 422
