@@ -17,7 +17,7 @@ from app.api.params import ID_PATTERN, JobId
 from app.jobs.files.adapter_service import AdapterService
 from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
 from app.jobs.files.combined_store import CombinedView
-from app.json_numbers import JsonFloat, JsonInt
+from app.json_numbers import JsonNumbers
 from app.lesson.paths import ADAPTER_LAB_SESSION
 from app.limits.generation import MAX_PROMPT_CHARS, MAX_PROMPT_TOKENS
 from app.training.adapter_lab import COMBINATIONS, SwapAnswer
@@ -28,15 +28,15 @@ AdapterId = Annotated[str, Path(pattern=ID_PATTERN, description="a combined adap
 Combination = Literal[tuple(COMBINATIONS)]  # type: ignore[valid-type]
 
 
-class CombineRequest(BaseModel):
+class CombineRequest(JsonNumbers):
     jobs: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(
         min_length=1, max_length=4, description="finished LoRA jobs on one base model and precision"
     )
-    weights: list[Annotated[JsonFloat, Field(ge=-2.0, le=2.0)]] = Field(
+    weights: list[Annotated[float, Field(ge=-2.0, le=2.0)]] = Field(
         min_length=1, max_length=4, description="one weight per job"
     )
     combination: Combination = Field("linear", description="peft's add_weighted_adapter combination type")
-    density: JsonFloat | None = Field(
+    density: float | None = Field(
         None, gt=0.0, le=1.0, description="share of each adapter kept by ties / dare / magnitude_prune types"
     )
 
@@ -63,9 +63,9 @@ class CombinedOut(BaseModel):
         return cls.model_validate(view.model_dump())
 
 
-class PromptRequest(BaseModel):
+class PromptRequest(JsonNumbers):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
-    max_new_tokens: JsonInt = Field(32, ge=1, le=128)
+    max_new_tokens: int = Field(32, ge=1, le=128)
 
 
 class CombinedAnswer(BaseModel):

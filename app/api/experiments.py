@@ -22,7 +22,7 @@ from app.experiments.results import results_csv
 from app.experiments.service import ExperimentService
 from app.experiments.spec import MEASURES, ExperimentSpec, MeasureName, SpecError, Value
 from app.identity import Credentials
-from app.json_numbers import JsonFloat, JsonInt
+from app.json_numbers import JsonNumbers
 
 router = APIRouter(tags=["experiments"])
 
@@ -117,7 +117,7 @@ def _preset_ids(schema: dict[str, Any]) -> None:
     schema["enum"] = [*sorted(presets()), None]
 
 
-class NewExperiment(BaseModel):
+class NewExperiment(JsonNumbers):
     """Either ``preset`` or a custom ``variable`` + ``values`` (+ fixed, replicates, measures)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,12 +126,10 @@ class NewExperiment(BaseModel):
     variable: str | None = Field(None, max_length=40, description="a TrainConfig field")
     values: list[Value] | None = Field(None, max_length=12)
     fixed: dict[str, Any] | None = None
-    replicates: JsonInt | None = Field(None, ge=1, le=8, description="seeds per value")
+    replicates: int | None = Field(None, ge=1, le=8, description="seeds per value")
     measures: list[MeasureName] | None = Field(None, max_length=len(MEASURES))
-    budget_s: JsonFloat = Field(
-        DEFAULT_BUDGET_S, ge=30, le=86_400, description="the whole grid's time budget"
-    )
-    students: JsonInt | None = Field(
+    budget_s: float = Field(DEFAULT_BUDGET_S, ge=30, le=86_400, description="the whole grid's time budget")
+    students: int | None = Field(
         None, ge=0, le=1000, description="students who will run a cell (default: those joined now)"
     )
 

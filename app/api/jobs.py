@@ -24,7 +24,7 @@ from app.api.params import ID_PATTERN, JobId
 from app.identity import may_cancel, may_view, visible_owner_filter
 from app.jobs.files.adapter_zip import ADAPTER_FILES, adapter_zip
 from app.jobs.runner import JobInfo, SubmitResult
-from app.json_numbers import JsonInt
+from app.json_numbers import JsonNumbers
 from app.lesson.notebook_export import MEDIA_TYPE, NotebookUnsupported, notebook_bytes, notebook_for_run
 from app.limits.generation import MAX_PROMPT_CHARS, BoundedGenerate, PromptTooLong
 from app.training.train_config import TrainConfig
@@ -107,9 +107,9 @@ def job_adapter(job_id: JobId, runner: RunnerDep, owner: OwnerDep) -> Response:
     return Response(body, media_type="application/zip", headers=headers)
 
 
-class GenerateRequest(BaseModel):
+class GenerateRequest(JsonNumbers):
     prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
-    max_new_tokens: JsonInt = Field(32, ge=1, le=128)
+    max_new_tokens: int = Field(32, ge=1, le=128)
     adapter: str | None = Field(
         None, pattern=ID_PATTERN, description="another finished LoRA job on the same base"
     )

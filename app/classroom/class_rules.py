@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
-from app.json_numbers import JsonInt
+from app.json_numbers import JsonNumbers
 from app.training.train_config import METHOD_NAMES
 
 _NAME = r"^[A-Za-z0-9_./-]{1,200}$"
 
 
-class ClassLimits(BaseModel):
+class ClassLimits(JsonNumbers):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     students_can_train: StrictBool = Field(True, description="False: students only watch the pinned run")
@@ -26,10 +26,10 @@ class ClassLimits(BaseModel):
         description="method names",
         json_schema_extra={"items": {"type": "string", "enum": list(METHOD_NAMES)}},
     )
-    max_steps: JsonInt = Field(60, ge=1, le=2000, description="most optimizer steps of one student job")
-    max_active_jobs: JsonInt = Field(1, ge=1, le=20, description="queued or running jobs per student at once")
-    max_submissions: JsonInt = Field(3, ge=1, le=100, description="jobs a student may start per window")
-    window_s: JsonInt = Field(600, ge=10, le=86_400, description="the rate-limit window, in seconds")
+    max_steps: int = Field(60, ge=1, le=2000, description="most optimizer steps of one student job")
+    max_active_jobs: int = Field(1, ge=1, le=20, description="queued or running jobs per student at once")
+    max_submissions: int = Field(3, ge=1, le=100, description="jobs a student may start per window")
+    window_s: int = Field(600, ge=10, le=86_400, description="the rate-limit window, in seconds")
 
     @field_validator("allowed_methods")
     @classmethod

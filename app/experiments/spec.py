@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.json_numbers import JsonFloat, JsonInt
+from app.json_numbers import JsonNumbers
 from app.training.train_config import TrainConfig
 
 MEASURES: dict[str, str] = {
@@ -62,7 +62,7 @@ class Group(BaseModel):
     set: dict[str, Any] = Field(default_factory=dict, description="settings this series changes")
 
 
-class ExperimentSpec(BaseModel):
+class ExperimentSpec(JsonNumbers):
     """A custom experiment (the body an instructor posts) and the core of every preset."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -72,7 +72,7 @@ class ExperimentSpec(BaseModel):
     )
     values: list[Value] = Field(min_length=1, max_length=MAX_VALUES, description="its values")
     fixed: dict[str, Any] = Field(default_factory=dict, description="TrainConfig settings held fixed")
-    replicates: JsonInt = Field(1, ge=1, le=8, description="seeds per value (0, 1, ...)")
+    replicates: int = Field(1, ge=1, le=8, description="seeds per value (0, 1, ...)")
     measures: list[MeasureName] = Field(
         default_factory=lambda: ["eval_loss", "wall_s"], min_length=1, max_length=len(MEASURES)
     )
@@ -162,7 +162,7 @@ class Prediction(BaseModel):
     b: Value
     group: str | None = None
     group_b: str | None = Field(None, description="compare with another series at value b")
-    tolerance: JsonFloat = Field(0.02, ge=0.0, le=1.0)
+    tolerance: float = Field(0.02, ge=0.0, le=1.0)
     choices: list[PredictionChoice] = Field(min_length=3, max_length=3)
 
     @model_validator(mode="after")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
-from app.json_numbers import JsonFloat, JsonInt
+from app.json_numbers import JsonNumbers
 
 MethodName = Literal["full", "lora", "qlora", "prompt", "prefix", "head", "sft", "dpo"]
 METHOD_NAMES: tuple[str, ...] = ("full", "lora", "qlora", "prompt", "prefix", "head", "sft", "dpo")
@@ -15,7 +15,7 @@ TASK_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}(~[0-9a-f]{12})?$"  # "~…": an 
 MODULE_NAME_PATTERN = r"^[A-Za-z0-9_.]{1,64}$"
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(JsonNumbers):
     """One job. ``None`` means 'the method's default' (see methods.py); every limit is in the schema."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -40,14 +40,14 @@ class TrainConfig(BaseModel):
         description="built-in or uploaded task name",
         json_schema_extra={"pattern": TASK_NAME_PATTERN},
     )
-    steps: JsonInt | None = Field(None, ge=1, le=2000, description="optimizer steps")
-    lr: JsonFloat | None = Field(None, gt=0.0, le=1.0, description="peak learning rate")
-    batch_size: JsonInt | None = Field(None, ge=1, le=64, description="examples per step")
-    seq_len: JsonInt | None = Field(None, ge=16, le=1024, description="max tokens per example")
-    seed: JsonInt = Field(0, ge=0, le=2**31 - 1)
-    rank: JsonInt = Field(8, ge=1, le=256, description="LoRA rank r")
-    alpha: JsonFloat = Field(16.0, gt=0.0, le=1024.0, description="LoRA alpha; scale = alpha / r")
-    dropout: JsonFloat = Field(0.0, ge=0.0, le=0.5, description="LoRA dropout")
+    steps: int | None = Field(None, ge=1, le=2000, description="optimizer steps")
+    lr: float | None = Field(None, gt=0.0, le=1.0, description="peak learning rate")
+    batch_size: int | None = Field(None, ge=1, le=64, description="examples per step")
+    seq_len: int | None = Field(None, ge=16, le=1024, description="max tokens per example")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    rank: int = Field(8, ge=1, le=256, description="LoRA rank r")
+    alpha: float = Field(16.0, gt=0.0, le=1024.0, description="LoRA alpha; scale = alpha / r")
+    dropout: float = Field(0.0, ge=0.0, le=0.5, description="LoRA dropout")
     target_modules: list[str] | None = Field(
         None,
         max_length=16,
@@ -56,14 +56,14 @@ class TrainConfig(BaseModel):
     )
     use_dora: StrictBool = Field(False, description="weight-decomposed LoRA (DoRA)")
     use_rslora: StrictBool = Field(False, description="rank-stabilised scale alpha / sqrt(r)")
-    num_virtual_tokens: JsonInt = Field(8, ge=1, le=64, description="soft-prompt / prefix length")
+    num_virtual_tokens: int = Field(8, ge=1, le=64, description="soft-prompt / prefix length")
     prompt_init_text: str | None = Field(
         None, max_length=200, description="initialise the soft prompt from text"
     )
-    eval_every: JsonInt | None = Field(None, ge=1, le=2000, description="steps between held-out evaluations")
-    spectrum_every: JsonInt | None = Field(None, ge=1, le=2000, description="steps between spectrum events")
-    max_new_tokens: JsonInt = Field(32, ge=1, le=128, description="tokens generated for samples")
-    beta: JsonFloat = Field(0.1, gt=0.0, le=10.0, description="DPO beta")
+    eval_every: int | None = Field(None, ge=1, le=2000, description="steps between held-out evaluations")
+    spectrum_every: int | None = Field(None, ge=1, le=2000, description="steps between spectrum events")
+    max_new_tokens: int = Field(32, ge=1, le=128, description="tokens generated for samples")
+    beta: float = Field(0.1, gt=0.0, le=10.0, description="DPO beta")
 
     @field_validator("target_modules")
     @classmethod
