@@ -16,10 +16,11 @@ import threading
 import types
 import uuid
 from pathlib import Path
-from typing import Annotated, Any, TextIO, Union, get_args, get_origin
+from typing import Any, TextIO, get_args
 
 from pydantic import ValidationError
 
+from app.json_numbers import number_type
 from app.training.train_config import TrainConfig
 
 EXIT = {"done": 0, "failed": 1, "cancelled": 130}
@@ -55,21 +56,11 @@ def _add_field_option(parser: argparse.ArgumentParser, name: str, info: Any) -> 
         flag,
         dest=name,
         nargs="+" if is_list else None,
-        type=_number_type(annotation),
+        type=number_type(annotation),  # TrainConfig takes JSON numbers, not text
         default=None,
         metavar=name.upper(),
         help=(help_text + default_note) if not is_list else help_text,
     )
-
-
-def _number_type(annotation: Any) -> type | None:
-    """int or float for a number field (TrainConfig takes JSON numbers only, not text); else None."""
-    kinds = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
-    for kind in kinds:
-        base = get_args(kind)[0] if get_origin(kind) is Annotated else kind
-        if base in (int, float):
-            return base
-    return None
 
 
 def _is_list(annotation: Any) -> bool:

@@ -25,13 +25,19 @@ def _scalar(annotation: Any) -> Any:
     return annotation
 
 
+def number_type(annotation: Any) -> type | None:
+    """``int`` or ``float`` for a number field's annotation (optional or not); None otherwise."""
+    kind = _scalar(annotation)
+    return kind if kind in NUMBERS else None
+
+
 @cache
 def _number_fields(model: type[BaseModel]) -> dict[str, bool]:
     """The model's number fields, each with whether it is a list of numbers."""
     fields = {}
     for name, info in model.model_fields.items():
         kind = _scalar(info.annotation)
-        if kind in NUMBERS:
+        if number_type(kind):
             fields[name] = False
         elif get_origin(kind) is list and _scalar(get_args(kind)[0]) in NUMBERS:
             fields[name] = True
