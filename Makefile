@@ -1,5 +1,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
+# pytest-xdist workers for `make test`; 0 runs the suite in one process
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test test-fast lint bench
 
@@ -11,7 +13,7 @@ run: setup        ## set up, then serve on http://127.0.0.1:8000
 
 test:             ## set up (test tools, Chromium, PostgreSQL), then the whole suite (it starts PostgreSQL and Ray itself)
 	scripts/setup.sh --test
-	$(BIN)/python -m pytest -q -rs --durations=40
+	$(BIN)/python -m pytest -q -rs --durations=40 -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast:        ## unit tests only: no real models, no browser
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

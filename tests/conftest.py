@@ -19,6 +19,33 @@ from tests.utils.services import TempPostgres, TempRayCluster, ray_client_of
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# Under pytest-xdist (``make test`` runs two workers) each worker and everything it spawns (test servers,
+# worker processes, Ray nodes) keeps to one compute thread: two workers each running torch on every core
+# would oversubscribe the machine, and OpenMP threads spinning against each other cost more than they save.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_threads, "1")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for ``--dist loadgroup``: a module's tests share a worker (and its module fixtures),
+    and every test on the session's Ray cluster shares one worker, so that only one cluster is started.
+    Groups that load a real model go first: they are the longest, and last they would leave a worker idle."""
+    slow_groups: set[str] = set()
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            uses_ray = "test_ray_address" in getattr(item, "fixturenames", ())
+            item.add_marker(pytest.mark.xdist_group("ray" if uses_ray else item.nodeid.split("::")[0]))
+        if item.get_closest_marker("slow"):
+            slow_groups.add(_group_of(item))
+    items.sort(key=lambda item: _group_of(item) not in slow_groups)
+
+
+def _group_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    return str(marker.args[0] if marker and marker.args else marker.kwargs.get("name", "")) if marker else ""
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
