@@ -29,14 +29,17 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for ``--dist loadgroup``: a module's tests share a worker (and its module fixtures),
-    and every test on the session's Ray cluster shares one worker, so that only one cluster is started.
-    Groups that load a real model go first: they are the longest, and last they would leave a worker idle."""
+    """Mark the tests on the session's Ray cluster ``ray_cluster`` (``make test`` runs them after the rest,
+    alone: actors import torch and train on one CPU each, and beside a second busy worker an actor took
+    minutes to start). For ``--dist loadgroup`` a module's tests share a worker and its module fixtures,
+    and groups that load a real model go first: they are the longest, and last they would leave a
+    worker idle."""
     slow_groups: set[str] = set()
     for item in items:
+        if "test_ray_address" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ray_cluster)
         if not item.get_closest_marker("xdist_group"):
-            uses_ray = "test_ray_address" in getattr(item, "fixturenames", ())
-            item.add_marker(pytest.mark.xdist_group("ray" if uses_ray else item.nodeid.split("::")[0]))
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
         if item.get_closest_marker("slow"):
             slow_groups.add(_group_of(item))
     items.sort(key=lambda item: _group_of(item) not in slow_groups)
