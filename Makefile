@@ -15,7 +15,7 @@ run: setup        ## set up, then serve on http://127.0.0.1:8000
 # run, and the target fails when either does.
 test:             ## set up (test tools, Chromium, PostgreSQL), then the whole suite (it starts PostgreSQL and Ray itself)
 	scripts/setup.sh --test
-	$(BIN)/python -m pytest -q -rs --durations=40 -n $(TEST_WORKERS) --dist loadgroup -m "not ray_cluster"; \
+	$(BIN)/python -m pytest -q -rs --durations=40 -n $(TEST_WORKERS) --dist loadfile -m "not ray_cluster"; \
 	  rest=$$?; $(BIN)/python -m pytest -q -rs --durations=10 -m ray_cluster; ray=$$?; \
 	  [ $$rest = 0 ] && [ $$ray = 0 ]
 

@@ -20,8 +20,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # Under pytest-xdist (``make test`` runs two workers) each worker and everything it spawns (test servers,
-# worker processes, Ray nodes) keeps to one compute thread: two workers each running torch on every core
-# would oversubscribe the machine, and OpenMP threads spinning against each other cost more than they save.
+# worker processes) keeps to one compute thread: two workers each running torch on every core would
+# oversubscribe the machine, and OpenMP threads spinning against each other cost more than they save.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_threads, "1")
@@ -31,23 +31,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tests on the session's Ray cluster ``ray_cluster`` (``make test`` runs them after the rest,
     alone: actors import torch and train on one CPU each, and beside a second busy worker an actor took
-    minutes to start). For ``--dist loadgroup`` a module's tests share a worker and its module fixtures,
-    and groups that load a real model go first: they are the longest, and last they would leave a
-    worker idle."""
-    slow_groups: set[str] = set()
+    minutes to start). Files that load a real model go first: under ``--dist loadfile`` they are the
+    longest, and last they would leave a worker idle."""
+    slow_files: set[Path] = set()
     for item in items:
         if "test_ray_address" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.ray_cluster)
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
         if item.get_closest_marker("slow"):
-            slow_groups.add(_group_of(item))
-    items.sort(key=lambda item: _group_of(item) not in slow_groups)
-
-
-def _group_of(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("xdist_group")
-    return str(marker.args[0] if marker and marker.args else marker.kwargs.get("name", "")) if marker else ""
+            slow_files.add(item.path)
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture
